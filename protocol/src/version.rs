@@ -1,0 +1,28 @@
+//! Protocol versions and the header that carries them.
+
+/// The request header naming the protocol version the client speaks.
+pub const VERSION_HEADER: &str = "x-sync-protocol";
+
+/// The protocol version this crate speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Every version a current server serves.
+pub const SUPPORTED_VERSIONS: &[u32] = &[1];
+
+/// Bodies larger than this are gzip-compressed in both directions.
+pub const GZIP_THRESHOLD: usize = 10 * 1024;
+
+/// The most mutations one push may carry.
+pub const MAX_BATCH: usize = 500;
+
+/// The largest page a pull may ask for.
+pub const MAX_PAGE: u32 = 1_000;
+
+/// The largest request body the server reads, after decompression.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The pull endpoint.
+pub const PULL_PATH: &str = "/api/sync/pull";
+
+/// The push endpoint.
+pub const PUSH_PATH: &str = "/api/sync/push";
