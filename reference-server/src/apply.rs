@@ -1,0 +1,188 @@
+//! Applying one pushed mutation to the store: idempotency, base versions, the entity's
+//! strategy, CRDT fields and parent references.
+
+use crate::error::Result;
+use crate::store::Tx;
+use protocol::{
+    resolve, Action, Entity, FieldKind, FieldStamp, Mutation, MutationResult, Outcome, Record, RejectCode, Resolution,
+    Strategies, Write,
+};
+use std::collections::BTreeSet;
+
+/// Who is pushing, and the server's time and policy for this request.
+pub(crate) struct Context<'a> {
+    pub(crate) user: &'a str,
+    pub(crate) device: &'a str,
+    pub(crate) now_ms: i64,
+    pub(crate) strategies: &'a Strategies,
+}
+
+/// Applies `m` (already validated, of `entity`) and returns its result. A replayed key is
+/// answered from the idempotency table; every other outcome except a retryable rejection
+/// is stored there in the same transaction as its effects.
+pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutation) -> Result<MutationResult> {
+    if let Some((stored, _)) = tx.idempotent(cx.user, &m.key)? {
+        tracing::debug!(key = %m.key, "replayed mutation answered from the idempotency table");
+        return Ok(stored);
+    }
+    let base = match &m.after {
+        None => m.base_version,
+        Some(prev) => match tx.idempotent(cx.user, prev)? {
+            Some((_, version_after)) => version_after.unwrap_or(0),
+            None => {
+                let message = format!("waits for mutation {prev}, which the server has not applied");
+                return Ok(reject(m, RejectCode::WaitingForPredecessor, message, true, None));
+            }
+        },
+    };
+    let current = tx.record(cx.user, entity, &m.id)?;
+    let outcome = match m.action {
+        Action::Create => create(tx, cx, entity, m, current)?,
+        Action::Update => update(tx, cx, entity, m, base, current)?,
+        Action::Delete => delete(tx, cx, m, current)?,
+    };
+    let result = MutationResult { key: m.key.clone(), outcome };
+    let retryable = matches!(result.outcome, Outcome::Rejected { retryable: true, .. });
+    if !retryable {
+        let version_after = result.outcome.record().map(|r| r.version);
+        tx.remember(cx.user, &result, version_after)?;
+    }
+    Ok(result)
+}
+
+fn reject(m: &Mutation, code: RejectCode, message: String, retryable: bool, record: Option<Record>) -> MutationResult {
+    MutationResult { key: m.key.clone(), outcome: Outcome::Rejected { code, message, retryable, record } }
+}
+
+fn rejected(code: RejectCode, message: String, retryable: bool, record: Option<Record>) -> Outcome {
+    Outcome::Rejected { code, message, retryable, record }
+}
+
+fn create(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutation, current: Option<Record>) -> Result<Outcome> {
+    if let Some(record) = current {
+        if record.deleted {
+            let fields_kept = m.fields.keys().cloned().collect();
+            return Ok(Outcome::Conflict { resolution: Resolution::Deleted, fields_kept, record });
+        }
+        let message = format!("{entity} {} already exists (a create is never applied twice)", m.id);
+        return Ok(rejected(RejectCode::AlreadyExists, message, false, Some(record)));
+    }
+    let fields: BTreeSet<String> = m.fields.keys().cloned().collect();
+    if let Some(refused) = check_parents(tx, cx, entity, m, &fields)? {
+        return Ok(refused);
+    }
+    let mut record = Record::empty(entity, m.id.clone());
+    record.created_at_ms = cx.now_ms;
+    write_changes(tx, cx, m, &mut record, &fields)?;
+    Ok(Outcome::Accepted { record, concurrent: false })
+}
+
+fn update(
+    tx: &mut Tx<'_>,
+    cx: &Context<'_>,
+    entity: Entity,
+    m: &Mutation,
+    base: u64,
+    current: Option<Record>,
+) -> Result<Outcome> {
+    let Some(mut record) = current else {
+        let message = format!("{entity} {} does not exist (never created, or deleted and purged)", m.id);
+        return Ok(rejected(RejectCode::NotFound, message, false, None));
+    };
+    if record.deleted {
+        let fields_kept = m.fields.keys().cloned().collect();
+        return Ok(Outcome::Conflict { resolution: Resolution::Deleted, fields_kept, record });
+    }
+    let write = Write { base_version: base, hlc: &m.hlc, fields: &m.fields };
+    let decision = resolve(cx.strategies.of(entity), record.version, &record.stamps, write);
+    if let Some(refused) = check_parents(tx, cx, entity, m, &decision.apply)? {
+        return Ok(refused);
+    }
+    let stale = base < record.version;
+    let crdt_changes = !(m.increments.is_empty() && m.set_add.is_empty() && m.set_remove.is_empty());
+    if !decision.apply.is_empty() || crdt_changes {
+        write_changes(tx, cx, m, &mut record, &decision.apply)?;
+    }
+    let fields_kept: Vec<String> = decision.keep.into_iter().collect();
+    Ok(match (decision.needs_user, fields_kept.is_empty()) {
+        (true, _) => Outcome::Conflict { resolution: Resolution::NeedsUser, fields_kept, record },
+        (false, true) => Outcome::Accepted { record, concurrent: stale },
+        (false, false) => Outcome::Conflict { resolution: Resolution::KeptServer, fields_kept, record },
+    })
+}
+
+fn delete(tx: &mut Tx<'_>, cx: &Context<'_>, m: &Mutation, current: Option<Record>) -> Result<Outcome> {
+    let Some(mut record) = current else {
+        let message = format!("{} {} does not exist (never created, or deleted and purged)", m.entity, m.id);
+        return Ok(rejected(RejectCode::NotFound, message, false, None));
+    };
+    if record.deleted {
+        return Ok(Outcome::Accepted { record, concurrent: true });
+    }
+    record.version = tx.next_seq()?;
+    record.deleted = true;
+    record.updated_at_ms = cx.now_ms;
+    tx.put_record(cx.user, &record)?;
+    Ok(Outcome::Accepted { record, concurrent: false })
+}
+
+/// Refuses a write whose applied reference fields name a parent that is missing (retryable:
+/// it may still be on its way) or deleted (permanent).
+fn check_parents(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    entity: Entity,
+    m: &Mutation,
+    applied: &BTreeSet<String>,
+) -> Result<Option<Outcome>> {
+    for name in applied {
+        let (Some(def), Some(parent_id)) = (entity.field(name), m.fields.get(name).and_then(|v| v.as_str())) else {
+            continue;
+        };
+        let FieldKind::Reference(parent) = def.kind else { continue };
+        match tx.record(cx.user, parent, parent_id)? {
+            None => {
+                let message = format!("{name} names {parent} {parent_id}, which does not exist yet");
+                return Ok(Some(rejected(RejectCode::MissingParent, message, true, None)));
+            }
+            Some(p) if p.deleted => {
+                let message = format!("{name} names {parent} {parent_id}, which is deleted");
+                return Ok(Some(rejected(RejectCode::ParentDeleted, message, false, None)));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(None)
+}
+
+/// Writes the applied register fields and every CRDT operation of `m` as one new change.
+fn write_changes(
+    tx: &mut Tx<'_>,
+    cx: &Context<'_>,
+    m: &Mutation,
+    record: &mut Record,
+    apply: &BTreeSet<String>,
+) -> Result<()> {
+    let seq = tx.next_seq()?;
+    for name in apply {
+        match m.fields.get(name) {
+            Some(serde_json::Value::Null) | None => record.fields.remove(name),
+            Some(value) => record.fields.insert(name.clone(), value.clone()),
+        };
+        record.stamps.insert(name.clone(), FieldStamp { version: seq, hlc: m.hlc.clone() });
+    }
+    for (name, delta) in &m.increments {
+        record.counters.entry(name.clone()).or_default().increment(cx.device, *delta);
+    }
+    for (name, elements) in &m.set_add {
+        let set = record.sets.entry(name.clone()).or_default();
+        elements.iter().for_each(|e| set.add(e, &m.key));
+    }
+    for (name, removals) in &m.set_remove {
+        let set = record.sets.entry(name.clone()).or_default();
+        removals.iter().for_each(|(e, observed)| set.remove(e, observed));
+    }
+    record.version = seq;
+    record.updated_at_ms = cx.now_ms;
+    tx.put_record(cx.user, record)
+}

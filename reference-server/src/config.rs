@@ -1,0 +1,70 @@
+//! What a server is configured with.
+
+use protocol::{Clock, Strategies, SystemClock};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The server's configuration.
+///
+/// Defaults: no users (every request is 401 until one is added), the default
+/// [`Strategies`], tombstones kept forever, the system clock.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Bearer token -> user name. Each token is one device's credential, bound to one user.
+    pub tokens: BTreeMap<String, String>,
+    /// The conflict strategy each entity declares.
+    pub strategies: Strategies,
+    /// Tombstones older than this are purged; clients with older cursors are told to re-sync.
+    /// `None` keeps tombstones forever.
+    pub tombstone_horizon: Option<Duration>,
+    /// The server's wall clock (record times and the tombstone horizon).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            tokens: BTreeMap::new(),
+            strategies: Strategies::default(),
+            tombstone_horizon: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Adds a device credential: `token` authenticates as `user`.
+    pub fn token(mut self, user: impl Into<String>, token: impl Into<String>) -> Self {
+        self.tokens.insert(token.into(), user.into());
+        self
+    }
+
+    /// Declares the conflict strategies.
+    pub fn strategies(mut self, strategies: Strategies) -> Self {
+        self.strategies = strategies;
+        self
+    }
+
+    /// Purges tombstones older than `horizon`.
+    pub fn tombstone_horizon(mut self, horizon: Duration) -> Self {
+        self.tombstone_horizon = Some(horizon);
+        self
+    }
+
+    /// Uses `clock` as the server's wall clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("users", &self.tokens.values().collect::<Vec<_>>())
+            .field("strategies", &self.strategies)
+            .field("tombstone_horizon", &self.tombstone_horizon)
+            .finish_non_exhaustive()
+    }
+}

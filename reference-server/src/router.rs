@@ -1,0 +1,177 @@
+//! The HTTP routes: pull and push, with the protocol version check and bearer auth.
+
+use crate::apply::{apply, Context};
+use crate::body::{json_response, read_json};
+use crate::config::ServerConfig;
+use crate::error::{Error, Result};
+use crate::store::Store;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, StatusCode};
+use protocol::{
+    validate_mutation, Entity, ErrorCode, PullQuery, PullResponse, PushRequest, PushResponse, MAX_BATCH, MAX_PAGE,
+    PULL_PATH, PUSH_PATH, SUPPORTED_VERSIONS, VERSION_HEADER,
+};
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+struct AppState {
+    store: Arc<Mutex<Store>>,
+    config: Arc<ServerConfig>,
+}
+
+/// The sync server as an axum [`Router`] over `store`.
+///
+/// Routes: `GET /api/sync/pull`, `POST /api/sync/push` (see `PROTOCOL.md`). Every other
+/// path is a JSON 404. Serve it with [`crate::serve`] (date header off) or any axum server.
+pub fn app(store: Store, config: ServerConfig) -> Router {
+    app_with_shared_store(Arc::new(Mutex::new(store)), config)
+}
+
+/// Shares one store between the router and a reader (tests, the simulation's checks).
+pub fn app_with_shared_store(store: Arc<Mutex<Store>>, config: ServerConfig) -> Router {
+    let state = AppState { store, config: Arc::new(config) };
+    Router::new()
+        .route(PULL_PATH, get(pull))
+        .route(PUSH_PATH, post(push))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found() -> Error {
+    Error::refused(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        format!("no such endpoint; use {PULL_PATH} or {PUSH_PATH}"),
+    )
+}
+
+async fn method_not_allowed() -> Error {
+    Error::refused(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::NotFound,
+        format!("wrong method: GET {PULL_PATH}, POST {PUSH_PATH}"),
+    )
+}
+
+async fn pull(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response> {
+    check_version(&headers)?;
+    let user = authenticate(&state.config, &headers)?;
+    let query = parse_pull_query(query.as_deref().unwrap_or(""))?;
+    let store = state.store.lock().expect("a panic while holding the store lock is a server bug");
+    let last = store.last_seq()?;
+    if query.since > last {
+        return Err(Error::bad_request(
+            ErrorCode::BadCursor,
+            format!("cursor {} is ahead of the latest change {last}: this server did not issue it", query.since),
+        ));
+    }
+    let page = store.pull(&user, query.entity, query.since, query.limit)?;
+    drop(store);
+    tracing::info!(%user, entity = %query.entity, since = query.since, changes = page.changes.len(), has_more = page.has_more, reset = page.reset, "pull");
+    let response =
+        PullResponse { changes: page.changes, cursor: page.cursor, has_more: page.has_more, reset: page.reset };
+    Ok(json_response(&headers, &response))
+}
+
+async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response> {
+    check_version(&headers)?;
+    let user = authenticate(&state.config, &headers)?;
+    let request: PushRequest = read_json(&headers, body).await?;
+    if request.device.is_empty() || request.device.len() > 64 {
+        return Err(Error::bad_request(ErrorCode::InvalidValue, "device must be 1 to 64 characters"));
+    }
+    if request.mutations.len() > MAX_BATCH {
+        return Err(Error::refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BatchTooLarge,
+            format!("{} mutations in one push; at most {MAX_BATCH}", request.mutations.len()),
+        ));
+    }
+    let entities = request
+        .mutations
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            validate_mutation(m).map_err(|body| Error::Refused {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                body: protocol::ErrorBody::new(body.error, format!("mutations[{i}]: {}", body.message)),
+            })
+        })
+        .collect::<Result<Vec<Entity>>>()?;
+    let config = &state.config;
+    let now_ms = config.clock.now_ms();
+    let cx = Context { user: &user, device: &request.device, now_ms, strategies: &config.strategies };
+    let results = {
+        let mut store = state.store.lock().expect("a panic while holding the store lock is a server bug");
+        store.write(|tx| {
+            if let Some(horizon) = config.tombstone_horizon {
+                tx.purge_tombstones(now_ms - horizon.as_millis() as i64)?;
+            }
+            request
+                .mutations
+                .iter()
+                .zip(entities)
+                .map(|(m, entity)| apply(tx, &cx, entity, m))
+                .collect::<Result<Vec<_>>>()
+        })?
+    };
+    tracing::info!(%user, device = %request.device, mutations = results.len(), "push");
+    Ok(json_response(&headers, &PushResponse { results }))
+}
+
+fn check_version(headers: &HeaderMap) -> Result<u32> {
+    let refuse = |what: String| {
+        Error::bad_request(ErrorCode::UnsupportedVersion, format!("{what}; this server speaks {SUPPORTED_VERSIONS:?}"))
+    };
+    let Some(value) = headers.get(VERSION_HEADER) else {
+        return Err(refuse(format!("missing {VERSION_HEADER} header")));
+    };
+    let version = value.to_str().ok().and_then(|v| v.trim().parse::<u32>().ok());
+    match version {
+        Some(v) if SUPPORTED_VERSIONS.contains(&v) => Ok(v),
+        _ => Err(refuse(format!("{VERSION_HEADER}: {value:?} is not a supported version"))),
+    }
+}
+
+fn authenticate(config: &ServerConfig, headers: &HeaderMap) -> Result<String> {
+    let token = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let unauthorized = |m: &str| Error::refused(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, m);
+    let token = token.ok_or_else(|| unauthorized("missing `authorization: Bearer <token>` header"))?;
+    config.tokens.get(token.trim()).cloned().ok_or_else(|| unauthorized("unknown bearer token"))
+}
+
+fn parse_pull_query(raw: &str) -> Result<PullQuery> {
+    let bad = |m: String| Error::bad_request(ErrorCode::BadQuery, m);
+    let (mut entity, mut since, mut limit) = (None, None, None);
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "entity" => entity = Some(Entity::parse(value).ok_or_else(|| bad(format!("unknown entity {value:?}")))?),
+            "since" => {
+                let cursor = value.parse::<u64>().map_err(|_| {
+                    Error::bad_request(
+                        ErrorCode::BadCursor,
+                        format!("since={value:?} is not a cursor (a sequence number)"),
+                    )
+                })?;
+                since = Some(cursor);
+            }
+            "limit" => match value.parse::<u32>() {
+                Ok(n) if (1..=MAX_PAGE).contains(&n) => limit = Some(n),
+                _ => return Err(bad(format!("limit={value:?} must be a whole number from 1 to {MAX_PAGE}"))),
+            },
+            other => return Err(bad(format!("unknown parameter {other:?}; expected entity, since, limit"))),
+        }
+    }
+    Ok(PullQuery {
+        entity: entity.ok_or_else(|| bad("missing entity parameter".into()))?,
+        since: since.unwrap_or(0),
+        limit: limit.unwrap_or(100),
+    })
+}

@@ -1,0 +1,195 @@
+//! The server's SQLite store: records, the change sequence, the idempotency table and the
+//! tombstone horizon.
+
+use crate::error::{Error, Result};
+use protocol::{Entity, MutationResult, Record};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::path::Path;
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS sequence (id INTEGER PRIMARY KEY CHECK (id = 0), last INTEGER NOT NULL);
+INSERT OR IGNORE INTO sequence (id, last) VALUES (0, 0);
+CREATE TABLE IF NOT EXISTS records (
+    user TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    deleted_at_ms INTEGER,
+    body TEXT NOT NULL,
+    PRIMARY KEY (user, entity, id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS records_by_seq ON records (user, entity, seq);
+CREATE INDEX IF NOT EXISTS tombstones ON records (deleted_at_ms) WHERE deleted_at_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS idempotency (
+    user TEXT NOT NULL,
+    key TEXT NOT NULL,
+    version_after INTEGER,
+    result TEXT NOT NULL,
+    PRIMARY KEY (user, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS horizon (
+    user TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    purged_through INTEGER NOT NULL,
+    PRIMARY KEY (user, entity)
+) WITHOUT ROWID;
+";
+
+/// One page of a pull, before it is put on the wire.
+#[derive(Debug)]
+pub(crate) struct Page {
+    pub(crate) changes: Vec<Record>,
+    pub(crate) cursor: u64,
+    pub(crate) has_more: bool,
+    pub(crate) reset: bool,
+}
+
+/// The server's database. Every method runs inline on the caller's thread: in the
+/// simulation there is no thread pool and no blocking task.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::init(Connection::open(path)?)
+    }
+
+    /// An in-memory store, for tests.
+    pub fn in_memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self> {
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn })
+    }
+
+    /// The last change sequence number issued.
+    pub fn last_seq(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT last FROM sequence", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Every record of `user` (tombstones included), by entity then id: the server's state
+    /// for that user, for checks and tests.
+    pub fn records(&self, user: &str) -> Result<Vec<Record>> {
+        let mut stmt = self.conn.prepare_cached("SELECT body FROM records WHERE user = ?1 ORDER BY entity, id")?;
+        let bodies = stmt.query_map([user], |r| r.get::<_, String>(0))?;
+        bodies.map(|b| decode_record(&b?)).collect()
+    }
+
+    /// Every user that has records, in order.
+    pub fn users(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached("SELECT DISTINCT user FROM records ORDER BY user")?;
+        let users = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(users.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub(crate) fn pull(&self, user: &str, entity: Entity, since: u64, limit: u32) -> Result<Page> {
+        let purged_through = self.purged_through(user, entity)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT body FROM records WHERE user = ?1 AND entity = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
+        )?;
+        let rows = stmt
+            .query_map(params![user, entity.name(), since as i64, i64::from(limit) + 1], |r| r.get::<_, String>(0))?;
+        let mut changes = rows.map(|b| decode_record(&b?)).collect::<Result<Vec<_>>>()?;
+        let has_more = changes.len() > limit as usize;
+        changes.truncate(limit as usize);
+        let cursor = changes.last().map_or(since, |r| r.version);
+        Ok(Page { changes, cursor, has_more, reset: since > 0 && since < purged_through })
+    }
+
+    fn purged_through(&self, user: &str, entity: Entity) -> Result<u64> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT purged_through FROM horizon WHERE user = ?1 AND entity = ?2")?;
+        let value = stmt.query_row(params![user, entity.name()], |r| r.get::<_, i64>(0)).optional()?;
+        Ok(value.unwrap_or(0) as u64)
+    }
+
+    /// Runs `f` in one write transaction: everything it writes commits together or not at
+    /// all (a handler cancelled mid-request changes nothing).
+    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut wrapped = Tx { tx };
+        let out = f(&mut wrapped)?;
+        wrapped.tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// A write transaction on the store.
+pub(crate) struct Tx<'c> {
+    tx: Transaction<'c>,
+}
+
+impl Tx<'_> {
+    /// The next change sequence number. Assigned inside the write transaction, so commit
+    /// order and sequence order agree.
+    pub(crate) fn next_seq(&mut self) -> Result<u64> {
+        let seq =
+            self.tx.query_row("UPDATE sequence SET last = last + 1 RETURNING last", [], |r| r.get::<_, i64>(0))?;
+        Ok(seq as u64)
+    }
+
+    pub(crate) fn record(&self, user: &str, entity: Entity, id: &str) -> Result<Option<Record>> {
+        let mut stmt =
+            self.tx.prepare_cached("SELECT body FROM records WHERE user = ?1 AND entity = ?2 AND id = ?3")?;
+        let body = stmt.query_row(params![user, entity.name(), id], |r| r.get::<_, String>(0)).optional()?;
+        body.map(|b| decode_record(&b)).transpose()
+    }
+
+    pub(crate) fn put_record(&mut self, user: &str, record: &Record) -> Result<()> {
+        let body = serde_json::to_string(record).expect("records always serialize");
+        let deleted_at = record.deleted.then_some(record.updated_at_ms);
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO records (user, entity, id, seq, deleted_at_ms, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (user, entity, id) DO UPDATE SET seq = ?4, deleted_at_ms = ?5, body = ?6",
+        )?;
+        stmt.execute(params![user, record.entity.name(), record.id, record.version as i64, deleted_at, body])?;
+        Ok(())
+    }
+
+    /// The stored result of `key`, and the record version it left behind.
+    pub(crate) fn idempotent(&self, user: &str, key: &str) -> Result<Option<(MutationResult, Option<u64>)>> {
+        let mut stmt =
+            self.tx.prepare_cached("SELECT result, version_after FROM idempotency WHERE user = ?1 AND key = ?2")?;
+        let row = stmt
+            .query_row(params![user, key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))
+            .optional()?;
+        row.map(|(result, version)| {
+            let result = serde_json::from_str(&result).map_err(|source| Error::Corrupt { what: "result", source })?;
+            Ok((result, version.map(|v| v as u64)))
+        })
+        .transpose()
+    }
+
+    pub(crate) fn remember(&mut self, user: &str, result: &MutationResult, version_after: Option<u64>) -> Result<()> {
+        let body = serde_json::to_string(result).expect("results always serialize");
+        let mut stmt = self
+            .tx
+            .prepare_cached("INSERT INTO idempotency (user, key, version_after, result) VALUES (?1, ?2, ?3, ?4)")?;
+        stmt.execute(params![user, result.key, version_after.map(|v| v as i64), body])?;
+        Ok(())
+    }
+
+    /// Hard-deletes tombstones deleted before `before_ms`, and raises each affected
+    /// (user, entity) horizon so that clients with older cursors are told to re-sync.
+    pub(crate) fn purge_tombstones(&mut self, before_ms: i64) -> Result<usize> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO horizon (user, entity, purged_through)
+             SELECT user, entity, MAX(seq) FROM records WHERE deleted_at_ms < ?1 GROUP BY user, entity
+             ON CONFLICT (user, entity) DO UPDATE SET purged_through = MAX(purged_through, excluded.purged_through)",
+        )?;
+        stmt.execute([before_ms])?;
+        let purged = self.tx.execute("DELETE FROM records WHERE deleted_at_ms < ?1", [before_ms])?;
+        Ok(purged)
+    }
+}
+
+fn decode_record(body: &str) -> Result<Record> {
+    serde_json::from_str(body).map_err(|source| Error::Corrupt { what: "record", source })
+}
