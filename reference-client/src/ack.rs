@@ -1,0 +1,176 @@
+//! Applying what the server sent: pull pages (with their cursor) and push results (with the
+//! records' new versions), each in one transaction.
+
+use crate::error::Result;
+use crate::queue::{QueueEntry, QueueStatus};
+use crate::store::{NewConflict, Tx};
+use protocol::{Action, Entity, MutationResult, Outcome, PullResponse, Record, RejectCode, Resolution};
+
+/// What applying a push response did, for the sync report.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PushTally {
+    /// Mutations the server accepted.
+    pub accepted: usize,
+    /// Mutations that met a conflict (resolved by the strategy or held for the user).
+    pub conflicts: usize,
+    /// Mutations rejected for good.
+    pub rejected: usize,
+    /// Mutations that will be retried in a later round.
+    pub retried: usize,
+    /// Mutations that reached the retry limit and are now failed.
+    pub failed: usize,
+}
+
+/// Applies one pull page and advances the entity's cursor, together.
+pub(crate) fn apply_page(tx: &Tx<'_>, entity: Entity, page: &PullResponse, physical_ms: i64) -> Result<()> {
+    let (_, resyncing) = cursor(tx, entity)?;
+    let mut clock = tx.hlc()?;
+    for record in &page.changes {
+        if let Some(stamp) = record.max_stamp() {
+            clock.observe(stamp, physical_ms);
+        }
+        store_server_record(tx, record)?;
+        if resyncing {
+            tx.tx.execute(
+                "INSERT OR IGNORE INTO resync_seen (entity, id) VALUES (?1, ?2)",
+                [entity.name(), &record.id],
+            )?;
+        }
+    }
+    tx.save_hlc(&clock)?;
+    if resyncing && !page.has_more {
+        finish_resync(tx, entity)?;
+    }
+    tx.set_cursor(entity, page.cursor, resyncing && page.has_more)
+}
+
+/// Starts a full re-sync of `entity`: the server purged tombstones this device never saw.
+pub(crate) fn begin_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
+    tx.tx.execute("DELETE FROM resync_seen WHERE entity = ?1", [entity.name()])?;
+    tx.set_cursor(entity, 0, true)
+}
+
+/// Records the full pull did not return were deleted and purged: drop them, unless a local
+/// write is still open on them (its push will be answered as a conflict or rejection).
+fn finish_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
+    let dropped = tx.tx.execute(
+        "DELETE FROM records WHERE entity = ?1 AND server IS NOT NULL
+         AND id NOT IN (SELECT id FROM resync_seen WHERE entity = ?1)
+         AND id NOT IN (SELECT record_id FROM queue WHERE entity = ?1 AND status IN ('pending', 'in_flight'))",
+        [entity.name()],
+    )?;
+    tx.tx.execute("DELETE FROM resync_seen WHERE entity = ?1", [entity.name()])?;
+    tracing::info!(%entity, dropped, "re-sync finished: purged records dropped");
+    Ok(())
+}
+
+fn cursor(tx: &Tx<'_>, entity: Entity) -> Result<(u64, bool)> {
+    let row = tx.tx.query_row("SELECT seq, resync FROM cursors WHERE entity = ?1", [entity.name()], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, bool>(1)?))
+    });
+    match row {
+        Ok((seq, resync)) => Ok((seq, resync)),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok((0, false)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Stores a record the server sent, unless this device already knows a newer version (a
+/// replayed push result carries the record as it was then).
+fn store_server_record(tx: &Tx<'_>, record: &Record) -> Result<()> {
+    let known = tx.row(record.entity, &record.id)?.and_then(|r| r.server);
+    let server = match known {
+        Some(k) if k.version >= record.version => k,
+        _ => record.clone(),
+    };
+    tx.recompute(record.entity, &record.id, Some(server.clone()), server.updated_at_ms)
+}
+
+/// Applies the results of a pushed batch.
+pub(crate) fn apply_results(
+    tx: &Tx<'_>,
+    sent: &[QueueEntry],
+    results: &[MutationResult],
+    max_retries: u32,
+    now_ms: i64,
+) -> Result<PushTally> {
+    let mut tally = PushTally::default();
+    for result in results {
+        let Some(entry) = sent.iter().find(|e| e.key == result.key) else {
+            tracing::warn!(key = %result.key, "push result for a mutation that was not sent; ignored");
+            continue;
+        };
+        apply_result(tx, entry, &result.outcome, max_retries, now_ms, &mut tally)?;
+    }
+    Ok(tally)
+}
+
+fn apply_result(
+    tx: &Tx<'_>,
+    entry: &QueueEntry,
+    outcome: &Outcome,
+    max_retries: u32,
+    now_ms: i64,
+    tally: &mut PushTally,
+) -> Result<()> {
+    match outcome {
+        Outcome::Accepted { .. } => {
+            tally.accepted += 1;
+            tx.set_status(&entry.key, QueueStatus::Completed, None)?;
+        }
+        Outcome::Conflict { resolution, fields_kept, record } => {
+            tally.conflicts += 1;
+            let needs_user = *resolution == Resolution::NeedsUser;
+            let status = if needs_user { QueueStatus::Conflict } else { QueueStatus::Completed };
+            tx.set_status(&entry.key, status, None)?;
+            let conflict = NewConflict {
+                key: &entry.key,
+                entity: entry.entity,
+                record_id: &entry.record_id,
+                resolution: resolution_name(*resolution),
+                fields_kept,
+                mine: &entry.change,
+                server: record,
+                needs_user,
+            };
+            tx.log_conflict(&conflict, now_ms)?;
+            tracing::info!(key = %entry.key, ?resolution, ?fields_kept, "conflict");
+        }
+        Outcome::Rejected { retryable: true, message, .. } => {
+            if tx.count_retry(&entry.key, message, max_retries)? {
+                tally.failed += 1;
+                tracing::warn!(key = %entry.key, %message, "mutation failed after the retry limit");
+            } else {
+                tally.retried += 1;
+            }
+            return Ok(());
+        }
+        Outcome::Rejected { code: RejectCode::NotFound, .. } if entry.action == Action::Delete => {
+            tally.accepted += 1;
+            tx.set_status(&entry.key, QueueStatus::Completed, None)?;
+        }
+        Outcome::Rejected { message, .. } => {
+            tally.rejected += 1;
+            tx.set_status(&entry.key, QueueStatus::Failed, Some(message))?;
+            tracing::warn!(key = %entry.key, %message, "mutation rejected");
+        }
+    }
+    let record = outcome.record();
+    tx.rebase_after(&entry.key, record.map_or(0, |r| r.version))?;
+    match record {
+        Some(r) => store_server_record(tx, r),
+        None => {
+            let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
+            let gone = matches!(outcome, Outcome::Rejected { code: RejectCode::NotFound, .. });
+            tx.recompute(entry.entity, &entry.record_id, if gone { None } else { server }, now_ms)
+        }
+    }
+}
+
+fn resolution_name(r: Resolution) -> &'static str {
+    match r {
+        Resolution::KeptServer => "kept_server",
+        Resolution::Deleted => "deleted",
+        Resolution::NeedsUser => "needs_user",
+    }
+}

@@ -1,0 +1,267 @@
+//! One sync round: pull every entity (all pages), then push the queue in batches.
+
+use crate::ack::{apply_page, apply_results, begin_resync, PushTally};
+use crate::client::Inner;
+use crate::error::Result;
+use crate::queue::{QueueEntry, QueueStatus};
+use crate::transport::TransportError;
+use http::Method;
+use protocol::{Entity, PullResponse, PushRequest, PushResponse, PULL_PATH, PUSH_PATH};
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A named point in a sync round. The hook sees each one as it is reached, so a test or the
+/// simulation can kill the app exactly there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncStep {
+    /// About to request a pull page.
+    PullStarting {
+        /// The entity pulled.
+        entity: Entity,
+    },
+    /// A pull page arrived and is not yet applied.
+    PullPageReceived {
+        /// The entity pulled.
+        entity: Entity,
+        /// Changes in the page.
+        changes: usize,
+    },
+    /// A pull page and its cursor are committed.
+    PullPageApplied {
+        /// The entity pulled.
+        entity: Entity,
+        /// The cursor now saved.
+        cursor: u64,
+    },
+    /// A batch is marked in flight and about to be sent.
+    PushStarting {
+        /// Idempotency keys in the batch.
+        keys: Vec<String>,
+    },
+    /// The server answered the batch (it has committed); nothing is applied locally yet.
+    PushResponseReceived {
+        /// Idempotency keys in the batch.
+        keys: Vec<String>,
+    },
+    /// The answers are committed locally.
+    PushAcknowledged {
+        /// Idempotency keys in the batch.
+        keys: Vec<String>,
+    },
+}
+
+impl SyncStep {
+    /// The step's stable name: `pull_starting`, `pull_page_received`, `pull_page_applied`,
+    /// `push_starting`, `push_response_received`, `push_acknowledged`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SyncStep::PullStarting { .. } => "pull_starting",
+            SyncStep::PullPageReceived { .. } => "pull_page_received",
+            SyncStep::PullPageApplied { .. } => "pull_page_applied",
+            SyncStep::PushStarting { .. } => "push_starting",
+            SyncStep::PushResponseReceived { .. } => "push_response_received",
+            SyncStep::PushAcknowledged { .. } => "push_acknowledged",
+        }
+    }
+}
+
+/// Observes sync steps; may delay the round (for example forever, while the app is killed).
+pub trait SyncHook {
+    /// Called at each step; the round continues when the future completes.
+    fn reached(&self, step: &SyncStep) -> Pin<Box<dyn Future<Output = ()> + '_>>;
+}
+
+/// What one sync round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Records received from pulls.
+    pub pulled: usize,
+    /// Pull pages applied.
+    pub pages: usize,
+    /// Entities re-synced from scratch after the tombstone horizon.
+    pub resets: usize,
+    /// Mutations sent.
+    pub pushed: usize,
+    /// What became of them.
+    pub tally: PushTally,
+    /// Whether pushing stopped early at the metered upload limit.
+    pub deferred: bool,
+    /// Bytes written to the server in this round.
+    pub bytes_sent: u64,
+    /// Bytes read from the server in this round.
+    pub bytes_received: u64,
+    /// Virtual (or real) time the round took.
+    pub elapsed: Duration,
+}
+
+impl SyncReport {
+    /// Whether the round found nothing to do: the device is in sync.
+    pub fn idle(&self) -> bool {
+        self.pulled == 0 && self.pushed == 0 && !self.deferred
+    }
+}
+
+pub(crate) async fn sync_round(inner: &Inner) -> Result<SyncReport> {
+    let started = tokio::time::Instant::now();
+    let mut transport = inner.transport.lock().await;
+    let (sent0, received0) = (transport.counters.sent(), transport.counters.received());
+    let mut report = SyncReport::default();
+    let outcome = async {
+        for entity in Entity::ALL {
+            pull_entity(inner, &mut transport, entity, &mut report).await?;
+        }
+        push_queue(inner, &mut transport, &mut report).await
+    }
+    .await;
+    report.bytes_sent = transport.counters.sent() - sent0;
+    report.bytes_received = transport.counters.received() - received0;
+    report.elapsed = started.elapsed();
+    outcome.map(|()| report)
+}
+
+async fn pull_entity(
+    inner: &Inner,
+    transport: &mut crate::transport::Transport,
+    entity: Entity,
+    report: &mut SyncReport,
+) -> Result<()> {
+    loop {
+        let (since, _) = inner.store.borrow().cursor(entity)?;
+        inner.reached(SyncStep::PullStarting { entity }).await;
+        let path = format!("{PULL_PATH}?entity={entity}&since={since}&limit={}", inner.config.page_size);
+        let body = transport.request(Method::GET, &path, None).await?;
+        let page: PullResponse =
+            serde_json::from_slice(&body).map_err(|e| TransportError::Unreadable(e.to_string()))?;
+        inner.reached(SyncStep::PullPageReceived { entity, changes: page.changes.len() }).await;
+        if commit_page(inner, entity, &page)? {
+            tracing::info!(%entity, since, "cursor is older than the tombstone horizon: re-syncing");
+            report.resets += 1;
+            continue;
+        }
+        report.pulled += page.changes.len();
+        report.pages += 1;
+        tracing::debug!(%entity, since, changes = page.changes.len(), cursor = page.cursor, "pull page applied");
+        inner.reached(SyncStep::PullPageApplied { entity, cursor: page.cursor }).await;
+        if !page.has_more {
+            return Ok(());
+        }
+    }
+}
+
+/// Commits a pull page with its cursor, or starts a re-sync when the server says the cursor
+/// is past the tombstone horizon (returns `true` then).
+fn commit_page(inner: &Inner, entity: Entity, page: &PullResponse) -> Result<bool> {
+    let now = inner.config.clock.now_ms();
+    let mut store = inner.store.borrow_mut();
+    let tx = store.transaction()?;
+    if page.reset {
+        begin_resync(&tx, entity)?;
+    } else {
+        apply_page(&tx, entity, page, now)?;
+    }
+    tx.commit()?;
+    Ok(page.reset)
+}
+
+async fn push_queue(inner: &Inner, transport: &mut crate::transport::Transport, report: &mut SyncReport) -> Result<()> {
+    let mut attempted = BTreeSet::new();
+    let mut limit = inner.config.batch_size;
+    let mut uploaded = 0usize;
+    loop {
+        let mut batch = inner.store.borrow().next_batch(limit, &attempted)?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        batch.sort_by_key(QueueEntry::push_rank);
+        let request = PushRequest {
+            device: inner.store.borrow().device().to_owned(),
+            mutations: batch.iter().map(QueueEntry::to_mutation).collect(),
+        };
+        let json = serde_json::to_vec(&request).expect("requests serialize");
+        if let Some(budget) = inner.upload_limit.get() {
+            if uploaded > 0 && uploaded + json.len() > budget {
+                report.deferred = true;
+                tracing::info!(uploaded, budget, "metered network: deferring the rest of the queue");
+                return Ok(());
+            }
+        }
+        uploaded += json.len();
+        let keys: Vec<String> = batch.iter().map(|e| e.key.clone()).collect();
+        mark(inner, &batch, QueueStatus::InFlight)?;
+        inner.reached(SyncStep::PushStarting { keys: keys.clone() }).await;
+        let body = match transport.request(Method::POST, PUSH_PATH, Some(json)).await {
+            Ok(body) => body,
+            Err(TransportError::Refused { status, body }) => {
+                tracing::warn!(%status, %body, batch = batch.len(), "push refused");
+                if batch.len() > 1 {
+                    limit = (batch.len() / 2).max(1);
+                } else {
+                    fail(inner, &batch[0], &body.message)?;
+                    attempted.insert(batch[0].key.clone());
+                }
+                continue;
+            }
+            Err(e @ TransportError::Unavailable { .. }) => {
+                count_retries(inner, &batch, &e.to_string())?;
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let response: PushResponse =
+            serde_json::from_slice(&body).map_err(|e| TransportError::Unreadable(e.to_string()))?;
+        inner.reached(SyncStep::PushResponseReceived { keys: keys.clone() }).await;
+        let tally = {
+            let mut store = inner.store.borrow_mut();
+            let tx = store.transaction()?;
+            let tally =
+                apply_results(&tx, &batch, &response.results, inner.config.max_retries, inner.config.clock.now_ms())?;
+            tx.commit()?;
+            tally
+        };
+        tracing::info!(sent = batch.len(), ?tally, "push acknowledged");
+        add_tally(&mut report.tally, &tally);
+        report.pushed += batch.len();
+        attempted.extend(keys.iter().cloned());
+        inner.reached(SyncStep::PushAcknowledged { keys }).await;
+    }
+}
+
+fn mark(inner: &Inner, batch: &[QueueEntry], status: QueueStatus) -> Result<()> {
+    let mut store = inner.store.borrow_mut();
+    let tx = store.transaction()?;
+    for entry in batch {
+        tx.set_status(&entry.key, status, None)?;
+    }
+    tx.commit()
+}
+
+fn fail(inner: &Inner, entry: &QueueEntry, message: &str) -> Result<()> {
+    let mut store = inner.store.borrow_mut();
+    let tx = store.transaction()?;
+    tx.set_status(&entry.key, QueueStatus::Failed, Some(message))?;
+    let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
+    tx.recompute(entry.entity, &entry.record_id, server, inner.config.clock.now_ms())?;
+    tx.commit()
+}
+
+fn count_retries(inner: &Inner, batch: &[QueueEntry], message: &str) -> Result<()> {
+    let mut store = inner.store.borrow_mut();
+    let tx = store.transaction()?;
+    for entry in batch {
+        if tx.count_retry(&entry.key, message, inner.config.max_retries)? {
+            let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
+            tx.recompute(entry.entity, &entry.record_id, server, inner.config.clock.now_ms())?;
+        }
+    }
+    tx.commit()
+}
+
+fn add_tally(total: &mut PushTally, more: &PushTally) {
+    total.accepted += more.accepted;
+    total.conflicts += more.conflicts;
+    total.rejected += more.rejected;
+    total.retried += more.retried;
+    total.failed += more.failed;
+}

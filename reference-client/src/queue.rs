@@ -1,0 +1,200 @@
+//! Queue entries: one user write waiting to be pushed, with its idempotency key.
+
+use protocol::{Action, Entity, Hlc, Mutation, Record, Tag};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What one local write changes. Build one with the methods, then pass it to
+/// [`crate::Client::create`] or [`crate::Client::update`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Register fields to set (`null` clears an optional field).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, Value>,
+    /// Counter increments.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub increments: BTreeMap<String, i64>,
+    /// Set elements to add.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub set_add: BTreeMap<String, BTreeSet<String>>,
+    /// Set elements to remove, with the tags observed when the write was made.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub set_remove: BTreeMap<String, BTreeMap<String, BTreeSet<Tag>>>,
+}
+
+impl Change {
+    /// An empty change.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a register field.
+    pub fn set(mut self, field: &str, value: impl Into<Value>) -> Self {
+        self.fields.insert(field.to_owned(), value.into());
+        self
+    }
+
+    /// Adds `delta` to a counter field.
+    pub fn increment(mut self, field: &str, delta: i64) -> Self {
+        *self.increments.entry(field.to_owned()).or_default() += delta;
+        self
+    }
+
+    /// Adds `element` to a set field.
+    pub fn add(mut self, field: &str, element: &str) -> Self {
+        self.set_add.entry(field.to_owned()).or_default().insert(element.to_owned());
+        self
+    }
+
+    /// Removes `element` from a set field (the tags it is removed under are filled in from
+    /// the local state when the write is made).
+    pub fn remove(mut self, field: &str, element: &str) -> Self {
+        self.set_remove.entry(field.to_owned()).or_default().insert(element.to_owned(), BTreeSet::new());
+        self
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.increments.is_empty() && self.set_add.is_empty() && self.set_remove.is_empty()
+    }
+}
+
+/// Where a queue entry is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueStatus {
+    /// Waiting to be pushed.
+    Pending,
+    /// Sent in the current round; back to pending if the app restarts before the answer.
+    InFlight,
+    /// Will not be retried: surfaced to the user (see `last_error`).
+    Failed,
+    /// Held for the user to resolve (user-prompted conflict).
+    Conflict,
+    /// The server answered it for good.
+    Completed,
+}
+
+impl QueueStatus {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            QueueStatus::Pending => "pending",
+            QueueStatus::InFlight => "in_flight",
+            QueueStatus::Failed => "failed",
+            QueueStatus::Conflict => "conflict",
+            QueueStatus::Completed => "completed",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> QueueStatus {
+        match s {
+            "pending" => QueueStatus::Pending,
+            "in_flight" => QueueStatus::InFlight,
+            "failed" => QueueStatus::Failed,
+            "conflict" => QueueStatus::Conflict,
+            _ => QueueStatus::Completed,
+        }
+    }
+}
+
+/// The part of a queue entry stored as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Payload {
+    #[serde(flatten)]
+    pub(crate) change: Change,
+    pub(crate) hlc: Hlc,
+    pub(crate) client_time_ms: i64,
+}
+
+/// One queued mutation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueEntry {
+    /// Position in the queue (enqueue order).
+    pub seq: i64,
+    /// Idempotency key, made at enqueue time.
+    pub key: String,
+    /// Entity of the record.
+    pub entity: Entity,
+    /// Id of the record.
+    pub record_id: String,
+    /// What it does.
+    pub action: Action,
+    /// The server version it is based on.
+    pub base_version: u64,
+    /// This device's previous open mutation of the same record, if any.
+    pub after: Option<String>,
+    /// What it changes.
+    pub change: Change,
+    /// Its hybrid logical timestamp.
+    pub hlc: Hlc,
+    /// The device's wall clock when it was made.
+    pub client_time_ms: i64,
+    /// Where it is in its life.
+    pub status: QueueStatus,
+    /// How many times the server answered it with a retryable error.
+    pub retries: u32,
+    /// The last error, for people.
+    pub last_error: Option<String>,
+    /// The queue format version of the app that wrote it.
+    pub format_version: u32,
+}
+
+impl QueueEntry {
+    /// The wire form of this entry.
+    pub fn to_mutation(&self) -> Mutation {
+        Mutation {
+            key: self.key.clone(),
+            entity: self.entity.name().to_owned(),
+            id: self.record_id.clone(),
+            action: self.action,
+            base_version: self.base_version,
+            after: self.after.clone(),
+            fields: self.change.fields.clone(),
+            increments: self.change.increments.clone(),
+            set_add: self.change.set_add.clone(),
+            set_remove: self.change.set_remove.clone(),
+            hlc: self.hlc.clone(),
+            client_time_ms: self.client_time_ms,
+        }
+    }
+
+    /// Applies this entry to `state` the way the server would if nothing concurrent
+    /// happened: the optimistic local view.
+    pub(crate) fn apply_to(&self, state: &mut Record, device: &str) {
+        if state.deleted {
+            return;
+        }
+        if self.action == Action::Delete {
+            state.deleted = true;
+            return;
+        }
+        for (name, value) in &self.change.fields {
+            match value {
+                Value::Null => state.fields.remove(name),
+                v => state.fields.insert(name.clone(), v.clone()),
+            };
+        }
+        for (name, delta) in &self.change.increments {
+            state.counters.entry(name.clone()).or_default().increment(device, *delta);
+        }
+        for (name, elements) in &self.change.set_add {
+            let set = state.sets.entry(name.clone()).or_default();
+            elements.iter().for_each(|e| set.add(e, &self.key));
+        }
+        for (name, removals) in &self.change.set_remove {
+            let set = state.sets.entry(name.clone()).or_default();
+            removals.iter().for_each(|(e, observed)| set.remove(e, observed));
+        }
+    }
+
+    /// Rank in a push batch: creates before updates before deletes; parents created first
+    /// and deleted last. A stable sort by it keeps each record's own order.
+    pub(crate) fn push_rank(&self) -> (u8, u8) {
+        match self.action {
+            Action::Create => (0, self.entity.depth()),
+            Action::Update => (1, 0),
+            Action::Delete => (2, u8::MAX - self.entity.depth()),
+        }
+    }
+}

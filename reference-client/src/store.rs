@@ -1,0 +1,429 @@
+//! The local SQLite store. Every method is one transaction: a local write commits with its
+//! queue entry, a pull page with its cursor, an acknowledgement with the record's new
+//! version. A kill between any two of them loses nothing and duplicates nothing.
+
+use crate::error::{corrupt, Error, Result};
+use crate::queue::{Change, Payload, QueueEntry, QueueStatus};
+use crate::schema::{self, QUEUE_FORMAT};
+use protocol::{Action, Entity, HlcClock, Record};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// How a record stands with the server, as shown to the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SyncStatus {
+    /// Equal to the server's last known state.
+    Synced,
+    /// Has local writes not yet acknowledged.
+    Pending,
+    /// Has a conflict waiting for the user.
+    Conflict,
+    /// Has a write that failed for good.
+    Error,
+}
+
+impl SyncStatus {
+    fn name(self) -> &'static str {
+        match self {
+            SyncStatus::Synced => "synced",
+            SyncStatus::Pending => "pending",
+            SyncStatus::Conflict => "conflict",
+            SyncStatus::Error => "error",
+        }
+    }
+
+    fn parse(s: &str) -> SyncStatus {
+        match s {
+            "pending" => SyncStatus::Pending,
+            "conflict" => SyncStatus::Conflict,
+            "error" => SyncStatus::Error,
+            _ => SyncStatus::Synced,
+        }
+    }
+}
+
+/// A record as the user sees it on this device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalRecord {
+    /// Its entity.
+    pub entity: Entity,
+    /// Its id.
+    pub id: String,
+    /// Visible fields: registers as they are, counters as numbers, sets as sorted arrays.
+    pub fields: BTreeMap<String, Value>,
+    /// The last server version this device knows (0 if never synced).
+    pub version: u64,
+    /// How it stands with the server.
+    pub sync_status: SyncStatus,
+    /// Last change, ms since the Unix epoch.
+    pub updated_at_ms: i64,
+}
+
+/// The local database of one device.
+#[derive(Debug)]
+pub(crate) struct Store {
+    conn: Connection,
+    device: String,
+}
+
+pub(crate) const RECORD_COLUMNS: &str = "entity, id, visible, version, sync_status, updated_at_ms";
+
+impl Store {
+    pub(crate) fn open(path: &Path, device: &str) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        schema::migrate(&mut conn)?;
+        conn.execute("UPDATE queue SET status = 'pending' WHERE status = 'in_flight'", [])?;
+        Ok(Self { conn, device: device.to_owned() })
+    }
+
+    pub(crate) fn device(&self) -> &str {
+        &self.device
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn transaction(&mut self) -> Result<Tx<'_>> {
+        let tx = self.conn.transaction()?;
+        Ok(Tx { tx, device: &self.device })
+    }
+
+    pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    pub(crate) fn get(&self, entity: Entity, id: &str) -> Result<Option<LocalRecord>> {
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE entity = ?1 AND id = ?2 AND deleted = 0");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        stmt.query_row(params![entity.name(), id], local_record).optional()?.transpose()
+    }
+
+    /// Visible records of `entity`, most recently changed first.
+    pub(crate) fn list(&self, entity: Entity, limit: Option<u32>) -> Result<Vec<LocalRecord>> {
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM records WHERE entity = ?1 AND deleted = 0 ORDER BY updated_at_ms DESC, id LIMIT ?2"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![entity.name(), limit.map_or(-1, i64::from)], local_record)?;
+        rows.map(|r| r?).collect()
+    }
+
+    pub(crate) fn queue(&self, status: Option<QueueStatus>) -> Result<Vec<QueueEntry>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {QUEUE_COLUMNS} FROM queue WHERE ?1 IS NULL OR status = ?1 ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map([status.map(QueueStatus::name)], queue_entry)?;
+        rows.map(|r| r?).collect()
+    }
+
+    pub(crate) fn count(&self, status: QueueStatus) -> Result<usize> {
+        let n: i64 =
+            self.conn.query_row("SELECT COUNT(*) FROM queue WHERE status = ?1", [status.name()], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
+    /// The next open entries to push, in queue order, skipping `attempted` keys.
+    pub(crate) fn next_batch(
+        &self,
+        limit: usize,
+        attempted: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<QueueEntry>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {QUEUE_COLUMNS} FROM queue WHERE status IN ('pending', 'in_flight') ORDER BY seq"
+        ))?;
+        let mut out = Vec::new();
+        for row in stmt.query_map([], queue_entry)? {
+            let entry = row??;
+            if !attempted.contains(&entry.key) {
+                out.push(entry);
+                if out.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn cursor(&self, entity: Entity) -> Result<(u64, bool)> {
+        let row = self
+            .conn
+            .query_row("SELECT seq, resync FROM cursors WHERE entity = ?1", [entity.name()], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, bool>(1)?))
+            })
+            .optional()?;
+        Ok(row.unwrap_or((0, false)))
+    }
+}
+
+pub(crate) const QUEUE_COLUMNS: &str =
+    "seq, key, entity, record_id, action, base_version, after_key, payload, status, retries, last_error, format_version";
+
+fn local_record(r: &Row<'_>) -> rusqlite::Result<Result<LocalRecord>> {
+    let entity: String = r.get(0)?;
+    let visible: String = r.get(2)?;
+    let status: String = r.get(4)?;
+    Ok((|| {
+        Ok(LocalRecord {
+            entity: parse_entity(&entity)?,
+            id: r.get(1)?,
+            fields: serde_json::from_str(&visible).map_err(corrupt("visible fields"))?,
+            version: r.get::<_, i64>(3)? as u64,
+            sync_status: SyncStatus::parse(&status),
+            updated_at_ms: r.get(5)?,
+        })
+    })())
+}
+
+pub(crate) fn queue_entry(r: &Row<'_>) -> rusqlite::Result<Result<QueueEntry>> {
+    let entity: String = r.get(2)?;
+    let action: String = r.get(4)?;
+    let payload: String = r.get(7)?;
+    let status: String = r.get(8)?;
+    Ok((|| {
+        let payload: Payload = serde_json::from_str(&payload).map_err(corrupt("queue payload"))?;
+        Ok(QueueEntry {
+            seq: r.get(0)?,
+            key: r.get(1)?,
+            entity: parse_entity(&entity)?,
+            record_id: r.get(3)?,
+            action: Action::parse(&action).unwrap_or(Action::Update),
+            base_version: r.get::<_, i64>(5)? as u64,
+            after: r.get(6)?,
+            change: payload.change,
+            hlc: payload.hlc,
+            client_time_ms: payload.client_time_ms,
+            status: QueueStatus::parse(&status),
+            retries: r.get(9)?,
+            last_error: r.get(10)?,
+            format_version: r.get(11)?,
+        })
+    })())
+}
+
+fn parse_entity(name: &str) -> Result<Entity> {
+    Entity::parse(name).ok_or_else(|| Error::Corrupt {
+        what: "entity name",
+        source: serde::de::Error::custom(format!("unknown entity {name:?}")),
+    })
+}
+
+/// One local transaction.
+pub(crate) struct Tx<'c> {
+    pub(crate) tx: Transaction<'c>,
+    pub(crate) device: &'c str,
+}
+
+/// A record row's sync state, as stored.
+pub(crate) struct RecordRow {
+    pub(crate) state: Record,
+    pub(crate) server: Option<Record>,
+}
+
+impl Tx<'_> {
+    pub(crate) fn commit(self) -> Result<()> {
+        Ok(self.tx.commit()?)
+    }
+
+    pub(crate) fn hlc(&self) -> Result<HlcClock> {
+        let stored: Option<String> =
+            self.tx.query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get(0)).optional()?;
+        match stored {
+            Some(s) => serde_json::from_str(&s).map_err(corrupt("hybrid logical clock")),
+            None => Ok(HlcClock::new(self.device)),
+        }
+    }
+
+    pub(crate) fn save_hlc(&self, clock: &HlcClock) -> Result<()> {
+        self.set_meta("hlc", &serde_json::to_string(clock).expect("clocks serialize"))
+    }
+
+    pub(crate) fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn row(&self, entity: Entity, id: &str) -> Result<Option<RecordRow>> {
+        let mut stmt = self.tx.prepare_cached("SELECT state, server FROM records WHERE entity = ?1 AND id = ?2")?;
+        let row = stmt
+            .query_row(params![entity.name(), id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
+            .optional()?;
+        row.map(|(state, server)| {
+            Ok(RecordRow {
+                state: serde_json::from_str(&state).map_err(corrupt("record state"))?,
+                server: server.map(|s| serde_json::from_str(&s)).transpose().map_err(corrupt("server record"))?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The last open (pending or in-flight) entry of a record: a new write chains after it.
+    pub(crate) fn last_open(&self, entity: Entity, id: &str) -> Result<Option<QueueEntry>> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {QUEUE_COLUMNS} FROM queue WHERE entity = ?1 AND record_id = ?2
+             AND status IN ('pending', 'in_flight') ORDER BY seq DESC LIMIT 1"
+        ))?;
+        stmt.query_row(params![entity.name(), id], queue_entry).optional()?.transpose()
+    }
+
+    pub(crate) fn open_entries(&self, entity: Entity, id: &str) -> Result<Vec<QueueEntry>> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {QUEUE_COLUMNS} FROM queue WHERE entity = ?1 AND record_id = ?2
+             AND status IN ('pending', 'in_flight') ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map(params![entity.name(), id], queue_entry)?;
+        rows.map(|r| r?).collect()
+    }
+
+    pub(crate) fn insert_entry(&self, e: &QueueEntry, now_ms: i64) -> Result<()> {
+        let payload = Payload { change: e.change.clone(), hlc: e.hlc.clone(), client_time_ms: e.client_time_ms };
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO queue (key, entity, record_id, action, base_version, after_key, payload, status, created_at_ms, format_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9)",
+        )?;
+        stmt.execute(params![
+            e.key,
+            e.entity.name(),
+            e.record_id,
+            e.action.name(),
+            e.base_version as i64,
+            e.after,
+            serde_json::to_string(&payload).expect("payloads serialize"),
+            now_ms,
+            QUEUE_FORMAT,
+        ])?;
+        Ok(())
+    }
+
+    pub(crate) fn set_status(&self, key: &str, status: QueueStatus, error: Option<&str>) -> Result<()> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("UPDATE queue SET status = ?2, last_error = COALESCE(?3, last_error) WHERE key = ?1")?;
+        stmt.execute(params![key, status.name(), error])?;
+        Ok(())
+    }
+
+    /// Counts one retryable failure of `key`; past `max_retries` the entry is failed.
+    pub(crate) fn count_retry(&self, key: &str, error: &str, max_retries: u32) -> Result<bool> {
+        let mut stmt = self.tx.prepare_cached(
+            "UPDATE queue SET retries = retries + 1, last_error = ?2,
+             status = CASE WHEN retries + 1 >= ?3 THEN 'failed' ELSE status END
+             WHERE key = ?1 AND status IN ('pending', 'in_flight') RETURNING status",
+        )?;
+        let status: Option<String> = stmt.query_row(params![key, error, max_retries], |r| r.get(0)).optional()?;
+        Ok(status.as_deref() == Some("failed"))
+    }
+
+    /// Re-bases the entries chained after `key` on `version`, the record version that
+    /// `key`'s answer left behind.
+    pub(crate) fn rebase_after(&self, key: &str, version: u64) -> Result<()> {
+        let mut stmt =
+            self.tx.prepare_cached("UPDATE queue SET after_key = NULL, base_version = ?2 WHERE after_key = ?1")?;
+        stmt.execute(params![key, version as i64])?;
+        Ok(())
+    }
+
+    /// Recomputes a record's local view from its server state and its open entries, and
+    /// stores it. A record that the server never had and no open entry creates is removed.
+    pub(crate) fn recompute(&self, entity: Entity, id: &str, server: Option<Record>, updated_at_ms: i64) -> Result<()> {
+        let open = self.open_entries(entity, id)?;
+        let Some(mut state) = server.clone().or_else(|| (!open.is_empty()).then(|| Record::empty(entity, id))) else {
+            self.tx.execute("DELETE FROM records WHERE entity = ?1 AND id = ?2", params![entity.name(), id])?;
+            return Ok(());
+        };
+        for entry in &open {
+            entry.apply_to(&mut state, self.device);
+        }
+        let status = self.record_status(entity, id, !open.is_empty())?;
+        self.put_row(&state, server.as_ref(), status, updated_at_ms)
+    }
+
+    fn record_status(&self, entity: Entity, id: &str, open: bool) -> Result<SyncStatus> {
+        let conflicts: i64 = self.tx.query_row(
+            "SELECT COUNT(*) FROM conflicts WHERE entity = ?1 AND record_id = ?2 AND open = 1 AND needs_user = 1",
+            params![entity.name(), id],
+            |r| r.get(0),
+        )?;
+        let failed: i64 = self.tx.query_row(
+            "SELECT COUNT(*) FROM queue WHERE entity = ?1 AND record_id = ?2 AND status = 'failed'",
+            params![entity.name(), id],
+            |r| r.get(0),
+        )?;
+        Ok(match (conflicts > 0, open, failed > 0) {
+            (true, _, _) => SyncStatus::Conflict,
+            (false, true, _) => SyncStatus::Pending,
+            (false, false, true) => SyncStatus::Error,
+            (false, false, false) => SyncStatus::Synced,
+        })
+    }
+
+    fn put_row(&self, state: &Record, server: Option<&Record>, status: SyncStatus, updated_at_ms: i64) -> Result<()> {
+        let visible = serde_json::to_string(&state.visible()).expect("visible fields serialize");
+        let state_json = serde_json::to_string(state).expect("records serialize");
+        let server_json = server.map(|s| serde_json::to_string(s).expect("records serialize"));
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO records (entity, id, visible, state, server, version, deleted, sync_status, created_at_ms, updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+             ON CONFLICT (entity, id) DO UPDATE SET visible = ?3, state = ?4, server = ?5, version = ?6,
+             deleted = ?7, sync_status = ?8, updated_at_ms = ?9",
+        )?;
+        stmt.execute(params![
+            state.entity.name(),
+            state.id,
+            visible,
+            state_json,
+            server_json,
+            server.map_or(0, |s| s.version as i64),
+            state.deleted,
+            status.name(),
+            updated_at_ms,
+        ])?;
+        Ok(())
+    }
+
+    pub(crate) fn set_cursor(&self, entity: Entity, seq: u64, resync: bool) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO cursors (entity, seq, resync) VALUES (?1, ?2, ?3)
+             ON CONFLICT (entity) DO UPDATE SET seq = ?2, resync = ?3",
+            params![entity.name(), seq as i64, resync],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn log_conflict(&self, c: &NewConflict<'_>, now_ms: i64) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO conflicts (mutation_key, entity, record_id, resolution, fields_kept, mine, server, needs_user, open, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9)",
+            params![
+                c.key,
+                c.entity.name(),
+                c.record_id,
+                c.resolution,
+                serde_json::to_string(c.fields_kept).expect("names serialize"),
+                serde_json::to_string(c.mine).expect("changes serialize"),
+                serde_json::to_string(c.server).expect("records serialize"),
+                c.needs_user,
+                now_ms,
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// A conflict to record.
+pub(crate) struct NewConflict<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) entity: Entity,
+    pub(crate) record_id: &'a str,
+    pub(crate) resolution: &'a str,
+    pub(crate) fields_kept: &'a [String],
+    pub(crate) mine: &'a Change,
+    pub(crate) server: &'a Record,
+    pub(crate) needs_user: bool,
+}
