@@ -19,3 +19,4 @@ mod push;
 mod strategy;
 mod support;
 mod validation;
+mod examples_tmp;

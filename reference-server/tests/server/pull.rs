@@ -49,6 +49,8 @@ async fn pages_return_each_change_of_one_big_transaction_exactly_once_in_sequenc
         let versions: Vec<u64> = changes.iter().map(|r| r.version).collect();
         assert_eq!(versions, (2..=u64::from(TASKS) + 1).collect::<Vec<_>>(), "limit {limit}: one sequence each");
         assert_eq!(cursor, server.last_seq());
+        let after_the_end = server.pull(ALICE_TOKEN, Entity::Task, cursor, limit).await;
+        assert_eq!((after_the_end.changes, after_the_end.cursor, after_the_end.has_more), (vec![], cursor, false));
     }
 }
 
