@@ -1,0 +1,284 @@
+//! The reference client against the reference server on loopback TCP.
+
+mod support;
+
+use protocol::{Entity, Strategies, Strategy};
+use reference_client::{Change, Choice, Client, QueueStatus, SyncStatus};
+use reference_server::ServerConfig;
+use std::time::Duration;
+use support::{sync_until_idle, KillAt, TestServer};
+use tempfile::TempDir;
+
+const PROJECT: Entity = Entity::Project;
+const TASK: Entity = Entity::Task;
+
+/// A project with three tasks, each task's counter incremented, on `client`.
+fn offline_work(client: &Client) -> (String, Vec<String>) {
+    let project = client.create(PROJECT, Change::new().set("name", "Garden").add("tags", "home")).unwrap();
+    let tasks = (0..3)
+        .map(|i| {
+            let id = client
+                .create(TASK, Change::new().set("project_id", project.as_str()).set("title", format!("task {i}")))
+                .unwrap();
+            client.update(TASK, &id, Change::new().increment("pomodoros", i + 1).set("done", i % 2 == 0)).unwrap();
+            id
+        })
+        .collect();
+    (project, tasks)
+}
+
+/// Asserts the device shows exactly the server's state for alice, its queue is drained and
+/// no write of it failed (a replayed write must be answered, never refused).
+fn assert_converged(server: &TestServer, client: &Client) {
+    let failed = client.queue(Some(QueueStatus::Failed)).unwrap();
+    assert!(failed.is_empty(), "{} has failed writes: {failed:#?}", client.device());
+    assert_eq!(
+        client.visible_state().unwrap(),
+        server.visible("alice"),
+        "{} diverged from the server",
+        client.device()
+    );
+    let open = client.queue(Some(QueueStatus::Pending)).unwrap().len()
+        + client.queue(Some(QueueStatus::InFlight)).unwrap().len();
+    assert_eq!(open, 0, "{}'s queue did not drain", client.device());
+}
+
+#[tokio::test]
+async fn offline_writes_reach_the_server_once_and_the_device_converges() {
+    let server = TestServer::with_users(ServerConfig::default()).await;
+    let dir = TempDir::new().unwrap();
+    let phone = server.device(&dir, "phone", "a1");
+    let (_, tasks) = offline_work(&phone);
+    assert_eq!(phone.status().unwrap().pending, 7, "1 project + 3 creates + 3 updates queued");
+    let report = phone.sync().await.unwrap();
+    assert_eq!(report.tally.accepted, 7);
+    assert!(report.bytes_sent > 0 && report.bytes_received > 0);
+    assert_eq!(server.records("alice").len(), 4);
+    let task = phone.get(TASK, &tasks[2]).unwrap().unwrap();
+    assert_eq!(task.fields["pomodoros"], 3);
+    assert_eq!(task.sync_status, SyncStatus::Synced);
+    sync_until_idle(&phone, 3).await;
+    assert_converged(&server, &phone);
+}
+
+/// A kill at any named step of a round, then a restart on the same files, loses nothing and
+/// applies nothing twice: the counters make a double application visible.
+#[tokio::test]
+async fn a_kill_at_each_sync_step_loses_nothing_and_duplicates_nothing() {
+    let steps = [
+        ("pull_starting", 1),
+        ("pull_page_received", 2),
+        ("pull_page_applied", 2),
+        ("push_starting", 1),
+        ("push_response_received", 1),
+        ("push_acknowledged", 1),
+    ];
+    for (step, nth) in steps {
+        let server = TestServer::with_users(ServerConfig::default()).await;
+        let dir = TempDir::new().unwrap();
+        let laptop = server.device(&dir, "laptop", "a2");
+        offline_work(&laptop);
+        laptop.sync().await.unwrap();
+        let mut config = server.config(&dir, "phone", "a1");
+        config.page_size = 2;
+        let hook = KillAt::new(step, nth);
+        config.hook = Some(hook.clone());
+        let phone = Client::open(config.clone()).unwrap();
+        let (_, tasks) = offline_work(&phone);
+        tokio::select! {
+            biased;
+            () = hook.killed.notified() => {}
+            round = phone.sync() => panic!("the round should have been killed at {step}, it ended with {round:?}"),
+        }
+        drop(phone);
+        config.hook = None;
+        let phone = Client::open(config).unwrap();
+        sync_until_idle(&phone, 5).await;
+        assert_eq!(server.records("alice").len(), 8, "killed at {step}: two projects and six tasks, each once");
+        let pomodoros = server.visible("alice")[&(TASK, tasks[1].clone())]["pomodoros"].clone();
+        assert_eq!(pomodoros, 2, "killed at {step}: the increment must apply exactly once");
+        assert_converged(&server, &phone);
+        laptop.sync().await.unwrap();
+        assert_converged(&server, &laptop);
+    }
+}
+
+#[tokio::test]
+async fn a_conflict_is_resolved_by_the_declared_strategy_on_every_replica() {
+    let strategies = Strategies { project: Strategy::FieldMerge, task: Strategy::LastWriteWinsHlc };
+    let server = TestServer::with_users(ServerConfig::default().strategies(strategies)).await;
+    let dir = TempDir::new().unwrap();
+    let phone = server.device(&dir, "phone", "a1");
+    let (project, tasks) = offline_work(&phone);
+    sync_until_idle(&phone, 3).await;
+    let laptop_config = server.config(&dir, "laptop", "a2");
+    let laptop_clock = support::TestClock::at(1_000_000);
+    let laptop = Client::open(reference_client::ClientConfig { clock: laptop_clock.clone(), ..laptop_config }).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    // Both edit offline; the laptop's edit is later on its clock, so it wins under lww-hlc
+    // even though it reaches the server first... and the phone's, earlier, loses.
+    laptop_clock.advance(60_000);
+    laptop.update(TASK, &tasks[0], Change::new().set("title", "laptop title")).unwrap();
+    phone.update(TASK, &tasks[0], Change::new().set("title", "phone title")).unwrap();
+    laptop.update(PROJECT, &project, Change::new().set("description", "from the laptop")).unwrap();
+    phone.update(PROJECT, &project, Change::new().set("name", "Allotment")).unwrap();
+    laptop.sync().await.unwrap();
+    let report = phone.sync().await.unwrap();
+    assert_eq!(report.tally.conflicts, 1, "the phone's stale title loses under lww-hlc");
+    sync_until_idle(&laptop, 3).await;
+    sync_until_idle(&phone, 3).await;
+    let seen = server.visible("alice");
+    assert_eq!(seen[&(TASK, tasks[0].clone())]["title"], "laptop title");
+    assert_eq!(seen[&(PROJECT, project.clone())]["name"], "Allotment", "field merge keeps disjoint edits");
+    assert_eq!(seen[&(PROJECT, project)]["description"], "from the laptop");
+    assert_converged(&server, &phone);
+    assert_converged(&server, &laptop);
+    let conflicts = phone.conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1, "the overridden write is surfaced, not silent");
+    assert_eq!(conflicts[0].fields_kept, vec!["title".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_user_prompted_conflict_waits_for_the_user_and_their_choice_wins() {
+    let config = ServerConfig::default().strategies(Strategies::uniform(Strategy::UserPrompted));
+    let server = TestServer::with_users(config).await;
+    let dir = TempDir::new().unwrap();
+    let phone = server.device(&dir, "phone", "a1");
+    let laptop = server.device(&dir, "laptop", "a2");
+    let (_, tasks) = offline_work(&phone);
+    sync_until_idle(&phone, 3).await;
+    sync_until_idle(&laptop, 3).await;
+    laptop.update(TASK, &tasks[1], Change::new().set("title", "theirs")).unwrap();
+    phone.update(TASK, &tasks[1], Change::new().set("title", "mine").increment("pomodoros", 10)).unwrap();
+    laptop.sync().await.unwrap();
+    phone.sync().await.unwrap();
+    let status = phone.status().unwrap();
+    assert_eq!((status.conflicts, status.pending), (1, 0));
+    let task = phone.get(TASK, &tasks[1]).unwrap().unwrap();
+    assert_eq!(task.sync_status, SyncStatus::Conflict);
+    assert_eq!(task.fields["title"], "theirs", "nothing of the conflicting write applies until the user chooses");
+    assert_eq!(task.fields["pomodoros"], 12, "counter increments never conflict");
+    let conflict = phone.conflicts().unwrap().into_iter().find(|c| c.needs_user).unwrap();
+    phone.resolve_conflict(conflict.id, Choice::Mine).unwrap();
+    sync_until_idle(&phone, 3).await;
+    sync_until_idle(&laptop, 3).await;
+    assert_eq!(server.visible("alice")[&(TASK, tasks[1].clone())]["title"], "mine");
+    assert_converged(&server, &phone);
+    assert_converged(&server, &laptop);
+    assert_eq!(phone.status().unwrap().conflicts, 0);
+}
+
+#[tokio::test]
+async fn server_errors_count_as_retries_until_the_mutation_fails_and_is_surfaced() {
+    let server = TestServer::with_users(ServerConfig::default()).await;
+    let dir = TempDir::new().unwrap();
+    let mut config = server.config(&dir, "phone", "a1");
+    config.max_retries = 3;
+    let phone = Client::open(config).unwrap();
+    let project = phone.create(PROJECT, Change::new().set("name", "Doomed")).unwrap();
+    server.push_unavailable.store(true, std::sync::atomic::Ordering::SeqCst);
+    for round in 1..=3 {
+        let err = phone.sync().await.expect_err("the server is down");
+        assert!(err.to_string().contains("503"), "round {round}: {err}");
+    }
+    let status = phone.status().unwrap();
+    assert_eq!((status.pending, status.failed), (0, 1), "after 3 retryable errors the write is failed, not dropped");
+    server.push_unavailable.store(false, std::sync::atomic::Ordering::SeqCst);
+    let later = phone.create(PROJECT, Change::new().set("name", "Fine")).unwrap();
+    sync_until_idle(&phone, 3).await;
+    assert!(server.visible("alice").contains_key(&(PROJECT, later)), "a failed write never blocks the rest");
+    assert!(phone.get(PROJECT, &project).unwrap().is_none(), "the failed create is not shown as if it were synced");
+    assert_eq!(phone.retry_failed().unwrap(), 1);
+    sync_until_idle(&phone, 3).await;
+    assert_converged(&server, &phone);
+    assert!(server.visible("alice").contains_key(&(PROJECT, project)), "retrying the failed write delivers it");
+}
+
+#[tokio::test]
+async fn an_unreachable_server_leaves_the_device_offline_with_its_queue_intact() {
+    let server = TestServer::with_users(ServerConfig::default()).await;
+    let dir = TempDir::new().unwrap();
+    let mut config = server.config(&dir, "phone", "a1");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    config.connector = std::rc::Rc::new(reference_client::TcpConnector::new(closed));
+    let phone = Client::open(config).unwrap();
+    offline_work(&phone);
+    assert!(phone.sync().await.is_err());
+    let status = phone.status().unwrap();
+    assert!(!status.online && status.last_error.is_some());
+    assert_eq!(status.pending, 7);
+}
+
+#[tokio::test]
+async fn a_device_offline_past_the_tombstone_horizon_resyncs_without_resurrection() {
+    let config = ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600));
+    let server = TestServer::with_users(config).await;
+    let dir = TempDir::new().unwrap();
+    let phone = server.device(&dir, "phone", "a1");
+    let laptop = server.device(&dir, "laptop", "a2");
+    let (_, tasks) = offline_work(&phone);
+    sync_until_idle(&phone, 3).await;
+    sync_until_idle(&laptop, 3).await;
+    laptop.delete(TASK, &tasks[0]).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    server.clock.advance(2 * 3_600_000);
+    laptop.update(TASK, &tasks[1], Change::new().set("notes", "purge trigger")).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    assert!(server.records("alice").iter().all(|r| r.id != tasks[0]), "the tombstone was purged");
+    assert!(phone.get(TASK, &tasks[0]).unwrap().is_some(), "the phone has not synced since the delete");
+    let report = phone.sync().await.unwrap();
+    assert_eq!(report.resets, 1, "the phone's task cursor is older than the horizon");
+    assert!(phone.get(TASK, &tasks[0]).unwrap().is_none(), "the purged record must not survive the re-sync");
+    sync_until_idle(&phone, 3).await;
+    assert_converged(&server, &phone);
+}
+
+#[tokio::test]
+async fn many_pages_of_changes_arrive_exactly_once() {
+    let server = TestServer::with_users(ServerConfig::default()).await;
+    let dir = TempDir::new().unwrap();
+    let laptop = server.device(&dir, "laptop", "a2");
+    let project = laptop.create(PROJECT, Change::new().set("name", "Big")).unwrap();
+    for i in 0..120 {
+        laptop.create(TASK, Change::new().set("project_id", project.as_str()).set("title", format!("t{i}"))).unwrap();
+    }
+    sync_until_idle(&laptop, 3).await;
+    let mut config = server.config(&dir, "phone", "a1");
+    config.page_size = 7;
+    let phone = Client::open(config).unwrap();
+    let report = phone.sync().await.unwrap();
+    assert_eq!(report.pulled, 121, "every change once");
+    assert_eq!(report.pages, 1 + 18, "1 project page, 120 tasks in pages of 7");
+    assert_converged(&server, &phone);
+}
+
+#[tokio::test]
+async fn another_users_records_never_reach_a_device() {
+    let server = TestServer::with_users(ServerConfig::default()).await;
+    let dir = TempDir::new().unwrap();
+    let phone = server.device(&dir, "phone", "a1");
+    let bobs = server.device(&dir, "bobs", "b1");
+    offline_work(&phone);
+    sync_until_idle(&phone, 3).await;
+    let bob_project = bobs.create(PROJECT, Change::new().set("name", "Private")).unwrap();
+    sync_until_idle(&bobs, 3).await;
+    sync_until_idle(&phone, 3).await;
+    let bob_sees: Vec<String> = bobs.list(PROJECT).unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(bob_sees, vec![bob_project.clone()]);
+    assert!(bobs.list(TASK).unwrap().is_empty());
+    assert!(phone.get(PROJECT, &bob_project).unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_local_write_to_a_missing_parent_is_refused_and_changes_nothing() {
+    let server = TestServer::with_users(ServerConfig::default()).await;
+    let dir = TempDir::new().unwrap();
+    let phone = server.device(&dir, "phone", "a1");
+    let ghost = phone.new_id();
+    let refused = phone.create(TASK, Change::new().set("project_id", ghost.as_str()).set("title", "orphan"));
+    assert!(matches!(refused, Err(reference_client::Error::MissingParent { .. })), "{refused:?}");
+    let refused = phone.create(PROJECT, Change::new().set("nmae", "typo"));
+    assert!(matches!(refused, Err(reference_client::Error::Invalid(_))), "{refused:?}");
+    assert!(phone.queue(None).unwrap().is_empty());
+    assert!(phone.visible_state().unwrap().is_empty());
+}
