@@ -1,5 +1,6 @@
 //! The reference client against the reference server on loopback TCP.
 
+mod scheduler;
 mod support;
 
 use protocol::{Entity, Strategies, Strategy};
