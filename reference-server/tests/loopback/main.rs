@@ -21,6 +21,7 @@ impl Drop for ServerProcess {
 }
 
 /// Starts the binary on a free loopback port and waits until it accepts connections.
+#[allow(clippy::disallowed_methods)] // real time: a real process is starting, nothing is simulated here
 fn start_server(dir: &TempDir) -> (ServerProcess, SocketAddr) {
     let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_reference-server"))
