@@ -15,9 +15,10 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[allow(clippy::disallowed_methods)] // the production clock is the one place wall clock time is allowed
+    #[allow(clippy::disallowed_methods)]
     fn now_ms(&self) -> i64 {
-        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let now = std::time::SystemTime::now(); // wall clock: allowed here only, the production clock
+        let since = now.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         since.as_millis() as i64
     }
 }

@@ -104,7 +104,7 @@ impl SyncReport {
 }
 
 pub(crate) async fn sync_round(inner: &Inner) -> Result<SyncReport> {
-    let started = tokio::time::Instant::now();
+    let started = tokio::time::Instant::now(); // tokio time, allowed: virtual in the simulation, not the wall clock
     let mut transport = inner.transport.lock().await;
     let (sent0, received0) = (transport.counters.sent(), transport.counters.received());
     let mut report = SyncReport::default();
