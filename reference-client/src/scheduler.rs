@@ -72,15 +72,15 @@ pub enum Trigger {
 }
 
 /// tokio's clock: virtual inside the simulation, never the wall clock.
-fn now() -> Instant {
-    Instant::now() // tokio time, allowed: paused and virtual in the simulation, not the wall clock
+fn tokio_now() -> Instant {
+    Instant::tokio_now() // tokio time, allowed: paused and virtual in the simulation, not the wall clock
 }
 
 /// Runs the scheduler until `conditions`' sender is dropped.
 pub async fn run(client: Client, mut conditions: watch::Receiver<Conditions>, policy: Policy) {
     let mut failures = 0u32;
     let mut retry_at: Option<Instant> = None;
-    let mut next_periodic = now() + policy.period;
+    let mut next_periodic = tokio_now() + policy.period;
     loop {
         let before = *conditions.borrow();
         let trigger = tokio::select! {
@@ -102,7 +102,7 @@ pub async fn run(client: Client, mut conditions: watch::Receiver<Conditions>, po
                 Trigger::LocalWrite
             }
             () = sleep_until(next_periodic) => {
-                next_periodic = now() + policy.period;
+                next_periodic = tokio_now() + policy.period;
                 Trigger::Periodic
             }
         };
@@ -124,7 +124,7 @@ pub async fn run(client: Client, mut conditions: watch::Receiver<Conditions>, po
             Ok(report) => {
                 failures = 0;
                 tracing::info!(?trigger, pulled = report.pulled, pushed = report.pushed, "sync round done");
-                report.deferred.then(|| now() + policy.period)
+                report.deferred.then(|| tokio_now() + policy.period)
             }
             Err(e) => {
                 failures += 1;
@@ -134,7 +134,7 @@ pub async fn run(client: Client, mut conditions: watch::Receiver<Conditions>, po
                 };
                 let delay = client.backoff(failures, retry_after);
                 tracing::info!(?trigger, error = %e, failures, ?delay, "sync round failed; backing off");
-                Some(now() + delay)
+                Some(tokio_now() + delay)
             }
         };
     }
