@@ -73,7 +73,7 @@ pub enum Trigger {
 
 /// tokio's clock: virtual inside the simulation, never the wall clock.
 fn tokio_now() -> Instant {
-    Instant::tokio_now() // tokio time, allowed: paused and virtual in the simulation, not the wall clock
+    Instant::now() // tokio time, allowed: paused and virtual in the simulation, not the wall clock
 }
 
 /// Runs the scheduler until `conditions`' sender is dropped.
