@@ -156,7 +156,11 @@ fn apply_result(
         }
     }
     let record = outcome.record();
-    tx.rebase_after(&entry.key, record.map_or(0, |r| r.version))?;
+    let clean_version = match outcome {
+        Outcome::Accepted { record, concurrent: false } => Some(record.version),
+        _ => None,
+    };
+    tx.rebase_after(&entry.key, clean_version)?;
     match record {
         Some(r) => store_server_record(tx, r),
         None => {

@@ -320,12 +320,15 @@ impl Tx<'_> {
         Ok(status.as_deref() == Some("failed"))
     }
 
-    /// Re-bases the entries chained after `key` on `version`, the record version that
-    /// `key`'s answer left behind.
-    pub(crate) fn rebase_after(&self, key: &str, version: u64) -> Result<()> {
-        let mut stmt =
-            self.tx.prepare_cached("UPDATE queue SET after_key = NULL, base_version = ?2 WHERE after_key = ?1")?;
-        stmt.execute(params![key, version as i64])?;
+    /// Unchains the entries chained after `key` once it has its answer. When `key` applied in
+    /// full over nothing unseen, they are based on the `version` it produced; otherwise they
+    /// keep the base their device saw (the chain's), so a change they never saw is treated
+    /// as concurrent, not silently overwritten.
+    pub(crate) fn rebase_after(&self, key: &str, clean_version: Option<u64>) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "UPDATE queue SET after_key = NULL, base_version = COALESCE(?2, base_version) WHERE after_key = ?1",
+        )?;
+        stmt.execute(params![key, clean_version.map(|v| v as i64)])?;
         Ok(())
     }
 

@@ -28,7 +28,13 @@ pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutat
     let base = match &m.after {
         None => m.base_version,
         Some(prev) => match tx.idempotent(cx.user, prev)? {
-            Some((_, version_after)) => version_after.unwrap_or(0),
+            // The predecessor's result is this device's view of the record only when the
+            // predecessor applied in full over nothing unseen; otherwise a concurrent change
+            // is in that result, and the write keeps the base its device saw.
+            Some((MutationResult { outcome: Outcome::Accepted { concurrent: false, .. }, .. }, Some(version))) => {
+                version
+            }
+            Some(_) => m.base_version,
             None => {
                 let message = format!("waits for mutation {prev}, which the server has not applied");
                 return Ok(reject(m, RejectCode::WaitingForPredecessor, message, true, None));

@@ -283,3 +283,32 @@ async fn a_local_write_to_a_missing_parent_is_refused_and_changes_nothing() {
     assert!(phone.queue(None).unwrap().is_empty());
     assert!(phone.visible_state().unwrap().is_empty());
 }
+
+/// A write chained after one that met a concurrent change keeps the base its device saw.
+/// Before the fix, the client rebased it on the conflicted result's version, so under
+/// server-wins the second of two offline edits overwrote another device's newer title.
+#[tokio::test]
+async fn a_chained_write_after_a_conflict_does_not_overwrite_the_change_it_never_saw() {
+    let config = ServerConfig::default().strategies(Strategies::uniform(Strategy::ServerWins));
+    let server = TestServer::with_users(config).await;
+    let dir = TempDir::new().unwrap();
+    let mut phone_config = server.config(&dir, "phone", "a1");
+    phone_config.batch_size = 1;
+    let phone = Client::open(phone_config).unwrap();
+    let laptop = server.device(&dir, "laptop", "a2");
+    let (_, tasks) = offline_work(&phone);
+    sync_until_idle(&phone, 3).await;
+    sync_until_idle(&laptop, 3).await;
+    laptop.update(TASK, &tasks[0], Change::new().set("title", "laptop")).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    phone.update(TASK, &tasks[0], Change::new().set("title", "phone 1")).unwrap();
+    phone.update(TASK, &tasks[0], Change::new().set("title", "phone 2")).unwrap();
+    sync_until_idle(&phone, 4).await;
+    assert_eq!(
+        server.visible("alice")[&(TASK, tasks[0].clone())]["title"],
+        "laptop",
+        "server-wins: both stale edits lose"
+    );
+    assert_eq!(phone.conflicts().unwrap().len(), 2, "both overridden edits are surfaced");
+    assert_converged(&server, &phone);
+}

@@ -19,4 +19,3 @@ mod push;
 mod strategy;
 mod support;
 mod validation;
-mod examples_tmp;

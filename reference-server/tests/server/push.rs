@@ -106,6 +106,24 @@ async fn a_create_of_an_existing_id_is_rejected_as_already_exists() {
     assert_eq!(server.record(ALICE, &id(2)), task);
 }
 
+/// Regression: a write chained to a create that was rejected as `already_exists` was based
+/// on the existing record's version, so it overwrote a record its device had never seen.
+#[tokio::test]
+async fn a_write_chained_to_a_create_of_an_existing_id_does_not_overwrite_that_record() {
+    let server = Server::new();
+    let (phone, laptop) = (Device::alice("phone"), Device::alice("laptop"));
+    server.push_one(&phone, phone.create_project(&id(1), "home")).await;
+    let create = laptop.create_project(&id(1), "work");
+    let rename = laptop.update(Entity::Project, &id(1), 0).after(&create.key).field("name", "office");
+
+    let results = server.push(&laptop, vec![create, rename]).await;
+
+    assert_eq!(rejected(results[0].outcome.clone()), (RejectCode::AlreadyExists, false));
+    let (resolution, kept, _) = conflict(results[1].outcome.clone());
+    assert_eq!((resolution, kept), (Resolution::KeptServer, vec!["name".to_owned()]), "projects merge fields");
+    assert_eq!(server.record(ALICE, &id(1)).fields["name"], "home");
+}
+
 #[tokio::test]
 async fn a_task_whose_project_is_missing_is_rejected_retryably_and_succeeds_later() {
     let server = Server::new();

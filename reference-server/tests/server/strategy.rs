@@ -91,6 +91,29 @@ async fn lww_hlc_takes_a_stale_write_with_the_newer_stamp() {
     assert_eq!(record.stamps["title"].hlc, hlc, "the field now carries the winning stamp");
 }
 
+/// The laptop, offline on the stale base, edits the notes and then the title; the title edit
+/// is chained to the notes edit with `after`. The notes edit did not apply cleanly (the
+/// phone's retitle was concurrent), so the chained edit must not count the phone's title as
+/// seen. Regression: the server based every chained write on its predecessor's resulting
+/// version, which let the stale title overwrite the phone's silently under both strategies.
+#[tokio::test]
+async fn a_write_chained_to_a_concurrent_one_does_not_overwrite_a_change_it_never_saw() {
+    for strategy in [Strategy::ServerWins, Strategy::FieldMerge, Strategy::UserPrompted] {
+        let server = Server::with_strategies(Strategies::uniform(strategy));
+        let (seen, _) = retitled_by_phone(&server).await;
+        let laptop = laptop_ahead();
+        let notes = laptop.update(Entity::Task, &id(TASK), seen).field("notes", "from the laptop");
+        let title = laptop.update(Entity::Task, &id(TASK), seen).after(&notes.key).field("title", "laptop title");
+
+        let results = server.push(&laptop, vec![notes, title]).await;
+
+        let record = server.record(ALICE, &id(TASK));
+        assert_eq!(record.fields["title"], "phone title", "under {strategy}: the laptop never saw the phone's title");
+        let (_, kept, _) = conflict(results[1].outcome.clone());
+        assert_eq!(kept, ["title"], "under {strategy}");
+    }
+}
+
 /// The laptop's stale write sets `title` (changed by the phone since) and `notes` (changed
 /// by the phone before the laptop saw the task), with a clock a minute behind.
 #[tokio::test]
