@@ -166,6 +166,7 @@ fn commit_page(inner: &Inner, entity: Entity, page: &PullResponse) -> Result<boo
 }
 
 async fn push_queue(inner: &Inner, transport: &mut crate::transport::Transport, report: &mut SyncReport) -> Result<()> {
+    prune_completed(inner)?;
     let mut attempted = BTreeSet::new();
     let mut limit = inner.config.batch_size;
     let mut uploaded = 0usize;
@@ -226,6 +227,15 @@ async fn push_queue(inner: &Inner, transport: &mut crate::transport::Transport, 
         attempted.extend(keys.iter().cloned());
         inner.reached(SyncStep::PushAcknowledged { keys }).await;
     }
+}
+
+/// Drops entries completed in earlier rounds: nothing refers to them any more (the entries
+/// chained after them were unchained when they completed).
+fn prune_completed(inner: &Inner) -> Result<()> {
+    let store = inner.store.borrow();
+    let pruned = store.conn().execute("DELETE FROM queue WHERE status = 'completed'", [])?;
+    tracing::debug!(pruned, "completed queue entries pruned");
+    Ok(())
 }
 
 fn mark(inner: &Inner, batch: &[QueueEntry], status: QueueStatus) -> Result<()> {

@@ -312,3 +312,15 @@ async fn a_chained_write_after_a_conflict_does_not_overwrite_the_change_it_never
     assert_eq!(phone.conflicts().unwrap().len(), 2, "both overridden edits are surfaced");
     assert_converged(&server, &phone);
 }
+
+#[tokio::test]
+async fn completed_queue_entries_are_pruned_in_the_next_round() {
+    let server = TestServer::with_users(ServerConfig::default()).await;
+    let dir = TempDir::new().unwrap();
+    let phone = server.device(&dir, "phone", "a1");
+    offline_work(&phone);
+    phone.sync().await.unwrap();
+    assert_eq!(phone.queue(Some(QueueStatus::Completed)).unwrap().len(), 7, "acknowledged entries read as completed");
+    phone.sync().await.unwrap();
+    assert!(phone.queue(None).unwrap().is_empty(), "and are gone after the next round");
+}
