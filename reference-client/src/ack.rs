@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::queue::{QueueEntry, QueueStatus};
-use crate::store::{NewConflict, Tx};
+use crate::store::{read_cursor, NewConflict, Tx};
 use protocol::{Action, Entity, MutationResult, Outcome, PullResponse, Record, RejectCode, Resolution};
 
 /// What applying a push response did, for the sync report.
@@ -23,7 +23,7 @@ pub struct PushTally {
 
 /// Applies one pull page and advances the entity's cursor, together.
 pub(crate) fn apply_page(tx: &Tx<'_>, entity: Entity, page: &PullResponse, physical_ms: i64) -> Result<()> {
-    let (_, resyncing) = cursor(tx, entity)?;
+    let (_, resyncing) = read_cursor(&tx.tx, entity)?;
     let mut clock = tx.hlc()?;
     for record in &page.changes {
         if let Some(stamp) = record.max_stamp() {
@@ -62,17 +62,6 @@ fn finish_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
     tx.tx.execute("DELETE FROM resync_seen WHERE entity = ?1", [entity.name()])?;
     tracing::info!(%entity, dropped, "re-sync finished: purged records dropped");
     Ok(())
-}
-
-fn cursor(tx: &Tx<'_>, entity: Entity) -> Result<(u64, bool)> {
-    let row = tx.tx.query_row("SELECT seq, resync FROM cursors WHERE entity = ?1", [entity.name()], |r| {
-        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, bool>(1)?))
-    });
-    match row {
-        Ok((seq, resync)) => Ok((seq, resync)),
-        Err(rusqlite::Error::QueryReturnedNoRows) => Ok((0, false)),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Stores a record the server sent, unless this device already knows a newer version (a

@@ -149,14 +149,18 @@ impl Store {
     }
 
     pub(crate) fn cursor(&self, entity: Entity) -> Result<(u64, bool)> {
-        let row = self
-            .conn
-            .query_row("SELECT seq, resync FROM cursors WHERE entity = ?1", [entity.name()], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, bool>(1)?))
-            })
-            .optional()?;
-        Ok(row.unwrap_or((0, false)))
+        read_cursor(&self.conn, entity)
     }
+}
+
+/// An entity's pull cursor and whether a full re-sync of it is under way.
+pub(crate) fn read_cursor(conn: &Connection, entity: Entity) -> Result<(u64, bool)> {
+    let row = conn
+        .query_row("SELECT seq, resync FROM cursors WHERE entity = ?1", [entity.name()], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, bool>(1)?))
+        })
+        .optional()?;
+    Ok(row.unwrap_or((0, false)))
 }
 
 pub(crate) const QUEUE_COLUMNS: &str =
