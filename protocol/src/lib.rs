@@ -31,6 +31,7 @@
 //! Modules:
 //! - `schema`: entities, fields and their kinds;
 //! - `record`: a record as the server holds and sends it;
+//! - `changes`: what one write changes, and how it applies to a record;
 //! - `pull`, `push`: request and response bodies of the two endpoints;
 //! - `error`: error bodies and codes;
 //! - `validate`: shape checks on mutations;
@@ -42,6 +43,7 @@
 
 #![warn(missing_docs)]
 
+mod changes;
 mod clock;
 mod crdt;
 mod error;
@@ -54,6 +56,7 @@ mod strategy;
 mod validate;
 mod version;
 
+pub use changes::Changes;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use crdt::{OrSet, PnCounter, Tag};
 pub use error::{ErrorBody, ErrorCode};

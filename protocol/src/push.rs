@@ -1,11 +1,9 @@
 //! `POST /api/sync/push`: a batch of queued mutations, one result each.
 
-use crate::crdt::Tag;
+use crate::changes::Changes;
 use crate::hlc::Hlc;
 use crate::record::Record;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// What a mutation does to its record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -54,18 +52,9 @@ pub struct Mutation {
     /// mutation's result, so a device's own sequential edits never conflict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
-    /// Register fields to set.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub fields: BTreeMap<String, Value>,
-    /// Counter fields to increment (negative to decrement).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub increments: BTreeMap<String, i64>,
-    /// Set fields: elements to add. Each add is tagged with this mutation's key.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub set_add: BTreeMap<String, BTreeSet<String>>,
-    /// Set fields: elements to remove, each with the tags the client had observed for it.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub set_remove: BTreeMap<String, BTreeMap<String, BTreeSet<Tag>>>,
+    /// What the write changes.
+    #[serde(flatten)]
+    pub changes: Changes,
     /// Hybrid logical timestamp of the write on the device.
     pub hlc: Hlc,
     /// The device's wall clock at the write, ms since the Unix epoch (informational: the

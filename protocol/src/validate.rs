@@ -33,17 +33,17 @@ pub fn validate_mutation(m: &Mutation) -> Result<Entity, ErrorBody> {
     if !is_uuid(&m.id) {
         return Err(bad(ErrorCode::InvalidValue, format!("id {:?} is not a UUID", m.id)));
     }
-    for (name, value) in &m.fields {
+    for (name, value) in &m.changes.fields {
         check_register(entity, name, value).map_err(within)?;
     }
-    for (name, delta) in &m.increments {
+    for (name, delta) in &m.changes.increments {
         expect_kind(entity, name, "counter", |k| k == FieldKind::Counter).map_err(within)?;
         if delta.abs() > MAX_INCREMENT {
             return Err(bad(ErrorCode::InvalidValue, format!("increment of {name} is larger than {MAX_INCREMENT}")));
         }
     }
-    let set_fields = m.set_add.iter().map(|(n, e)| (n, e.iter().collect::<Vec<_>>()));
-    let removed = m.set_remove.iter().map(|(n, e)| (n, e.keys().collect::<Vec<_>>()));
+    let set_fields = m.changes.set_add.iter().map(|(n, e)| (n, e.iter().collect::<Vec<_>>()));
+    let removed = m.changes.set_remove.iter().map(|(n, e)| (n, e.keys().collect::<Vec<_>>()));
     for (name, elements) in set_fields.chain(removed) {
         expect_kind(entity, name, "set", |k| k == FieldKind::Set).map_err(within)?;
         if let Some(e) = elements.iter().find(|e| e.is_empty() || e.chars().count() > MAX_ELEMENT_LEN) {
@@ -58,15 +58,14 @@ pub fn validate_mutation(m: &Mutation) -> Result<Entity, ErrorBody> {
 }
 
 fn check_action(m: &Mutation, entity: Entity) -> Result<(), ErrorBody> {
-    let has_changes =
-        !(m.fields.is_empty() && m.increments.is_empty() && m.set_add.is_empty() && m.set_remove.is_empty());
+    let has_changes = !m.changes.is_empty();
     match m.action {
         Action::Create => {
             if m.base_version != 0 {
                 return Err(ErrorBody::new(ErrorCode::InvalidValue, "a create must have base_version 0"));
             }
             let missing =
-                entity.fields().iter().find(|f| f.required && m.fields.get(f.name).is_none_or(Value::is_null));
+                entity.fields().iter().find(|f| f.required && m.changes.fields.get(f.name).is_none_or(Value::is_null));
             if let Some(f) = missing {
                 return Err(ErrorBody::new(
                     ErrorCode::MissingField,
@@ -130,14 +129,9 @@ mod tests {
             action: Action::Create,
             base_version: 0,
             after: None,
-            fields: [
-                ("project_id".to_owned(), Value::from("00000000-0000-4000-8000-000000000001")),
-                ("title".to_owned(), Value::from("write tests")),
-            ]
-            .into(),
-            increments: Default::default(),
-            set_add: Default::default(),
-            set_remove: Default::default(),
+            changes: crate::Changes::new()
+                .set("project_id", "00000000-0000-4000-8000-000000000001")
+                .set("title", "write tests"),
             hlc: Hlc::zero("d"),
             client_time_ms: 0,
         }
@@ -158,19 +152,19 @@ mod tests {
         m.entity = "invoice".into();
         assert_eq!(code_of(&m), ErrorCode::UnknownEntity);
         let mut m = task_create();
-        m.fields.insert("colour".into(), Value::from("red"));
+        m.changes.fields.insert("colour".into(), Value::from("red"));
         assert_eq!(code_of(&m), ErrorCode::UnknownField);
         let mut m = task_create();
-        m.fields.insert("done".into(), Value::from("yes"));
+        m.changes.fields.insert("done".into(), Value::from("yes"));
         assert_eq!(code_of(&m), ErrorCode::WrongType);
         let mut m = task_create();
-        m.fields.remove("title");
+        m.changes.fields.remove("title");
         assert_eq!(code_of(&m), ErrorCode::MissingField);
         let mut m = task_create();
         m.id = "not-a-uuid".into();
         assert_eq!(code_of(&m), ErrorCode::InvalidValue);
         let mut m = task_create();
-        m.increments.insert("title".into(), 1);
+        m.changes.increments.insert("title".into(), 1);
         assert_eq!(code_of(&m), ErrorCode::WrongType);
     }
 }

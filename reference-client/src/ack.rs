@@ -118,7 +118,7 @@ fn apply_result(
                 record_id: &entry.record_id,
                 resolution: resolution_name(*resolution),
                 fields_kept,
-                mine: &entry.change,
+                mine: &entry.changes,
                 server: record,
                 needs_user,
             };

@@ -3,9 +3,10 @@
 use crate::engine::{sync_round, SyncHook, SyncReport, SyncStep};
 use crate::error::{corrupt, Error, Result};
 use crate::local_write::{enqueue, LocalWrite};
-use crate::queue::{Change, QueueEntry, QueueStatus};
+use crate::queue::{QueueEntry, QueueStatus};
 use crate::store::{LocalRecord, Store};
 use crate::transport::{Connector, Timeouts, Transport};
+use protocol::Changes;
 use protocol::{Action, Clock, Entity, Record, SystemClock};
 use rand::rngs::SmallRng;
 use rand::{RngCore, SeedableRng};
@@ -88,7 +89,7 @@ pub struct Conflict {
     /// Fields of this device's write that did not take effect.
     pub fields_kept: Vec<String>,
     /// What this device wrote.
-    pub mine: Change,
+    pub mine: Changes,
     /// The server's record at the conflict.
     pub server: Record,
     /// Whether the user must choose.
@@ -186,34 +187,34 @@ impl Client {
     }
 
     /// Creates a record with a new id and returns the id.
-    pub fn create(&self, entity: Entity, change: Change) -> Result<String> {
+    pub fn create(&self, entity: Entity, changes: Changes) -> Result<String> {
         let id = self.new_id();
-        self.write(entity, &id, Action::Create, change)?;
+        self.write(entity, &id, Action::Create, changes)?;
         Ok(id)
     }
 
     /// Creates a record with the given id (the caller made it with [`Client::new_id`]).
-    pub fn create_with_id(&self, entity: Entity, id: &str, change: Change) -> Result<()> {
-        self.write(entity, id, Action::Create, change).map(drop)
+    pub fn create_with_id(&self, entity: Entity, id: &str, changes: Changes) -> Result<()> {
+        self.write(entity, id, Action::Create, changes).map(drop)
     }
 
     /// Changes a record.
-    pub fn update(&self, entity: Entity, id: &str, change: Change) -> Result<()> {
-        self.write(entity, id, Action::Update, change).map(drop)
+    pub fn update(&self, entity: Entity, id: &str, changes: Changes) -> Result<()> {
+        self.write(entity, id, Action::Update, changes).map(drop)
     }
 
     /// Deletes a record (a tombstone is synced; the record never comes back).
     pub fn delete(&self, entity: Entity, id: &str) -> Result<()> {
-        self.write(entity, id, Action::Delete, Change::new()).map(drop)
+        self.write(entity, id, Action::Delete, Changes::new()).map(drop)
     }
 
     /// Writes locally and queues the mutation, in one transaction; returns the queue entry.
-    pub fn write(&self, entity: Entity, id: &str, action: Action, change: Change) -> Result<QueueEntry> {
+    pub fn write(&self, entity: Entity, id: &str, action: Action, changes: Changes) -> Result<QueueEntry> {
         let key = self.new_id();
         let now_ms = self.inner.config.clock.now_ms();
         let mut store = self.inner.store.borrow_mut();
         let tx = store.transaction()?;
-        let entry = enqueue(&tx, LocalWrite { entity, id, action, change, key, now_ms })?;
+        let entry = enqueue(&tx, LocalWrite { entity, id, action, changes, key, now_ms })?;
         tx.commit()?;
         drop(store);
         tracing::debug!(key = %entry.key, %entity, id, action = action.name(), "local write queued");
@@ -332,8 +333,8 @@ impl Client {
     pub fn resolve_conflict(&self, id: i64, choice: Choice) -> Result<()> {
         let conflict = self.conflicts()?.into_iter().find(|c| c.id == id).ok_or(Error::NoSuchConflict(id))?;
         if choice == Choice::Mine && !conflict.mine.fields.is_empty() && !conflict.server.deleted {
-            let change = Change { fields: conflict.mine.fields.clone(), ..Change::default() };
-            self.update(conflict.entity, &conflict.record_id, change)?;
+            let changes = Changes { fields: conflict.mine.fields.clone(), ..Changes::default() };
+            self.update(conflict.entity, &conflict.record_id, changes)?;
         }
         let mut store = self.inner.store.borrow_mut();
         let tx = store.transaction()?;

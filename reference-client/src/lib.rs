@@ -11,14 +11,14 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), reference_client::Error> {
-//! use reference_client::{Change, Client, ClientConfig, TcpConnector};
+//! use reference_client::{Changes, Client, ClientConfig, TcpConnector};
 //! use protocol::Entity;
 //! use std::rc::Rc;
 //!
 //! let connector = Rc::new(TcpConnector::new("127.0.0.1:8080".parse().unwrap()));
 //! let client = Client::open(ClientConfig::new("/tmp/phone", "phone", "alice-token", connector))?;
-//! let project = client.create(Entity::Project, Change::new().set("name", "Garden"))?;
-//! client.create(Entity::Task, Change::new().set("project_id", project.as_str()).set("title", "Dig"))?;
+//! let project = client.create(Entity::Project, Changes::new().set("name", "Garden"))?;
+//! client.create(Entity::Task, Changes::new().set("project_id", project.as_str()).set("title", "Dig"))?;
 //! let report = client.sync().await?;
 //! assert_eq!(report.tally.accepted, 2);
 //! # Ok(()) }
@@ -53,6 +53,7 @@ pub use ack::PushTally;
 pub use client::{Choice, Client, ClientConfig, Conflict, Status, DB_FILE};
 pub use engine::{SyncHook, SyncReport, SyncStep};
 pub use error::{Error, Result};
-pub use queue::{Change, QueueEntry, QueueStatus};
+pub use protocol::Changes;
+pub use queue::{QueueEntry, QueueStatus};
 pub use store::{LocalRecord, SyncStatus};
 pub use transport::{BoxStream, Connector, Stream, TcpConnector, Timeouts, TransportError, WireCounters};

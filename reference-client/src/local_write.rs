@@ -2,9 +2,10 @@
 //! transaction.
 
 use crate::error::{Error, Result};
-use crate::queue::{Change, QueueEntry, QueueStatus};
+use crate::queue::{QueueEntry, QueueStatus};
 use crate::schema::QUEUE_FORMAT;
 use crate::store::Tx;
+use protocol::Changes;
 use protocol::{validate_mutation, Action, Entity, FieldKind};
 
 /// A write as the app asks for it.
@@ -12,7 +13,7 @@ pub(crate) struct LocalWrite<'a> {
     pub(crate) entity: Entity,
     pub(crate) id: &'a str,
     pub(crate) action: Action,
-    pub(crate) change: Change,
+    pub(crate) changes: Changes,
     pub(crate) key: String,
     pub(crate) now_ms: i64,
 }
@@ -34,9 +35,9 @@ pub(crate) fn enqueue(tx: &Tx<'_>, mut w: LocalWrite<'_>) -> Result<QueueEntry> 
         _ => {}
     }
     if let Some(row) = &row {
-        fill_observed_tags(&mut w.change, &row.state);
+        fill_observed_tags(&mut w.changes, &row.state);
     }
-    check_parents(tx, w.entity, &w.change)?;
+    check_parents(tx, w.entity, &w.changes)?;
     let previous = tx.last_open(w.entity, w.id)?;
     let server_version = row.as_ref().and_then(|r| r.server.as_ref()).map_or(0, |s| s.version);
     let (base_version, after) = match previous {
@@ -52,7 +53,7 @@ pub(crate) fn enqueue(tx: &Tx<'_>, mut w: LocalWrite<'_>) -> Result<QueueEntry> 
         action: w.action,
         base_version: if w.action == Action::Create { 0 } else { base_version },
         after: if w.action == Action::Create { None } else { after },
-        change: w.change,
+        changes: w.changes,
         hlc: clock.send(w.now_ms),
         client_time_ms: w.now_ms,
         status: QueueStatus::Pending,
@@ -69,8 +70,8 @@ pub(crate) fn enqueue(tx: &Tx<'_>, mut w: LocalWrite<'_>) -> Result<QueueEntry> 
 }
 
 /// A remove cancels the tags under which this device currently sees the element.
-fn fill_observed_tags(change: &mut Change, state: &protocol::Record) {
-    for (field, removals) in &mut change.set_remove {
+fn fill_observed_tags(changes: &mut Changes, state: &protocol::Record) {
+    for (field, removals) in &mut changes.set_remove {
         let set = state.sets.get(field);
         for (element, tags) in removals.iter_mut() {
             *tags = set.map(|s| s.tags(element)).unwrap_or_default();
@@ -78,8 +79,8 @@ fn fill_observed_tags(change: &mut Change, state: &protocol::Record) {
     }
 }
 
-fn check_parents(tx: &Tx<'_>, entity: Entity, change: &Change) -> Result<()> {
-    for (name, value) in &change.fields {
+fn check_parents(tx: &Tx<'_>, entity: Entity, changes: &Changes) -> Result<()> {
+    for (name, value) in &changes.fields {
         let (Some(def), Some(parent_id)) = (entity.field(name), value.as_str()) else { continue };
         let FieldKind::Reference(parent) = def.kind else { continue };
         let present = tx.row(parent, parent_id)?.is_some_and(|r| !r.state.deleted);

@@ -1,64 +1,7 @@
 //! Queue entries: one user write waiting to be pushed, with its idempotency key.
 
-use protocol::{Action, Entity, Hlc, Mutation, Record, Tag};
+use protocol::{Action, Changes, Entity, Hlc, Mutation, Record};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
-
-/// What one local write changes. Build one with the methods, then pass it to
-/// [`crate::Client::create`] or [`crate::Client::update`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
-    /// Register fields to set (`null` clears an optional field).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub fields: BTreeMap<String, Value>,
-    /// Counter increments.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub increments: BTreeMap<String, i64>,
-    /// Set elements to add.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub set_add: BTreeMap<String, BTreeSet<String>>,
-    /// Set elements to remove, with the tags observed when the write was made.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub set_remove: BTreeMap<String, BTreeMap<String, BTreeSet<Tag>>>,
-}
-
-impl Change {
-    /// An empty change.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets a register field.
-    pub fn set(mut self, field: &str, value: impl Into<Value>) -> Self {
-        self.fields.insert(field.to_owned(), value.into());
-        self
-    }
-
-    /// Adds `delta` to a counter field.
-    pub fn increment(mut self, field: &str, delta: i64) -> Self {
-        *self.increments.entry(field.to_owned()).or_default() += delta;
-        self
-    }
-
-    /// Adds `element` to a set field.
-    pub fn add(mut self, field: &str, element: &str) -> Self {
-        self.set_add.entry(field.to_owned()).or_default().insert(element.to_owned());
-        self
-    }
-
-    /// Removes `element` from a set field (the tags it is removed under are filled in from
-    /// the local state when the write is made).
-    pub fn remove(mut self, field: &str, element: &str) -> Self {
-        self.set_remove.entry(field.to_owned()).or_default().insert(element.to_owned(), BTreeSet::new());
-        self
-    }
-
-    /// Whether it changes nothing.
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.increments.is_empty() && self.set_add.is_empty() && self.set_remove.is_empty()
-    }
-}
 
 /// Where a queue entry is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -102,7 +45,7 @@ impl QueueStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Payload {
     #[serde(flatten)]
-    pub(crate) change: Change,
+    pub(crate) changes: Changes,
     pub(crate) hlc: Hlc,
     pub(crate) client_time_ms: i64,
 }
@@ -125,7 +68,7 @@ pub struct QueueEntry {
     /// This device's previous open mutation of the same record, if any.
     pub after: Option<String>,
     /// What it changes.
-    pub change: Change,
+    pub changes: Changes,
     /// Its hybrid logical timestamp.
     pub hlc: Hlc,
     /// The device's wall clock when it was made.
@@ -150,10 +93,7 @@ impl QueueEntry {
             action: self.action,
             base_version: self.base_version,
             after: self.after.clone(),
-            fields: self.change.fields.clone(),
-            increments: self.change.increments.clone(),
-            set_add: self.change.set_add.clone(),
-            set_remove: self.change.set_remove.clone(),
+            changes: self.changes.clone(),
             hlc: self.hlc.clone(),
             client_time_ms: self.client_time_ms,
         }
@@ -169,23 +109,10 @@ impl QueueEntry {
             state.deleted = true;
             return;
         }
-        for (name, value) in &self.change.fields {
-            match value {
-                Value::Null => state.fields.remove(name),
-                v => state.fields.insert(name.clone(), v.clone()),
-            };
+        for name in self.changes.fields.keys() {
+            self.changes.apply_field(state, name);
         }
-        for (name, delta) in &self.change.increments {
-            state.counters.entry(name.clone()).or_default().increment(device, *delta);
-        }
-        for (name, elements) in &self.change.set_add {
-            let set = state.sets.entry(name.clone()).or_default();
-            elements.iter().for_each(|e| set.add(e, &self.key));
-        }
-        for (name, removals) in &self.change.set_remove {
-            let set = state.sets.entry(name.clone()).or_default();
-            removals.iter().for_each(|(e, observed)| set.remove(e, observed));
-        }
+        self.changes.apply_crdt_ops(state, device, &self.key);
     }
 
     /// Rank in a push batch: creates before updates before deletes; parents created first

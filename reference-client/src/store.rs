@@ -3,8 +3,9 @@
 //! version. A kill between any two of them loses nothing and duplicates nothing.
 
 use crate::error::{corrupt, Error, Result};
-use crate::queue::{Change, Payload, QueueEntry, QueueStatus};
+use crate::queue::{Payload, QueueEntry, QueueStatus};
 use crate::schema::{self, QUEUE_FORMAT};
+use protocol::Changes;
 use protocol::{Action, Entity, HlcClock, Record};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde_json::Value;
@@ -197,7 +198,7 @@ pub(crate) fn queue_entry(r: &Row<'_>) -> rusqlite::Result<Result<QueueEntry>> {
             action: Action::parse(&action).unwrap_or(Action::Update),
             base_version: r.get::<_, i64>(5)? as u64,
             after: r.get(6)?,
-            change: payload.change,
+            changes: payload.changes,
             hlc: payload.hlc,
             client_time_ms: payload.client_time_ms,
             status: QueueStatus::parse(&status),
@@ -286,7 +287,7 @@ impl Tx<'_> {
     }
 
     pub(crate) fn insert_entry(&self, e: &QueueEntry, now_ms: i64) -> Result<()> {
-        let payload = Payload { change: e.change.clone(), hlc: e.hlc.clone(), client_time_ms: e.client_time_ms };
+        let payload = Payload { changes: e.changes.clone(), hlc: e.hlc.clone(), client_time_ms: e.client_time_ms };
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO queue (key, entity, record_id, action, base_version, after_key, payload, status, created_at_ms, format_version)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9)",
@@ -430,7 +431,7 @@ pub(crate) struct NewConflict<'a> {
     pub(crate) record_id: &'a str,
     pub(crate) resolution: &'a str,
     pub(crate) fields_kept: &'a [String],
-    pub(crate) mine: &'a Change,
+    pub(crate) mine: &'a Changes,
     pub(crate) server: &'a Record,
     pub(crate) needs_user: bool,
 }

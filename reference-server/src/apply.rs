@@ -67,13 +67,13 @@ fn rejected(code: RejectCode, message: String, retryable: bool, record: Option<R
 fn create(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutation, current: Option<Record>) -> Result<Outcome> {
     if let Some(record) = current {
         if record.deleted {
-            let fields_kept = m.fields.keys().cloned().collect();
+            let fields_kept = m.changes.fields.keys().cloned().collect();
             return Ok(Outcome::Conflict { resolution: Resolution::Deleted, fields_kept, record });
         }
         let message = format!("{entity} {} already exists (a create is never applied twice)", m.id);
         return Ok(rejected(RejectCode::AlreadyExists, message, false, Some(record)));
     }
-    let fields: BTreeSet<String> = m.fields.keys().cloned().collect();
+    let fields: BTreeSet<String> = m.changes.fields.keys().cloned().collect();
     if let Some(refused) = check_parents(tx, cx, entity, m, &fields)? {
         return Ok(refused);
     }
@@ -96,17 +96,16 @@ fn update(
         return Ok(rejected(RejectCode::NotFound, message, false, None));
     };
     if record.deleted {
-        let fields_kept = m.fields.keys().cloned().collect();
+        let fields_kept = m.changes.fields.keys().cloned().collect();
         return Ok(Outcome::Conflict { resolution: Resolution::Deleted, fields_kept, record });
     }
-    let write = Write { base_version: base, hlc: &m.hlc, fields: &m.fields };
+    let write = Write { base_version: base, hlc: &m.hlc, fields: &m.changes.fields };
     let decision = resolve(cx.strategies.of(entity), record.version, &record.stamps, write);
     if let Some(refused) = check_parents(tx, cx, entity, m, &decision.apply)? {
         return Ok(refused);
     }
     let stale = base < record.version;
-    let crdt_changes = !(m.increments.is_empty() && m.set_add.is_empty() && m.set_remove.is_empty());
-    if !decision.apply.is_empty() || crdt_changes {
+    if !decision.apply.is_empty() || m.changes.has_crdt_ops() {
         write_changes(tx, cx, m, &mut record, &decision.apply)?;
     }
     let fields_kept: Vec<String> = decision.keep.into_iter().collect();
@@ -142,7 +141,8 @@ fn check_parents(
     applied: &BTreeSet<String>,
 ) -> Result<Option<Outcome>> {
     for name in applied {
-        let (Some(def), Some(parent_id)) = (entity.field(name), m.fields.get(name).and_then(|v| v.as_str())) else {
+        let (Some(def), Some(parent_id)) = (entity.field(name), m.changes.fields.get(name).and_then(|v| v.as_str()))
+        else {
             continue;
         };
         let FieldKind::Reference(parent) = def.kind else { continue };
@@ -171,23 +171,10 @@ fn write_changes(
 ) -> Result<()> {
     let seq = tx.next_seq()?;
     for name in apply {
-        match m.fields.get(name) {
-            Some(serde_json::Value::Null) | None => record.fields.remove(name),
-            Some(value) => record.fields.insert(name.clone(), value.clone()),
-        };
+        m.changes.apply_field(record, name);
         record.stamps.insert(name.clone(), FieldStamp { version: seq, hlc: m.hlc.clone() });
     }
-    for (name, delta) in &m.increments {
-        record.counters.entry(name.clone()).or_default().increment(cx.device, *delta);
-    }
-    for (name, elements) in &m.set_add {
-        let set = record.sets.entry(name.clone()).or_default();
-        elements.iter().for_each(|e| set.add(e, &m.key));
-    }
-    for (name, removals) in &m.set_remove {
-        let set = record.sets.entry(name.clone()).or_default();
-        removals.iter().for_each(|(e, observed)| set.remove(e, observed));
-    }
+    m.changes.apply_crdt_ops(record, cx.device, &m.key);
     record.version = seq;
     record.updated_at_ms = cx.now_ms;
     tx.put_record(cx.user, record)

@@ -4,7 +4,7 @@ mod scheduler;
 mod support;
 
 use protocol::{Entity, Strategies, Strategy};
-use reference_client::{Change, Choice, Client, QueueStatus, SyncStatus};
+use reference_client::{Changes, Choice, Client, QueueStatus, SyncStatus};
 use reference_server::ServerConfig;
 use std::time::Duration;
 use support::{sync_until_idle, KillAt, TestServer};
@@ -15,17 +15,25 @@ const TASK: Entity = Entity::Task;
 
 /// A project with three tasks, each task's counter incremented, on `client`.
 fn offline_work(client: &Client) -> (String, Vec<String>) {
-    let project = client.create(PROJECT, Change::new().set("name", "Garden").add("tags", "home")).unwrap();
+    let project = client.create(PROJECT, Changes::new().set("name", "Garden").add("tags", "home")).unwrap();
     let tasks = (0..3)
         .map(|i| {
             let id = client
-                .create(TASK, Change::new().set("project_id", project.as_str()).set("title", format!("task {i}")))
+                .create(TASK, Changes::new().set("project_id", project.as_str()).set("title", format!("task {i}")))
                 .unwrap();
-            client.update(TASK, &id, Change::new().increment("pomodoros", i + 1).set("done", i % 2 == 0)).unwrap();
+            client.update(TASK, &id, Changes::new().increment("pomodoros", i + 1).set("done", i % 2 == 0)).unwrap();
             id
         })
         .collect();
     (project, tasks)
+}
+
+/// `offline_work` on `phone`, then both devices synced: a shared starting point.
+async fn shared_work(phone: &Client, laptop: &Client) -> (String, Vec<String>) {
+    let work = offline_work(phone);
+    sync_until_idle(phone, 3).await;
+    sync_until_idle(laptop, 3).await;
+    work
 }
 
 /// Asserts the device shows exactly the server's state for alice, its queue is drained and
@@ -119,10 +127,10 @@ async fn a_conflict_is_resolved_by_the_declared_strategy_on_every_replica() {
     // Both edit offline; the laptop's edit is later on its clock, so it wins under lww-hlc
     // even though it reaches the server first... and the phone's, earlier, loses.
     laptop_clock.advance(60_000);
-    laptop.update(TASK, &tasks[0], Change::new().set("title", "laptop title")).unwrap();
-    phone.update(TASK, &tasks[0], Change::new().set("title", "phone title")).unwrap();
-    laptop.update(PROJECT, &project, Change::new().set("description", "from the laptop")).unwrap();
-    phone.update(PROJECT, &project, Change::new().set("name", "Allotment")).unwrap();
+    laptop.update(TASK, &tasks[0], Changes::new().set("title", "laptop title")).unwrap();
+    phone.update(TASK, &tasks[0], Changes::new().set("title", "phone title")).unwrap();
+    laptop.update(PROJECT, &project, Changes::new().set("description", "from the laptop")).unwrap();
+    phone.update(PROJECT, &project, Changes::new().set("name", "Allotment")).unwrap();
     laptop.sync().await.unwrap();
     let report = phone.sync().await.unwrap();
     assert_eq!(report.tally.conflicts, 1, "the phone's stale title loses under lww-hlc");
@@ -146,11 +154,9 @@ async fn a_user_prompted_conflict_waits_for_the_user_and_their_choice_wins() {
     let dir = TempDir::new().unwrap();
     let phone = server.device(&dir, "phone", "a1");
     let laptop = server.device(&dir, "laptop", "a2");
-    let (_, tasks) = offline_work(&phone);
-    sync_until_idle(&phone, 3).await;
-    sync_until_idle(&laptop, 3).await;
-    laptop.update(TASK, &tasks[1], Change::new().set("title", "theirs")).unwrap();
-    phone.update(TASK, &tasks[1], Change::new().set("title", "mine").increment("pomodoros", 10)).unwrap();
+    let (_, tasks) = shared_work(&phone, &laptop).await;
+    laptop.update(TASK, &tasks[1], Changes::new().set("title", "theirs")).unwrap();
+    phone.update(TASK, &tasks[1], Changes::new().set("title", "mine").increment("pomodoros", 10)).unwrap();
     laptop.sync().await.unwrap();
     phone.sync().await.unwrap();
     let status = phone.status().unwrap();
@@ -176,7 +182,7 @@ async fn server_errors_count_as_retries_until_the_mutation_fails_and_is_surfaced
     let mut config = server.config(&dir, "phone", "a1");
     config.max_retries = 3;
     let phone = Client::open(config).unwrap();
-    let project = phone.create(PROJECT, Change::new().set("name", "Doomed")).unwrap();
+    let project = phone.create(PROJECT, Changes::new().set("name", "Doomed")).unwrap();
     server.push_unavailable.store(true, std::sync::atomic::Ordering::SeqCst);
     for round in 1..=3 {
         let err = phone.sync().await.expect_err("the server is down");
@@ -185,7 +191,7 @@ async fn server_errors_count_as_retries_until_the_mutation_fails_and_is_surfaced
     let status = phone.status().unwrap();
     assert_eq!((status.pending, status.failed), (0, 1), "after 3 retryable errors the write is failed, not dropped");
     server.push_unavailable.store(false, std::sync::atomic::Ordering::SeqCst);
-    let later = phone.create(PROJECT, Change::new().set("name", "Fine")).unwrap();
+    let later = phone.create(PROJECT, Changes::new().set("name", "Fine")).unwrap();
     sync_until_idle(&phone, 3).await;
     assert!(server.visible("alice").contains_key(&(PROJECT, later)), "a failed write never blocks the rest");
     assert!(phone.get(PROJECT, &project).unwrap().is_none(), "the failed create is not shown as if it were synced");
@@ -217,13 +223,11 @@ async fn a_device_offline_past_the_tombstone_horizon_resyncs_without_resurrectio
     let dir = TempDir::new().unwrap();
     let phone = server.device(&dir, "phone", "a1");
     let laptop = server.device(&dir, "laptop", "a2");
-    let (_, tasks) = offline_work(&phone);
-    sync_until_idle(&phone, 3).await;
-    sync_until_idle(&laptop, 3).await;
+    let (_, tasks) = shared_work(&phone, &laptop).await;
     laptop.delete(TASK, &tasks[0]).unwrap();
     sync_until_idle(&laptop, 3).await;
     server.clock.advance(2 * 3_600_000);
-    laptop.update(TASK, &tasks[1], Change::new().set("notes", "purge trigger")).unwrap();
+    laptop.update(TASK, &tasks[1], Changes::new().set("notes", "purge trigger")).unwrap();
     sync_until_idle(&laptop, 3).await;
     assert!(server.records("alice").iter().all(|r| r.id != tasks[0]), "the tombstone was purged");
     assert!(phone.get(TASK, &tasks[0]).unwrap().is_some(), "the phone has not synced since the delete");
@@ -239,9 +243,9 @@ async fn many_pages_of_changes_arrive_exactly_once() {
     let server = TestServer::with_users(ServerConfig::default()).await;
     let dir = TempDir::new().unwrap();
     let laptop = server.device(&dir, "laptop", "a2");
-    let project = laptop.create(PROJECT, Change::new().set("name", "Big")).unwrap();
+    let project = laptop.create(PROJECT, Changes::new().set("name", "Big")).unwrap();
     for i in 0..120 {
-        laptop.create(TASK, Change::new().set("project_id", project.as_str()).set("title", format!("t{i}"))).unwrap();
+        laptop.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", format!("t{i}"))).unwrap();
     }
     sync_until_idle(&laptop, 3).await;
     let mut config = server.config(&dir, "phone", "a1");
@@ -261,7 +265,7 @@ async fn another_users_records_never_reach_a_device() {
     let bobs = server.device(&dir, "bobs", "b1");
     offline_work(&phone);
     sync_until_idle(&phone, 3).await;
-    let bob_project = bobs.create(PROJECT, Change::new().set("name", "Private")).unwrap();
+    let bob_project = bobs.create(PROJECT, Changes::new().set("name", "Private")).unwrap();
     sync_until_idle(&bobs, 3).await;
     sync_until_idle(&phone, 3).await;
     let bob_sees: Vec<String> = bobs.list(PROJECT).unwrap().into_iter().map(|r| r.id).collect();
@@ -276,9 +280,9 @@ async fn a_local_write_to_a_missing_parent_is_refused_and_changes_nothing() {
     let dir = TempDir::new().unwrap();
     let phone = server.device(&dir, "phone", "a1");
     let ghost = phone.new_id();
-    let refused = phone.create(TASK, Change::new().set("project_id", ghost.as_str()).set("title", "orphan"));
+    let refused = phone.create(TASK, Changes::new().set("project_id", ghost.as_str()).set("title", "orphan"));
     assert!(matches!(refused, Err(reference_client::Error::MissingParent { .. })), "{refused:?}");
-    let refused = phone.create(PROJECT, Change::new().set("nmae", "typo"));
+    let refused = phone.create(PROJECT, Changes::new().set("nmae", "typo"));
     assert!(matches!(refused, Err(reference_client::Error::Invalid(_))), "{refused:?}");
     assert!(phone.queue(None).unwrap().is_empty());
     assert!(phone.visible_state().unwrap().is_empty());
@@ -296,13 +300,11 @@ async fn a_chained_write_after_a_conflict_does_not_overwrite_the_change_it_never
     phone_config.batch_size = 1;
     let phone = Client::open(phone_config).unwrap();
     let laptop = server.device(&dir, "laptop", "a2");
-    let (_, tasks) = offline_work(&phone);
-    sync_until_idle(&phone, 3).await;
+    let (_, tasks) = shared_work(&phone, &laptop).await;
+    laptop.update(TASK, &tasks[0], Changes::new().set("title", "laptop")).unwrap();
     sync_until_idle(&laptop, 3).await;
-    laptop.update(TASK, &tasks[0], Change::new().set("title", "laptop")).unwrap();
-    sync_until_idle(&laptop, 3).await;
-    phone.update(TASK, &tasks[0], Change::new().set("title", "phone 1")).unwrap();
-    phone.update(TASK, &tasks[0], Change::new().set("title", "phone 2")).unwrap();
+    phone.update(TASK, &tasks[0], Changes::new().set("title", "phone 1")).unwrap();
+    phone.update(TASK, &tasks[0], Changes::new().set("title", "phone 2")).unwrap();
     sync_until_idle(&phone, 4).await;
     assert_eq!(
         server.visible("alice")[&(TASK, tasks[0].clone())]["title"],

@@ -4,7 +4,7 @@
 use crate::support::{TestClock, TestServer};
 use protocol::Entity;
 use reference_client::scheduler::{run, Conditions, Policy};
-use reference_client::{Change, Client};
+use reference_client::{Changes, Client};
 use reference_server::ServerConfig;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -44,7 +44,7 @@ async fn a_local_write_is_pushed_after_the_debounce() {
     let phone = server.device(&dir, "phone", "a1");
     let (_conditions, set) = start(&phone, Conditions::default());
     set.run_until(async {
-        let id = phone.create(Entity::Project, Change::new().set("name", "Auto")).unwrap();
+        let id = phone.create(Entity::Project, Changes::new().set("name", "Auto")).unwrap();
         eventually("the debounced push", || server.visible("alice").contains_key(&(Entity::Project, id.clone()))).await;
     })
     .await;
@@ -58,7 +58,7 @@ async fn low_battery_skips_background_rounds_and_foreground_syncs_anyway() {
     let background = Conditions { foreground: false, battery_low: true, ..Conditions::default() };
     let (conditions, set) = start(&phone, background);
     set.run_until(async {
-        let id = phone.create(Entity::Project, Change::new().set("name", "Later")).unwrap();
+        let id = phone.create(Entity::Project, Changes::new().set("name", "Later")).unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(server.records("alice").is_empty(), "a low-battery background round must be skipped");
         conditions.send(Conditions { foreground: true, ..background }).unwrap();
@@ -77,7 +77,7 @@ async fn a_metered_network_defers_the_rest_of_a_large_queue() {
     config.clock = TestClock::at(1_000_000);
     let phone_small = Client::open(config).unwrap();
     for i in 0..40 {
-        phone_small.create(Entity::Project, Change::new().set("name", format!("p{i}"))).unwrap();
+        phone_small.create(Entity::Project, Changes::new().set("name", format!("p{i}"))).unwrap();
     }
     phone_small.set_upload_limit(Some(2_000));
     let report = phone_small.sync().await.unwrap();

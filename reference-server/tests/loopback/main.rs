@@ -2,7 +2,7 @@
 //! device of another.
 
 use protocol::{Clock, Entity};
-use reference_client::{Change, Client, ClientConfig, TcpConnector};
+use reference_client::{Changes, Client, ClientConfig, TcpConnector};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
@@ -77,24 +77,24 @@ async fn two_devices_of_one_user_converge_and_another_user_sees_nothing() {
     let (bobs, _) = device(&dir, addr, "bobs-phone", "bob-token");
 
     // Offline writes on both devices of alice.
-    let project = phone.create(Entity::Project, Change::new().set("name", "Home")).unwrap();
+    let project = phone.create(Entity::Project, Changes::new().set("name", "Home")).unwrap();
     let task = phone
         .create(
             Entity::Task,
-            Change::new().set("project_id", project.as_str()).set("title", "Paint").increment("pomodoros", 2),
+            Changes::new().set("project_id", project.as_str()).set("title", "Paint").increment("pomodoros", 2),
         )
         .unwrap();
     let doomed =
-        phone.create(Entity::Task, Change::new().set("project_id", project.as_str()).set("title", "Old")).unwrap();
-    let shed = laptop.create(Entity::Project, Change::new().set("name", "Shed")).unwrap();
+        phone.create(Entity::Task, Changes::new().set("project_id", project.as_str()).set("title", "Old")).unwrap();
+    let shed = laptop.create(Entity::Project, Changes::new().set("name", "Shed")).unwrap();
     settle(&[&phone, &laptop]).await;
 
     // Both edit the same task offline; the laptop's edit is a minute later on its clock.
     laptop_clock.0.fetch_add(60_000, Ordering::SeqCst);
     laptop
-        .update(Entity::Task, &task, Change::new().set("title", "Paint the fence").increment("pomodoros", 3))
+        .update(Entity::Task, &task, Changes::new().set("title", "Paint the fence").increment("pomodoros", 3))
         .unwrap();
-    phone.update(Entity::Task, &task, Change::new().set("title", "Paint the door").increment("pomodoros", 4)).unwrap();
+    phone.update(Entity::Task, &task, Changes::new().set("title", "Paint the door").increment("pomodoros", 4)).unwrap();
     laptop.delete(Entity::Task, &doomed).unwrap();
     laptop.sync().await.unwrap();
     phone.sync().await.unwrap();
@@ -110,7 +110,7 @@ async fn two_devices_of_one_user_converge_and_another_user_sees_nothing() {
     assert_eq!(phone.conflicts().unwrap().len(), 1, "the phone's overridden title is surfaced");
 
     assert!(bobs.visible_state().unwrap().is_empty(), "bob sees nothing of alice's");
-    let private = bobs.create(Entity::Project, Change::new().set("name", "Bob's")).unwrap();
+    let private = bobs.create(Entity::Project, Changes::new().set("name", "Bob's")).unwrap();
     settle(&[&bobs, &phone]).await;
     assert!(phone.get(Entity::Project, &private).unwrap().is_none(), "alice sees nothing of bob's");
     assert_eq!(bobs.visible_state().unwrap().len(), 1);

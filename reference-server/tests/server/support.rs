@@ -273,10 +273,7 @@ impl Device {
             action,
             base_version,
             after: None,
-            fields: Default::default(),
-            increments: Default::default(),
-            set_add: Default::default(),
-            set_remove: Default::default(),
+            changes: Default::default(),
             hlc: self.hlc.borrow_mut().send(self.wall_ms),
             client_time_ms: self.wall_ms,
         }
@@ -294,22 +291,22 @@ pub(crate) trait Edit: Sized {
 
 impl Edit for Mutation {
     fn field(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.fields.insert(name.to_owned(), value.into());
+        self.changes.fields.insert(name.to_owned(), value.into());
         self
     }
 
     fn increment(mut self, counter: &str, delta: i64) -> Self {
-        self.increments.insert(counter.to_owned(), delta);
+        self.changes.increments.insert(counter.to_owned(), delta);
         self
     }
 
     fn add(mut self, set: &str, element: &str) -> Self {
-        self.set_add.entry(set.to_owned()).or_default().insert(element.to_owned());
+        self.changes.set_add.entry(set.to_owned()).or_default().insert(element.to_owned());
         self
     }
 
     fn remove(mut self, set: &str, element: &str, observed: BTreeSet<Tag>) -> Self {
-        self.set_remove.entry(set.to_owned()).or_default().insert(element.to_owned(), observed);
+        self.changes.set_remove.entry(set.to_owned()).or_default().insert(element.to_owned(), observed);
         self
     }
 

@@ -86,7 +86,7 @@ async fn an_increment_of_a_text_field_is_a_wrong_type() {
 async fn a_create_without_a_required_field_is_refused_with_422() {
     let (server, phone) = seeded().await;
     let mut untitled = phone.create_task(&id(3), &id(1), "title");
-    untitled.fields.remove("title");
+    untitled.changes.fields.remove("title");
 
     let message = server.refuses(valid_then(&phone, untitled), StatusCode::UNPROCESSABLE_ENTITY, "missing_field").await;
 

@@ -3,7 +3,7 @@
 //! partition, and gives the same trace for the same seed).
 
 use protocol::{Clock, Entity, Strategies};
-use reference_client::{BoxStream, Change, Client, ClientConfig, Connector, Timeouts};
+use reference_client::{BoxStream, Changes, Client, ClientConfig, Connector, Timeouts};
 use reference_server::{app, serve, ServerConfig, Store};
 use std::cell::RefCell;
 use std::future::Future;
@@ -74,10 +74,10 @@ fn client_config(dir: &Path, i: usize) -> ClientConfig {
 /// One device: a write and a sync round every second; each round's outcome goes to `trace`.
 async fn app_loop(dir: PathBuf, i: usize, trace: Rc<RefCell<Vec<String>>>) -> turmoil::Result {
     let client = Client::open(client_config(&dir, i))?;
-    let project = client.create(Entity::Project, Change::new().set("name", format!("p{i}")))?;
+    let project = client.create(Entity::Project, Changes::new().set("name", format!("p{i}")))?;
     for round in 0.. {
         if round < 20 {
-            client.update(Entity::Project, &project, Change::new().set("description", format!("r{round}")))?;
+            client.update(Entity::Project, &project, Changes::new().set("description", format!("r{round}")))?;
         }
         let outcome = match client.sync().await {
             Ok(r) => format!(
