@@ -1,1 +1,83 @@
-//! placeholder
+//! syncsim: a deterministic simulation that certifies offline-first sync implementations.
+//!
+//! A [`Scenario`] runs a server and N devices as hosts of one turmoil simulation, in
+//! virtual time, with the seed and the epoch fixed. Each device opens the app under test
+//! on its own data directory (which survives kills), its user performs a seeded workload,
+//! and its OS syncs it on a schedule; meanwhile the scenario's faults hit the network
+//! (profiles, partitions, holds, HTTP faults at the server's edge), the devices (kills at
+//! random or at named sync steps, clock offsets, drift and jumps, background budgets,
+//! battery and metered flags) and the server (crash, restart). Then a final phase stops
+//! every fault, restarts every host and syncs every device until idle.
+//!
+//! Everything that happens goes into a [`History`]: operations as invoke then ok, fail or
+//! info, sync rounds, reads, faults, kills, and the final states. [`Invariant`]s judge the
+//! history; a [`Report`] names the first violation of each, with its virtual time and a
+//! command that replays the run. The same seed gives the same history, byte for byte.
+//!
+//! An implementation plugs in through two traits, [`Client`] (which opens an [`App`]) and
+//! [`Server`]; the harness knows nothing else of it. The reference adapters live in the
+//! `scenarios` crate; `harness/examples/certify_your_own.rs` shows the whole seam.
+//!
+//! ```no_run
+//! # fn demo<C: syncsim::Client, S: syncsim::Server>(client: C, server: S) {
+//! use std::time::Duration;
+//! use syncsim::{Fault, Profile, Scenario, Workload};
+//!
+//! let scenario = Scenario::builder("offline_writes_then_reconnect")
+//!     .devices(2)
+//!     .profile(Profile::SLOW_4G)
+//!     .workload(Workload::mixed(10))
+//!     .at(Duration::from_secs(5), Fault::partition(0))
+//!     .at(Duration::from_secs(25), Fault::repair(0))
+//!     .build();
+//! scenario.run_seeds(&client, &server, syncsim::seed::sweep(32)).assert_ok();
+//! # }
+//! ```
+//!
+//! Modules:
+//! - `implementation`: the two traits; `env`: what implementations are given;
+//! - `scenario`: the builder and runs; `sim`: turmoil, the driver loop, the final phase;
+//! - `net`: profiles, pacing, connectors, HTTP edge faults; `fault`: the fault schedule;
+//! - `clock`: device clocks; `device`, `serve`: the hosts' software; `workload`: users;
+//! - `operation`, `state`, `step`: what implementations report;
+//! - `history`: the timeline and its JSON lines; `invariant`: the checks; `report`;
+//! - `seed`: seeds and sweep sizes; `trace`: logs in virtual time; `error`.
+
+#![warn(missing_docs)]
+
+mod clock;
+mod device;
+mod env;
+mod error;
+pub mod fault;
+pub mod history;
+mod implementation;
+pub mod invariant;
+pub mod net;
+mod operation;
+mod report;
+mod scenario;
+pub mod seed;
+mod serve;
+mod sim;
+mod state;
+mod step;
+pub mod trace;
+pub mod workload;
+
+pub use clock::{DeviceClock, SimClock};
+pub use device::SyncPolicy;
+pub use env::{Condition, Conditions, Credential, DeviceEnv, ServerEnv, Steps};
+pub use error::{Error, Result};
+pub use fault::{devices, ClockChange, ConditionChange, Fault, Host, Target, Ways};
+pub use history::History;
+pub use implementation::{App, BoxError, Client, Server};
+pub use invariant::{Expectation, Invariant, Violation};
+pub use net::{Connector, HttpFault, Profile, Route, SimStream, PORT, SERVER};
+pub use operation::{Fields, Operation, RecordKey};
+pub use report::{Finding, Report, Sweep};
+pub use scenario::{Builder, Scenario, REPLAY};
+pub use sim::{user, EPOCH_SECS};
+pub use state::{DeviceState, ServerState, SyncOutcome, UserRecords};
+pub use step::Step;
+pub use workload::{Mix, Workload};

@@ -1,2 +1,21 @@
-//! The syncsim certification suite on the reference implementation. Its scenarios arrive
-//! with the harness; today the crate holds the first simulation test (`tests/simulation`).
+//! The syncsim certification suite on the reference implementation.
+//!
+//! [`reference`] plugs the reference client and server into the harness through its two
+//! traits; [`suite`] holds the scenarios, each named for its situation. The `syncsim`
+//! binary lists and runs them.
+//!
+//! ```no_run
+//! use scenarios::reference::{ReferenceClient, ReferenceServer};
+//!
+//! let report = scenarios::suite::offline_writes_then_reconnect().run(&ReferenceClient::default(), &ReferenceServer, 1);
+//! report.assert_ok();
+//! ```
+//!
+//! Modules:
+//! - `reference`: the adapters of the reference client and server;
+//! - `suite`: the scenarios.
+
+#![warn(missing_docs)]
+
+pub mod reference;
+pub mod suite;

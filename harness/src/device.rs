@@ -1,0 +1,278 @@
+//! A device host: the app opened on the device's data directory, the user acting on it and
+//! the OS syncing it, all recorded on the timeline.
+//!
+//! The harness owns a [`DeviceShared`] per device; it survives kills, and the host's
+//! software (the app, its database handles, its tasks) is rebuilt from it at each restart.
+
+use crate::clock::DeviceClock;
+use crate::env::{Condition, Conditions, DeviceEnv, Steps};
+use crate::history::EventKind;
+use crate::implementation::{App, BoxError, Client};
+use crate::net::{Connector, Link};
+use crate::sim::{Phase, Run};
+use crate::state::SyncOutcome;
+use crate::step::Step;
+use crate::workload;
+use rand::rngs::SmallRng;
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// What the harness keeps of one device across kills.
+pub(crate) struct DeviceShared {
+    pub(crate) index: usize,
+    pub(crate) host: String,
+    pub(crate) user: String,
+    pub(crate) token: String,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) clock: DeviceClock,
+    pub(crate) link: Rc<Link>,
+    pub(crate) conditions: Conditions,
+    pub(crate) app_version: Cell<u32>,
+    pub(crate) seed: u64,
+    /// The user's RNG: which operations, on which records.
+    pub(crate) rng: RefCell<SmallRng>,
+    /// How many of the user's operations are done or skipped.
+    pub(crate) next_op: Cell<u32>,
+    pub(crate) boots: Cell<u64>,
+    pub(crate) rounds: Cell<u64>,
+    /// The round under way and the last step it reached.
+    pub(crate) round: Cell<Option<u64>>,
+    pub(crate) step: Cell<Option<Step>>,
+    /// The operation under way.
+    pub(crate) open_op: Cell<Option<u64>>,
+    /// A kill armed at a step, with the downtime after it.
+    pub(crate) kill_at: Cell<Option<(Step, Duration)>>,
+    /// Set when the device reached the armed step: the driver kills it after this step.
+    pub(crate) kill_requested: Cell<Option<(Step, Duration)>>,
+    /// Background sync budget, when the app is in the background.
+    pub(crate) budget: Cell<Option<Duration>>,
+    /// Final phase: start of the last idle round.
+    pub(crate) idle_since: Cell<Option<Duration>>,
+    pub(crate) snapshot_taken: Cell<bool>,
+}
+
+impl DeviceShared {
+    /// Notes `step`; says whether the app must stop here (a kill is armed for it).
+    pub(crate) fn reach(&self, step: Step) -> bool {
+        self.step.set(Some(step));
+        match self.kill_at.get() {
+            Some((armed, downtime)) if armed == step => {
+                self.kill_at.set(None);
+                self.kill_requested.set(Some((step, downtime)));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn env(self: &Rc<Self>) -> DeviceEnv {
+        let boot = self.boots.get();
+        DeviceEnv {
+            host: self.host.clone(),
+            index: self.index,
+            user: self.user.clone(),
+            token: self.token.clone(),
+            data_dir: self.data_dir.clone(),
+            clock: self.clock.clone(),
+            seed: self.seed ^ boot.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            boot,
+            app_version: self.app_version.get(),
+            connector: Connector::new(self.link.clone()),
+            conditions: self.conditions.clone(),
+            steps: Steps(self.clone()),
+        }
+    }
+
+    pub(crate) fn reset_condition(&self) {
+        self.conditions.set(Condition::default());
+        self.budget.set(None);
+    }
+}
+
+/// The software of a device host: runs until the host is killed.
+pub(crate) async fn main<C: Client>(client: C, device: Rc<DeviceShared>, run: Rc<Run>) {
+    device.boots.set(device.boots.get() + 1);
+    device.round.set(None);
+    device.step.set(None);
+    let app = match client.open(device.env()).await {
+        Ok(app) => Rc::new(app),
+        Err(e) => {
+            run.record(&device.host, EventKind::OpenFailed { error: e.to_string() });
+            return std::future::pending().await;
+        }
+    };
+    match run.phase.get() {
+        Phase::Faults => {
+            let wrote = Rc::new(Notify::new());
+            tokio::task::spawn_local(user(app.clone(), device.clone(), run.clone(), wrote.clone()));
+            background_sync(app, device, run, wrote).await
+        }
+        Phase::Final | Phase::Snapshot => final_sync(app, device, run).await,
+    }
+}
+
+/// The user: operations at the workload's times, over what the device shows.
+async fn user<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>, wrote: Rc<Notify>) {
+    let workload = &run.workload;
+    if device.index == 0 && device.boots.get() == 1 {
+        let setup = workload.setup(&mut device.rng.borrow_mut(), &mut || run.next_op());
+        for operation in setup {
+            perform(&*app, &device, &run, operation, crate::operation::Fields::new()).await;
+        }
+        wrote.notify_one();
+    }
+    loop {
+        let k = device.next_op.get();
+        if k >= workload.ops {
+            return;
+        }
+        let due = workload.due(k);
+        let now = run.now();
+        if due < now {
+            device.next_op.set(k + 1);
+            continue;
+        }
+        tokio::time::sleep(due - now).await;
+        device.next_op.set(k + 1);
+        let shown = match app.state() {
+            Ok(shown) => shown,
+            Err(e) => {
+                run.record(&device.host, EventKind::Fault { fault: format!("the app could not show its state: {e}") });
+                continue;
+            }
+        };
+        let n = run.next_op();
+        let operation = workload.next(&mut device.rng.borrow_mut(), &shown, n);
+        let observed = workload::observed(&shown, &operation);
+        perform_numbered(&*app, &device, &run, n, operation, observed).await;
+        wrote.notify_one();
+    }
+}
+
+async fn perform<A: App>(
+    app: &A,
+    device: &DeviceShared,
+    run: &Run,
+    operation: crate::operation::Operation,
+    observed: crate::operation::Fields,
+) {
+    let n = run.next_op();
+    perform_numbered(app, device, run, n, operation, observed).await;
+}
+
+async fn perform_numbered<A: App>(
+    app: &A,
+    device: &DeviceShared,
+    run: &Run,
+    op: u64,
+    operation: crate::operation::Operation,
+    observed: crate::operation::Fields,
+) {
+    let invoke = EventKind::Invoke { op, user: device.user.clone(), operation: operation.clone(), observed };
+    run.record(&device.host, invoke);
+    device.open_op.set(Some(op));
+    let outcome = app.perform(&operation).await;
+    device.open_op.set(None);
+    let kind = match outcome {
+        Ok(()) => EventKind::Ok { op },
+        Err(e) => EventKind::Fail { op, error: e.to_string() },
+    };
+    run.record(&device.host, kind);
+}
+
+/// The OS's sync schedule during the faults: every period, and shortly after a write.
+async fn background_sync<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>, wrote: Rc<Notify>) {
+    let policy = run.sync;
+    loop {
+        tokio::select! {
+            biased;
+            () = wrote.notified() => tokio::time::sleep(policy.debounce).await,
+            () = tokio::time::sleep(policy.period) => {}
+        }
+        let condition = device.conditions.get();
+        if condition.battery_low && !condition.foreground {
+            continue;
+        }
+        round(&*app, &device, &run).await;
+    }
+}
+
+/// The final phase: rounds back to back until the harness takes the snapshot.
+async fn final_sync<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>) {
+    loop {
+        if run.phase.get() == Phase::Snapshot {
+            let kind = match app.state() {
+                Ok(state) => EventKind::Snapshot { user: device.user.clone(), state },
+                Err(e) => EventKind::OpenFailed { error: format!("the app could not report its state: {e}") },
+            };
+            run.record(&device.host, kind);
+            device.snapshot_taken.set(true);
+            return std::future::pending().await;
+        }
+        let started = run.now();
+        if let Some(outcome) = round(&*app, &device, &run).await {
+            if outcome.idle() {
+                device.idle_since.set(Some(started));
+            } else {
+                device.idle_since.set(None);
+                run.last_change.set(run.now());
+            }
+        }
+        tokio::time::sleep(run.sync.final_pause).await;
+    }
+}
+
+/// One recorded sync round, cut at the background budget; then a read of what it shows.
+async fn round<A: App>(app: &A, device: &DeviceShared, run: &Run) -> Option<SyncOutcome> {
+    let round = device.rounds.get() + 1;
+    device.rounds.set(round);
+    device.round.set(Some(round));
+    device.step.set(None);
+    run.record(&device.host, EventKind::SyncStart { round });
+    let result: Result<Result<SyncOutcome, BoxError>, _> = match device.budget.get() {
+        Some(budget) => tokio::time::timeout(budget, app.sync()).await,
+        None => Ok(app.sync().await),
+    };
+    device.round.set(None);
+    device.step.set(None);
+    let outcome = match result {
+        Ok(Ok(outcome)) => {
+            run.record(&device.host, EventKind::SyncOk { round, outcome: outcome.clone() });
+            Some(outcome)
+        }
+        Ok(Err(e)) => {
+            run.record(&device.host, EventKind::SyncFail { round, error: e.to_string() });
+            None
+        }
+        Err(_) => {
+            run.record(&device.host, EventKind::SyncCut { round, reason: "background budget".into() });
+            None
+        }
+    };
+    if let Ok(state) = app.state() {
+        run.record(&device.host, EventKind::Read { user: device.user.clone(), records: state.records });
+    }
+    outcome
+}
+
+/// How the OS schedules sync rounds.
+///
+/// Defaults: every 5 s, 500 ms after a write, 500 ms between final-phase rounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncPolicy {
+    /// Time between periodic rounds.
+    pub period: Duration,
+    /// Delay from a write to the round it triggers.
+    pub debounce: Duration,
+    /// Pause between rounds in the final phase.
+    pub final_pause: Duration,
+}
+
+impl Default for SyncPolicy {
+    fn default() -> Self {
+        Self { period: Duration::from_secs(5), debounce: Duration::from_millis(500), final_pause: Duration::from_millis(500) }
+    }
+}

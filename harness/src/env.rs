@@ -1,0 +1,113 @@
+//! What the harness gives an implementation: a device's environment and the server's.
+
+use crate::clock::{DeviceClock, SimClock};
+use crate::device::DeviceShared;
+use crate::net::Connector;
+use crate::step::Step;
+use protocol::Strategies;
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// A device's situation as the OS reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Condition {
+    /// The app is on screen. In the background, each sync round has a budget.
+    pub foreground: bool,
+    /// The battery is low: a well-behaved app syncs less.
+    pub battery_low: bool,
+    /// The network is metered: a well-behaved app uploads less.
+    pub metered: bool,
+}
+
+impl Default for Condition {
+    fn default() -> Self {
+        Self { foreground: true, battery_low: false, metered: false }
+    }
+}
+
+/// The live [`Condition`] of a device; the harness changes it as the scenario says.
+#[derive(Clone, Debug, Default)]
+pub struct Conditions(Rc<Cell<Condition>>);
+
+impl Conditions {
+    /// The device's condition now.
+    pub fn get(&self) -> Condition {
+        self.0.get()
+    }
+
+    pub(crate) fn set(&self, condition: Condition) {
+        self.0.set(condition);
+    }
+}
+
+/// Where an app reports the sync steps it reaches (see [`Step`]).
+#[derive(Clone)]
+pub struct Steps(pub(crate) Rc<DeviceShared>);
+
+impl Steps {
+    /// Reports reaching `step`. When the scenario kills the app at this step, the future
+    /// never completes and the harness kills the app before it goes on.
+    pub async fn reached(&self, step: Step) {
+        if self.0.reach(step) {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Everything a device app gets from the harness. The same values come back at every
+/// restart of the device, except `boot`.
+#[derive(Clone)]
+pub struct DeviceEnv {
+    /// The device's host name (`device0`, ...): use it as the replica or node id.
+    pub host: String,
+    /// The device's index in the scenario.
+    pub index: usize,
+    /// The device's user.
+    pub user: String,
+    /// The bearer token of this device.
+    pub token: String,
+    /// A directory that survives kills and restarts: put the local database here.
+    pub data_dir: PathBuf,
+    /// The device's wall clock (offset, drift and jumps are the scenario's).
+    pub clock: DeviceClock,
+    /// A seed for the app's randomness, different per device and per boot.
+    pub seed: u64,
+    /// How many times the app has started on this device, this one included.
+    pub boot: u64,
+    /// The app version installed (for upgrade scenarios).
+    pub app_version: u32,
+    /// Opens paced connections to the server.
+    pub connector: Connector,
+    /// Foreground, battery and metered flags.
+    pub conditions: Conditions,
+    /// Where to report sync steps.
+    pub steps: Steps,
+}
+
+/// A user and the bearer token of one of their devices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    /// The user.
+    pub user: String,
+    /// The token.
+    pub token: String,
+}
+
+/// Everything the server gets from the harness.
+#[derive(Clone, Debug)]
+pub struct ServerEnv {
+    /// A directory that survives server crashes: put the database here.
+    pub data_dir: PathBuf,
+    /// Every device's credential.
+    pub credentials: Vec<Credential>,
+    /// The conflict strategy declared for each entity.
+    pub strategies: Strategies,
+    /// How long tombstones must be kept, if the scenario declares a horizon.
+    pub tombstone_horizon: Option<Duration>,
+    /// The simulation's wall clock.
+    pub clock: SimClock,
+    /// A seed for the server's randomness.
+    pub seed: u64,
+}

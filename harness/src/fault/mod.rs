@@ -1,0 +1,206 @@
+//! Faults: what a scenario's schedule does to the network, the devices and the server.
+//!
+//! Each fault is recorded on the timeline when it takes effect. Network faults use
+//! turmoil's verbs as they are (`partition`, `repair`, `hold`, `release`, `crash`,
+//! `bounce`); every fault stops at the final phase.
+
+use crate::net::{HttpFault, Profile, Route, SERVER};
+use crate::step::Step;
+use std::fmt;
+use std::time::Duration;
+
+/// Which devices a fault applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Every device.
+    All,
+    /// One device, by index.
+    Device(usize),
+}
+
+impl From<usize> for Target {
+    fn from(index: usize) -> Self {
+        Target::Device(index)
+    }
+}
+
+/// Every device: `Fault::partition(devices())`.
+pub fn devices() -> Target {
+    Target::All
+}
+
+impl Target {
+    /// The device indexes it names among `count` devices.
+    pub fn indexes(self, count: usize) -> Vec<usize> {
+        match self {
+            Target::All => (0..count).collect(),
+            Target::Device(i) => {
+                assert!(i < count, "fault names device {i}, but the scenario has {count} devices: add devices or fix the index");
+                vec![i]
+            }
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::All => f.write_str("all devices"),
+            Target::Device(i) => write!(f, "{}", crate::net::device(*i)),
+        }
+    }
+}
+
+/// A host that can be crashed and restarted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// The server.
+    Server,
+    /// A device, by index.
+    Device(usize),
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Server => f.write_str(SERVER),
+            Host::Device(i) => write!(f, "{}", crate::net::device(*i)),
+        }
+    }
+}
+
+/// Which way of a device's link a partition cuts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ways {
+    /// Both ways.
+    Both,
+    /// Device to server only: requests are lost, answers would get through.
+    ToServer,
+    /// Server to device only: requests arrive, answers are lost.
+    FromServer,
+}
+
+/// A change of a device's situation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConditionChange {
+    /// The battery goes low (`true`) or is charged (`false`).
+    BatteryLow(bool),
+    /// The network becomes metered (`true`) or not.
+    Metered(bool),
+    /// The app goes to the background: each sync round is cut after this budget.
+    Background(Duration),
+    /// The app comes back to the foreground: no budget.
+    Foreground,
+}
+
+/// A change of a device's wall clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockChange {
+    /// Jump by this many ms (backwards when negative).
+    Jump(i64),
+    /// Drift by this many parts per million from now on.
+    Drift(i64),
+    /// The user sets the clock to this time (ms since the Unix epoch).
+    Set(i64),
+}
+
+/// One fault of a scenario's schedule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Cut the link between devices and the server: connecting fails at once, data in
+    /// flight is lost, and a connection that lost data stalls for good.
+    Partition(Target, Ways),
+    /// Restore the link.
+    Repair(Target, Ways),
+    /// Keep every message between devices and the server until `Release`.
+    Hold(Target),
+    /// Deliver what `Hold` kept and let traffic flow.
+    Release(Target),
+    /// Switch devices to another network profile (handover; `OFFLINE` and `BLACKHOLE`
+    /// partition and hold).
+    Profile(Target, Profile),
+    /// Kill a host (the app or the server process); it stays down until `Bounce`.
+    Crash(Host),
+    /// Restart a host on its data (killing it first if it runs).
+    Bounce(Host),
+    /// Kill devices the next time each reaches `step`, and restart them after `downtime`.
+    KillAt(Target, Step, Duration),
+    /// From now to the final phase, kill devices at random instants (exponential gaps of
+    /// this mean) and restart each after `downtime`.
+    RandomKills(Target, Duration, Duration),
+    /// Activate an HTTP fault for `permille` of the requests on `route` (0 turns it off).
+    Http(HttpFault, Route, u32),
+    /// Turn every HTTP fault off.
+    HttpCalm,
+    /// Change devices' wall clocks.
+    Clock(Target, ClockChange),
+    /// Change devices' conditions.
+    Condition(Target, ConditionChange),
+}
+
+impl Fault {
+    /// Partition devices from the server, both ways.
+    pub fn partition(target: impl Into<Target>) -> Self {
+        Fault::Partition(target.into(), Ways::Both)
+    }
+
+    /// Repair devices' links to the server, both ways.
+    pub fn repair(target: impl Into<Target>) -> Self {
+        Fault::Repair(target.into(), Ways::Both)
+    }
+
+    /// Kill device `index` the next time it reaches `step`, restarting it 2 s later.
+    pub fn kill_at(index: usize, step: Step) -> Self {
+        Fault::KillAt(Target::Device(index), step, Duration::from_secs(2))
+    }
+
+    /// Lose the response of `permille` of the pushes after the server committed them.
+    pub fn lose_push_responses(permille: u32) -> Self {
+        Fault::Http(HttpFault::LoseResponse, Route::PUSH, permille)
+    }
+
+    /// Jump device clocks by `delta_ms`.
+    pub fn clock_jump(target: impl Into<Target>, delta_ms: i64) -> Self {
+        Fault::Clock(target.into(), ClockChange::Jump(delta_ms))
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let arrow = |ways: &Ways| match ways {
+            Ways::Both => "<->",
+            Ways::ToServer => "->",
+            Ways::FromServer => "<-",
+        };
+        match self {
+            Fault::Partition(t, w) => write!(f, "partition {t} {} {SERVER}", arrow(w)),
+            Fault::Repair(t, w) => write!(f, "repair {t} {} {SERVER}", arrow(w)),
+            Fault::Hold(t) => write!(f, "hold {t} <-> {SERVER}"),
+            Fault::Release(t) => write!(f, "release {t} <-> {SERVER}"),
+            Fault::Profile(t, p) => write!(f, "profile {t} {}", p.name),
+            Fault::Crash(h) => write!(f, "crash {h}"),
+            Fault::Bounce(h) => write!(f, "bounce {h}"),
+            Fault::KillAt(t, s, d) => write!(f, "kill {t} at {s}, restart after {} ms", d.as_millis()),
+            Fault::RandomKills(t, every, d) => {
+                write!(f, "random kills of {t} every ~{} ms, restart after {} ms", every.as_millis(), d.as_millis())
+            }
+            Fault::Http(fault, route, permille) => {
+                let route = match route {
+                    Route::Any => "every request".to_owned(),
+                    Route::Path(p) => (*p).to_owned(),
+                };
+                write!(f, "http {} on {route} for {permille} per mille", fault.name())
+            }
+            Fault::HttpCalm => f.write_str("http faults off"),
+            Fault::Clock(t, ClockChange::Jump(ms)) => write!(f, "clock {t} jumps {ms} ms"),
+            Fault::Clock(t, ClockChange::Drift(ppm)) => write!(f, "clock {t} drifts {ppm} ppm"),
+            Fault::Clock(t, ClockChange::Set(ms)) => write!(f, "clock {t} set to {ms} ms"),
+            Fault::Condition(t, ConditionChange::BatteryLow(low)) => write!(f, "battery {t} low={low}"),
+            Fault::Condition(t, ConditionChange::Metered(on)) => write!(f, "metered {t} {on}"),
+            Fault::Condition(t, ConditionChange::Background(budget)) => {
+                write!(f, "background {t}, sync budget {} ms", budget.as_millis())
+            }
+            Fault::Condition(t, ConditionChange::Foreground) => write!(f, "foreground {t}"),
+        }
+    }
+}

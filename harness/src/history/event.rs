@@ -1,0 +1,146 @@
+//! One line of a history: what happened, where, at what virtual time.
+
+use crate::operation::{Fields, Operation};
+use crate::state::{DeviceState, SyncOutcome, UserRecords};
+use crate::step::Step;
+use serde::{Deserialize, Serialize};
+
+/// Host name of events the harness itself records (phases, the final verdicts).
+pub const HARNESS: &str = "harness";
+
+/// One event on the virtual timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Virtual time since the start of the run, in milliseconds.
+    pub t_ms: u64,
+    /// The host it happened on (`server`, `device0`, ...) or [`HARNESS`].
+    pub host: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened. Written as `"type": "<variant in snake_case>"` with the variant's fields
+/// beside it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A user operation started. `observed` holds the values the device showed, just
+    /// before the write, of every register field the operation sets.
+    Invoke {
+        /// The operation's number, unique in the run.
+        op: u64,
+        /// The device's user.
+        user: String,
+        /// What the user did.
+        operation: Operation,
+        /// What the device showed of the fields it writes, before writing.
+        #[serde(default, skip_serializing_if = "Fields::is_empty")]
+        observed: Fields,
+    },
+    /// The app confirmed operation `op` to the user.
+    Ok {
+        /// The operation's number.
+        op: u64,
+    },
+    /// The app refused operation `op`: it did not happen.
+    Fail {
+        /// The operation's number.
+        op: u64,
+        /// Why, as the app said.
+        error: String,
+    },
+    /// Operation `op` was interrupted: whether it happened is unknown.
+    Info {
+        /// The operation's number.
+        op: u64,
+        /// What interrupted it.
+        reason: String,
+    },
+    /// A sync round started.
+    SyncStart {
+        /// The device's round number (continues across restarts).
+        round: u64,
+    },
+    /// A sync round completed.
+    SyncOk {
+        /// The round number.
+        round: u64,
+        /// What it did.
+        outcome: SyncOutcome,
+    },
+    /// A sync round failed with an error (the network, the server).
+    SyncFail {
+        /// The round number.
+        round: u64,
+        /// The app's error.
+        error: String,
+    },
+    /// A sync round was cut off: the app was killed or its background budget ran out.
+    SyncCut {
+        /// The round number.
+        round: u64,
+        /// Why.
+        reason: String,
+    },
+    /// What the device showed the user after a sync round.
+    Read {
+        /// The device's user.
+        user: String,
+        /// Every visible record.
+        records: UserRecords,
+    },
+    /// A fault or condition change took effect.
+    Fault {
+        /// What, in words (`partition device0 <-> server`, `profile device1 edge`, ...).
+        fault: String,
+    },
+    /// The host was killed.
+    Kill {
+        /// `scheduled`, `random` or `step`.
+        cause: String,
+        /// The sync step the device had last reached, if a round was under way.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<Step>,
+    },
+    /// The host's software started again on the same data directory.
+    Restart,
+    /// The app or the server could not start; it stays down.
+    OpenFailed {
+        /// The error.
+        error: String,
+    },
+    /// An HTTP fault at the server edge hit a request of this device.
+    Edge {
+        /// The fault's name.
+        fault: String,
+        /// The request path.
+        path: String,
+    },
+    /// Faults stopped: links repaired, every host restarted, devices syncing until idle.
+    FinalPhase,
+    /// Every device had an idle sync round after the last change anywhere.
+    Converged {
+        /// Virtual time from the start of the final phase.
+        after_ms: u64,
+    },
+    /// The final phase reached its bound before the devices were idle.
+    NotConverged {
+        /// The bound, from the start of the final phase.
+        bound_ms: u64,
+    },
+    /// A device's state at the end of the run.
+    Snapshot {
+        /// The device's user.
+        user: String,
+        /// What it reported.
+        state: DeviceState,
+    },
+    /// The server's state of one user at the end of the run.
+    ServerState {
+        /// The user.
+        user: String,
+        /// The user's visible records.
+        records: UserRecords,
+    },
+}

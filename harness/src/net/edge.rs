@@ -1,0 +1,194 @@
+//! HTTP faults at the server's edge: the server (or a proxy in front of it) misbehaves for
+//! some requests.
+//!
+//! Every request passes [`EdgeService`] before the router. While a fault is active, each
+//! matching request draws it with the fault's probability from the run's seeded RNG. A
+//! fault that hits is recorded on the timeline with the device whose request it hit.
+
+use crate::history::EventKind;
+use crate::sim::Run;
+use axum::body::Body;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body::Frame;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tower::ServiceExt;
+
+/// A way a request can go wrong at the server's edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpFault {
+    /// The server handles the request and commits, then the connection drops before the
+    /// answer leaves: the client never learns its push was applied.
+    LoseResponse,
+    /// The edge answers with this 5xx status without reaching the server.
+    ServerError(u16),
+    /// The edge answers 429 with `Retry-After` (whole seconds).
+    TooManyRequests {
+        /// The value of `Retry-After`.
+        retry_after: Duration,
+    },
+    /// The server handles the request; the connection resets halfway through the answer.
+    ResetMidBody,
+    /// The request waits this long before reaching the server.
+    Slow(Duration),
+}
+
+impl HttpFault {
+    /// The stable name used on the timeline.
+    pub fn name(&self) -> String {
+        match self {
+            HttpFault::LoseResponse => "lose_response".into(),
+            HttpFault::ServerError(status) => format!("status_{status}"),
+            HttpFault::TooManyRequests { retry_after } => format!("status_429_retry_after_{}s", retry_after.as_secs()),
+            HttpFault::ResetMidBody => "reset_mid_body".into(),
+            HttpFault::Slow(delay) => format!("slow_{}ms", delay.as_millis()),
+        }
+    }
+}
+
+/// Which requests a fault applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Every request.
+    Any,
+    /// Requests whose path is exactly this.
+    Path(&'static str),
+}
+
+impl Route {
+    /// The reference protocol's push endpoint.
+    pub const PUSH: Route = Route::Path(protocol::PUSH_PATH);
+    /// The reference protocol's pull endpoint.
+    pub const PULL: Route = Route::Path(protocol::PULL_PATH);
+
+    fn matches(&self, path: &str) -> bool {
+        match self {
+            Route::Any => true,
+            Route::Path(p) => *p == path,
+        }
+    }
+}
+
+/// The active edge faults of a run; the driver changes them as the schedule says.
+pub(crate) struct EdgeFaults {
+    active: RefCell<Vec<(HttpFault, Route, u32)>>,
+    rng: RefCell<SmallRng>,
+}
+
+impl EdgeFaults {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self { active: RefCell::new(Vec::new()), rng: RefCell::new(SmallRng::seed_from_u64(seed)) }
+    }
+
+    /// Activates `fault` on `route` for `permille` of the requests (replacing an earlier
+    /// setting of the same fault and route; 0 turns it off).
+    pub(crate) fn set(&self, fault: HttpFault, route: Route, permille: u32) {
+        let mut active = self.active.borrow_mut();
+        active.retain(|(f, r, _)| !(*f == fault && *r == route));
+        if permille > 0 {
+            active.push((fault, route, permille));
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        self.active.borrow_mut().clear();
+    }
+
+    fn draw(&self, path: &str) -> Option<HttpFault> {
+        let active = self.active.borrow();
+        let mut rng = self.rng.borrow_mut();
+        active.iter().filter(|(_, route, _)| route.matches(path)).find_map(|(fault, _, permille)| {
+            (rng.gen_range(0..1000) < *permille).then_some(*fault)
+        })
+    }
+}
+
+/// The server's edge for one connection of one device.
+#[derive(Clone)]
+pub(crate) struct EdgeService {
+    pub(crate) router: axum::Router,
+    pub(crate) run: Rc<Run>,
+    pub(crate) device: String,
+}
+
+type Answer = Result<Response<Body>, io::Error>;
+
+impl hyper::service::Service<Request<Incoming>> for EdgeService {
+    type Response = Response<Body>;
+    type Error = io::Error;
+    type Future = Pin<Box<dyn Future<Output = Answer>>>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let path = request.uri().path().to_owned();
+            let fault = this.run.edge.draw(&path);
+            if let Some(fault) = fault {
+                this.run.record(&this.device, EventKind::Edge { fault: fault.name(), path });
+            }
+            this.answer(request, fault).await
+        })
+    }
+}
+
+impl EdgeService {
+    async fn answer(self, request: Request<Incoming>, fault: Option<HttpFault>) -> Answer {
+        match fault {
+            Some(HttpFault::ServerError(status)) => return Ok(plain(status, "injected by the simulation's edge")),
+            Some(HttpFault::TooManyRequests { retry_after }) => {
+                let mut response = plain(429, "slow down (injected by the simulation's edge)");
+                response.headers_mut().insert(http::header::RETRY_AFTER, retry_after.as_secs().into());
+                return Ok(response);
+            }
+            Some(HttpFault::Slow(delay)) => tokio::time::sleep(delay).await,
+            _ => {}
+        }
+        let response = self.router.oneshot(request.map(Body::new)).await.unwrap_or_else(|never| match never {});
+        match fault {
+            Some(HttpFault::LoseResponse) => Err(io::Error::new(io::ErrorKind::ConnectionAborted, "response lost")),
+            Some(HttpFault::ResetMidBody) => truncated(response).await,
+            _ => Ok(response),
+        }
+    }
+}
+
+fn plain(status: u16, text: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+}
+
+/// The response with its full `content-length`, whose body breaks after half its bytes.
+async fn truncated(response: Response<Body>) -> Answer {
+    let (mut parts, body) = response.into_parts();
+    let bytes = body.collect().await.map_err(io::Error::other)?.to_bytes();
+    parts.headers.insert(http::header::CONTENT_LENGTH, bytes.len().into());
+    let half = bytes.slice(..bytes.len() / 2);
+    Ok(Response::from_parts(parts, Body::new(HalfBody { half: Some(half) })))
+}
+
+struct HalfBody {
+    half: Option<Bytes>,
+}
+
+impl http_body::Body for HalfBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        Poll::Ready(Some(match self.half.take() {
+            Some(half) => Ok(Frame::data(half)),
+            None => Err(io::Error::new(io::ErrorKind::ConnectionReset, "connection reset mid-body")),
+        }))
+    }
+}

@@ -1,0 +1,284 @@
+//! Scenarios: who syncs, over what network, doing what, under which faults, checked by
+//! which invariants. Built once as one expression, run over many seeds.
+
+use crate::device::SyncPolicy;
+use crate::fault::Fault;
+use crate::history::History;
+use crate::implementation::{Client, Server};
+use crate::invariant::{self, Invariant};
+use crate::net::Profile;
+use crate::report::{Report, Sweep};
+use crate::sim;
+use crate::workload::Workload;
+use protocol::Strategies;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// The command that replays a run of the reference suite; `{scenario}` and `{seed}` are
+/// filled in.
+pub const REPLAY: &str = "cargo run --release -p scenarios -- run {scenario} --seed {seed}";
+
+/// A situation to simulate. Cheap to clone.
+#[derive(Clone)]
+pub struct Scenario {
+    pub(crate) name: String,
+    pub(crate) users: usize,
+    pub(crate) devices: usize,
+    pub(crate) profile: Profile,
+    pub(crate) device_profiles: BTreeMap<usize, Profile>,
+    pub(crate) workload: Workload,
+    pub(crate) schedule: Vec<(Duration, Fault)>,
+    pub(crate) duration: Duration,
+    pub(crate) converge_within: Duration,
+    pub(crate) tick: Duration,
+    pub(crate) sync: SyncPolicy,
+    pub(crate) strategies: Strategies,
+    pub(crate) invariants: Vec<Rc<dyn Invariant>>,
+    pub(crate) clock_offsets: BTreeMap<usize, i64>,
+    pub(crate) tombstone_horizon: Option<Duration>,
+    pub(crate) app_version: u32,
+    pub(crate) replay: String,
+    pub(crate) description: String,
+}
+
+/// Builds a [`Scenario`].
+///
+/// Defaults: 1 user, 2 devices, every device on `slow-4g`, [`Workload::mixed`] with 10
+/// operations per device, no faults, a 60 s fault phase, convergence within 120 s of the
+/// final phase, a 1 ms tick, [`SyncPolicy::default`], `Strategies::default()` (field merge
+/// for projects, last-write-wins by hybrid clock for tasks), every invariant, app
+/// version 1, the replay command [`REPLAY`].
+#[must_use]
+pub struct Builder {
+    scenario: Scenario,
+}
+
+impl Scenario {
+    /// Starts a scenario named for its situation (`edits_on_both_sides_of_a_partition`).
+    pub fn builder(name: &str) -> Builder {
+        Builder {
+            scenario: Scenario {
+                name: name.to_owned(),
+                users: 1,
+                devices: 2,
+                profile: Profile::SLOW_4G,
+                device_profiles: BTreeMap::new(),
+                workload: Workload::mixed(10),
+                schedule: Vec::new(),
+                duration: Duration::from_secs(60),
+                converge_within: Duration::from_secs(120),
+                tick: Duration::from_millis(1),
+                sync: SyncPolicy::default(),
+                strategies: Strategies::default(),
+                invariants: invariant::all(),
+                clock_offsets: BTreeMap::new(),
+                tombstone_horizon: None,
+                app_version: 1,
+                replay: REPLAY.to_owned(),
+                description: String::new(),
+            },
+        }
+    }
+
+    /// The scenario's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// One sentence on the situation, for `syncsim list`.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The invariants it checks.
+    pub fn invariants(&self) -> &[Rc<dyn Invariant>] {
+        &self.invariants
+    }
+
+    /// The profile of device `i`.
+    pub(crate) fn profile_of(&self, i: usize) -> Profile {
+        self.device_profiles.get(&i).copied().unwrap_or(self.profile)
+    }
+
+    /// The command that replays seed `seed` of this scenario.
+    pub fn replay_command(&self, seed: u64) -> String {
+        self.replay.replace("{scenario}", &self.name).replace("{seed}", &seed.to_string())
+    }
+
+    /// Runs the scenario once on `client` and `server` and records the history.
+    pub fn history<C: Client, S: Server>(&self, client: &C, server: &S, seed: u64) -> History {
+        sim::execute(self, client, server, seed)
+    }
+
+    /// Runs the scenario once and checks its invariants.
+    pub fn run<C: Client, S: Server>(&self, client: &C, server: &S, seed: u64) -> Report {
+        self.check(self.history(client, server, seed))
+    }
+
+    /// Checks this scenario's invariants on a recorded history.
+    pub fn check(&self, history: History) -> Report {
+        Report::new(self, history)
+    }
+
+    /// Runs every seed of `seeds` and gathers the verdicts.
+    pub fn run_seeds<C: Client, S: Server>(&self, client: &C, server: &S, seeds: impl IntoIterator<Item = u64>) -> Sweep {
+        let mut sweep = Sweep::new(&self.name);
+        for seed in seeds {
+            sweep.add(self.run(client, server, seed));
+        }
+        sweep
+    }
+
+    /// Runs seed `seed` twice and compares the histories byte for byte. Returns the first
+    /// differing line (1-based) with both versions of it, or `None` when they match.
+    pub fn divergence<C: Client, S: Server>(&self, client: &C, server: &S, seed: u64) -> Option<(usize, String, String)> {
+        let first = self.history(client, server, seed).to_jsonl();
+        let second = self.history(client, server, seed).to_jsonl();
+        if first == second {
+            return None;
+        }
+        let mut a = first.lines().map(str::to_owned).chain(std::iter::repeat(String::new()));
+        let mut b = second.lines().map(str::to_owned);
+        let mut line = 0;
+        loop {
+            line += 1;
+            let (x, y) = (a.next().unwrap_or_default(), b.next().unwrap_or_default());
+            if x != y {
+                return Some((line, x, y));
+            }
+        }
+    }
+}
+
+impl Builder {
+    /// Number of users; devices are dealt to users in turn (device `i` is user `i % users`).
+    pub fn users(mut self, users: usize) -> Self {
+        self.scenario.users = users;
+        self
+    }
+
+    /// Number of devices.
+    pub fn devices(mut self, devices: usize) -> Self {
+        self.scenario.devices = devices;
+        self
+    }
+
+    /// The network profile of every device.
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.scenario.profile = profile;
+        self
+    }
+
+    /// The network profile of device `i` (overrides [`Builder::profile`]).
+    pub fn device_profile(mut self, i: usize, profile: Profile) -> Self {
+        self.scenario.device_profiles.insert(i, profile);
+        self
+    }
+
+    /// What the users do.
+    pub fn workload(mut self, workload: Workload) -> Self {
+        self.scenario.workload = workload;
+        self
+    }
+
+    /// Applies `fault` at virtual time `at` of the fault phase.
+    pub fn at(mut self, at: Duration, fault: Fault) -> Self {
+        self.scenario.schedule.push((at, fault));
+        self
+    }
+
+    /// Length of the fault phase; the final phase follows.
+    pub fn duration(mut self, duration: Duration) -> Self {
+        self.scenario.duration = duration;
+        self
+    }
+
+    /// Bound on the final phase: devices must be idle within it or the run fails
+    /// convergence.
+    pub fn converge_within(mut self, bound: Duration) -> Self {
+        self.scenario.converge_within = bound;
+        self
+    }
+
+    /// turmoil's step: message delivery granularity, and the cost of a run.
+    pub fn tick(mut self, tick: Duration) -> Self {
+        self.scenario.tick = tick;
+        self
+    }
+
+    /// When devices sync.
+    pub fn sync(mut self, policy: SyncPolicy) -> Self {
+        self.scenario.sync = policy;
+        self
+    }
+
+    /// The declared conflict strategies.
+    pub fn strategies(mut self, strategies: Strategies) -> Self {
+        self.scenario.strategies = strategies;
+        self
+    }
+
+    /// The invariants to check (default: all).
+    pub fn invariants(mut self, invariants: Vec<Rc<dyn Invariant>>) -> Self {
+        self.scenario.invariants = invariants;
+        self
+    }
+
+    /// Device `i`'s wall clock starts `offset_ms` off (ahead when positive).
+    pub fn clock_offset(mut self, i: usize, offset_ms: i64) -> Self {
+        self.scenario.clock_offsets.insert(i, offset_ms);
+        self
+    }
+
+    /// Declares how long the server keeps tombstones.
+    pub fn tombstone_horizon(mut self, horizon: Duration) -> Self {
+        self.scenario.tombstone_horizon = Some(horizon);
+        self
+    }
+
+    /// The app version installed on every device.
+    pub fn app_version(mut self, version: u32) -> Self {
+        self.scenario.app_version = version;
+        self
+    }
+
+    /// The replay command of failures (`{scenario}` and `{seed}` are filled in).
+    pub fn replay(mut self, command: &str) -> Self {
+        self.scenario.replay = command.to_owned();
+        self
+    }
+
+    /// One sentence on the situation.
+    pub fn description(mut self, text: &str) -> Self {
+        self.scenario.description = text.to_owned();
+        self
+    }
+
+    /// Checks the scenario and returns it. Panics with what to fix on an impossible one.
+    pub fn build(mut self) -> Scenario {
+        let s = &mut self.scenario;
+        assert!(s.devices > 0, "scenario `{}` needs at least one device: call .devices(n)", s.name);
+        assert!(
+            (1..=s.devices).contains(&s.users),
+            "scenario `{}` has {} users for {} devices: every user needs a device",
+            s.name,
+            s.users,
+            s.devices
+        );
+        assert!(!s.tick.is_zero(), "scenario `{}`: the tick must be positive", s.name);
+        for (at, fault) in &s.schedule {
+            assert!(
+                *at < s.duration,
+                "scenario `{}`: `{fault}` at {at:?} is after the fault phase ends at {:?}: lengthen .duration()",
+                s.name,
+                s.duration
+            );
+            if let Fault::Partition(t, _) | Fault::Repair(t, _) | Fault::Profile(t, _) = fault {
+                t.indexes(s.devices);
+            }
+        }
+        s.schedule.sort_by_key(|(at, _)| *at);
+        self.scenario
+    }
+}

@@ -1,0 +1,472 @@
+//! The simulation of one run: turmoil with the seed and epoch set, the server and device
+//! hosts, the driver loop that applies the fault schedule, and the final phase.
+
+use crate::device::{self, DeviceShared, SyncPolicy};
+use crate::env::{Condition, Conditions, Credential, ServerEnv};
+use crate::fault::{ClockChange, ConditionChange, Fault, Host, Ways};
+use crate::history::{DeviceInfo, EventKind, History, HARNESS};
+use crate::implementation::{Client, Server};
+use crate::net::{device as host_name, EdgeFaults, Link, Profile, Reach, SERVER};
+use crate::scenario::Scenario;
+use crate::seed::derive;
+use crate::serve;
+use crate::step::Step;
+use crate::workload::Workload;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// The simulation's wall-clock start: 2023-11-14T22:13:20Z. Fixed, so runs repeat.
+pub const EPOCH_SECS: u64 = 1_700_000_000;
+
+/// Users of a scenario, in order; more than these are named `user8`, `user9`, ...
+const USERS: [&str; 8] = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"];
+
+/// The name of user `index`.
+pub fn user(index: usize) -> String {
+    USERS.get(index).map_or_else(|| format!("user{index}"), |u| (*u).to_owned())
+}
+
+/// Where a run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// The workload and the fault schedule.
+    Faults,
+    /// Faults stopped: devices sync until idle.
+    Final,
+    /// Devices report their state.
+    Snapshot,
+}
+
+/// What the hosts of one run share with the driver.
+pub(crate) struct Run {
+    history: RefCell<History>,
+    pub(crate) edge: EdgeFaults,
+    pub(crate) phase: Cell<Phase>,
+    pub(crate) sync: SyncPolicy,
+    pub(crate) workload: Workload,
+    /// Final phase: end of the last sync round that changed something.
+    pub(crate) last_change: Cell<Duration>,
+    ops: Cell<u64>,
+    driver_now: Cell<Duration>,
+}
+
+impl Run {
+    /// Virtual time: the host's view inside a host, the driver's outside.
+    pub(crate) fn now(&self) -> Duration {
+        turmoil::sim_elapsed().unwrap_or_else(|| self.driver_now.get())
+    }
+
+    pub(crate) fn record(&self, host: &str, kind: EventKind) {
+        self.history.borrow_mut().record(self.now(), host, kind);
+    }
+
+    /// The next operation number of the run.
+    pub(crate) fn next_op(&self) -> u64 {
+        let n = self.ops.get();
+        self.ops.set(n + 1);
+        n
+    }
+}
+
+/// A random-kill nemesis on one device.
+struct Nemesis {
+    device: usize,
+    mean: Duration,
+    downtime: Duration,
+    next: Duration,
+}
+
+struct Driver<'a> {
+    scenario: &'a Scenario,
+    sim: turmoil::Sim<'a>,
+    run: Rc<Run>,
+    devices: Vec<Rc<DeviceShared>>,
+    rng: SmallRng,
+    restarts: Vec<(Duration, Host)>,
+    nemeses: Vec<Nemesis>,
+}
+
+/// Runs `scenario` once with `seed` and returns its history.
+pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, server: &S, seed: u64) -> History {
+    let dir = tempfile::Builder::new().prefix("syncsim-").tempdir().expect("a temporary directory for the run's data");
+    let infos: Vec<DeviceInfo> =
+        (0..scenario.devices).map(|i| DeviceInfo { host: host_name(i), user: user(i % scenario.users) }).collect();
+    let strategies = [("project", scenario.strategies.project), ("task", scenario.strategies.task)]
+        .into_iter()
+        .map(|(e, s)| (e.to_owned(), s.name().to_owned()))
+        .collect();
+    let run = Rc::new(Run {
+        history: RefCell::new(History::new(&scenario.name, seed, infos.clone(), strategies)),
+        edge: EdgeFaults::new(derive(seed, "edge")),
+        phase: Cell::new(Phase::Faults),
+        sync: scenario.sync,
+        workload: scenario.workload.clone(),
+        last_change: Cell::new(Duration::ZERO),
+        ops: Cell::new(0),
+        driver_now: Cell::new(Duration::ZERO),
+    });
+    let devices: Vec<Rc<DeviceShared>> = infos
+        .iter()
+        .enumerate()
+        .map(|(i, info)| {
+            let profile = scenario.profile_of(i);
+            Rc::new(DeviceShared {
+                index: i,
+                host: info.host.clone(),
+                user: info.user.clone(),
+                token: format!("{}-{}", info.user, info.host),
+                data_dir: dir.path().join(&info.host),
+                clock: crate::clock::DeviceClock::with_offset(scenario.clock_offsets.get(&i).copied().unwrap_or(0)),
+                link: Rc::new(Link::new(profile, derive(seed, &format!("link {i}")))),
+                conditions: Conditions::default(),
+                app_version: Cell::new(scenario.app_version),
+                seed: derive(seed, &info.host),
+                rng: RefCell::new(SmallRng::seed_from_u64(derive(seed, &format!("user {i}")))),
+                next_op: Cell::new(0),
+                boots: Cell::new(0),
+                rounds: Cell::new(0),
+                round: Cell::new(None),
+                step: Cell::new(None),
+                open_op: Cell::new(None),
+                kill_at: Cell::new(None),
+                kill_requested: Cell::new(None),
+                budget: Cell::new(None),
+                idle_since: Cell::new(None),
+                snapshot_taken: Cell::new(false),
+            })
+        })
+        .collect();
+    let server_env = ServerEnv {
+        data_dir: dir.path().join(SERVER),
+        credentials: devices.iter().map(|d| Credential { user: d.user.clone(), token: d.token.clone() }).collect(),
+        strategies: scenario.strategies.clone(),
+        tombstone_horizon: scenario.tombstone_horizon,
+        clock: crate::clock::SimClock,
+        seed: derive(seed, SERVER),
+    };
+    std::fs::create_dir_all(&server_env.data_dir).expect("the server's data directory");
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(seed)
+        .epoch(UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
+        .tick_duration(scenario.tick)
+        .simulation_duration(scenario.duration + scenario.converge_within + Duration::from_secs(600))
+        .min_message_latency(Duration::ZERO)
+        .max_message_latency(Duration::ZERO)
+        .tcp_capacity(4096)
+        .build();
+    let links: Rc<BTreeMap<String, Rc<Link>>> = Rc::new(devices.iter().map(|d| (d.host.clone(), d.link.clone())).collect());
+    {
+        let (server, env, run) = (server.clone(), server_env.clone(), run.clone());
+        sim.host(SERVER, move || {
+            let (server, env, run, links) = (server.clone(), env.clone(), run.clone(), links.clone());
+            async move {
+                serve::main(server, env, run, links).await;
+                Ok(())
+            }
+        });
+    }
+    for shared in &devices {
+        let (client, shared, run) = (client.clone(), shared.clone(), run.clone());
+        sim.host(shared.host.clone(), move || {
+            let (client, shared, run) = (client.clone(), shared.clone(), run.clone());
+            async move {
+                device::main(client, shared, run).await;
+                Ok(())
+            }
+        });
+    }
+    let mut driver = Driver {
+        scenario,
+        sim,
+        run: run.clone(),
+        devices,
+        rng: SmallRng::seed_from_u64(derive(seed, "driver")),
+        restarts: Vec::new(),
+        nemeses: Vec::new(),
+    };
+    driver.faults_phase();
+    driver.final_phase();
+    drop(driver);
+    let states = server.state(&server_env);
+    let mut history = Rc::try_unwrap(run).ok().expect("every host is gone once the simulation is dropped").history.into_inner();
+    let end = history.events.last().map_or(Duration::ZERO, |e| Duration::from_millis(e.t_ms));
+    match states {
+        Ok(state) => {
+            for u in 0..scenario.users {
+                let name = user(u);
+                let records = state.users.get(&name).cloned().unwrap_or_default();
+                history.record(end, SERVER, EventKind::ServerState { user: name, records });
+            }
+        }
+        Err(e) => history.record(end, SERVER, EventKind::OpenFailed { error: format!("server state: {e}") }),
+    }
+    history
+}
+
+impl Driver<'_> {
+    fn now(&self) -> Duration {
+        self.sim.elapsed()
+    }
+
+    fn step(&mut self) {
+        self.run.driver_now.set(self.now());
+        if let Err(e) = self.sim.step() {
+            panic!("the simulation stopped: {e}; this is a harness bug or a host that returned an error");
+        }
+    }
+
+    fn note(&self, fault: String) {
+        self.run.record(HARNESS, EventKind::Fault { fault });
+    }
+
+    fn faults_phase(&mut self) {
+        for i in 0..self.devices.len() {
+            self.set_profile(i, self.scenario.profile_of(i));
+        }
+        let schedule = self.scenario.schedule.clone();
+        let mut next = 0;
+        while self.now() < self.scenario.duration {
+            self.run.driver_now.set(self.now());
+            while next < schedule.len() && schedule[next].0 <= self.now() {
+                self.apply(&schedule[next].1);
+                next += 1;
+            }
+            self.kill_where_requested();
+            self.kill_at_random();
+            self.restart_due();
+            self.step();
+        }
+    }
+
+    fn final_phase(&mut self) {
+        let start = self.now();
+        self.run.driver_now.set(start);
+        self.run.phase.set(Phase::Final);
+        self.run.record(HARNESS, EventKind::FinalPhase);
+        self.run.edge.clear();
+        self.nemeses.clear();
+        self.restarts.clear();
+        for i in 0..self.devices.len() {
+            let d = &self.devices[i];
+            d.kill_at.set(None);
+            d.kill_requested.set(None);
+            d.reset_condition();
+            self.sim.repair(host_name(i), SERVER);
+            self.sim.release(host_name(i), SERVER);
+            let base = self.scenario.profile_of(i);
+            let profile = if base.reach == Reach::Up { base } else { Profile::SLOW_4G };
+            self.set_profile(i, profile);
+        }
+        if !self.sim.is_host_running(SERVER) {
+            self.restart(Host::Server);
+        }
+        for i in 0..self.devices.len() {
+            self.kill(i, "final phase");
+            self.restart(Host::Device(i));
+        }
+        self.run.last_change.set(start);
+        let bound = self.scenario.converge_within;
+        loop {
+            for _ in 0..100 {
+                self.step();
+            }
+            let last_change = self.run.last_change.get();
+            if self.devices.iter().all(|d| d.idle_since.get().is_some_and(|t| t >= last_change)) {
+                let after_ms = (self.now() - start).as_millis() as u64;
+                self.run.record(HARNESS, EventKind::Converged { after_ms });
+                break;
+            }
+            if self.now() - start > bound {
+                self.run.record(HARNESS, EventKind::NotConverged { bound_ms: bound.as_millis() as u64 });
+                break;
+            }
+        }
+        self.run.phase.set(Phase::Snapshot);
+        let deadline = self.now() + Duration::from_secs(120);
+        while self.now() < deadline && !self.devices.iter().all(|d| d.snapshot_taken.get()) {
+            self.step();
+        }
+    }
+
+    fn apply(&mut self, fault: &Fault) {
+        let count = self.devices.len();
+        match fault {
+            Fault::Crash(Host::Device(i)) => return self.kill(*i, "scheduled"),
+            Fault::Crash(Host::Server) => {
+                self.run.record(SERVER, EventKind::Kill { cause: "scheduled".into(), step: None });
+                return self.sim.crash(SERVER);
+            }
+            Fault::Bounce(host) => {
+                if let Host::Device(i) = host {
+                    self.kill(*i, "scheduled");
+                } else if self.sim.is_host_running(SERVER) {
+                    self.run.record(SERVER, EventKind::Kill { cause: "scheduled".into(), step: None });
+                }
+                return self.restart(*host);
+            }
+            _ => {}
+        }
+        self.note(fault.to_string());
+        match fault {
+            Fault::Partition(target, ways) => {
+                for i in target.indexes(count) {
+                    match ways {
+                        Ways::Both => self.sim.partition(host_name(i), SERVER),
+                        Ways::ToServer => self.sim.partition_oneway(host_name(i), SERVER),
+                        Ways::FromServer => self.sim.partition_oneway(SERVER, host_name(i)),
+                    }
+                }
+            }
+            Fault::Repair(target, ways) => {
+                for i in target.indexes(count) {
+                    match ways {
+                        Ways::Both => self.sim.repair(host_name(i), SERVER),
+                        Ways::ToServer => self.sim.repair_oneway(host_name(i), SERVER),
+                        Ways::FromServer => self.sim.repair_oneway(SERVER, host_name(i)),
+                    }
+                }
+            }
+            Fault::Hold(target) => target.indexes(count).into_iter().for_each(|i| self.sim.hold(host_name(i), SERVER)),
+            Fault::Release(target) => {
+                target.indexes(count).into_iter().for_each(|i| self.sim.release(host_name(i), SERVER))
+            }
+            Fault::Profile(target, profile) => target.indexes(count).into_iter().for_each(|i| self.set_profile(i, *profile)),
+            Fault::KillAt(target, step, downtime) => {
+                target.indexes(count).into_iter().for_each(|i| self.devices[i].kill_at.set(Some((*step, *downtime))))
+            }
+            Fault::RandomKills(target, mean, downtime) => {
+                for i in target.indexes(count) {
+                    let next = self.now() + self.exponential(*mean);
+                    self.nemeses.push(Nemesis { device: i, mean: *mean, downtime: *downtime, next });
+                }
+            }
+            Fault::Http(fault, route, permille) => self.run.edge.set(*fault, *route, *permille),
+            Fault::HttpCalm => self.run.edge.clear(),
+            Fault::Clock(target, change) => {
+                for i in target.indexes(count) {
+                    let clock = &self.devices[i].clock;
+                    match change {
+                        ClockChange::Jump(ms) => clock.jump(*ms),
+                        ClockChange::Drift(ppm) => clock.set_drift(*ppm),
+                        ClockChange::Set(ms) => clock.set_at(self.now(), self.sim.since_epoch(), *ms),
+                    }
+                }
+            }
+            Fault::Condition(target, change) => {
+                for i in target.indexes(count) {
+                    let d = &self.devices[i];
+                    let mut condition: Condition = d.conditions.get();
+                    match change {
+                        ConditionChange::BatteryLow(low) => condition.battery_low = *low,
+                        ConditionChange::Metered(on) => condition.metered = *on,
+                        ConditionChange::Background(budget) => {
+                            condition.foreground = false;
+                            d.budget.set(Some(*budget));
+                        }
+                        ConditionChange::Foreground => {
+                            condition.foreground = true;
+                            d.budget.set(None);
+                        }
+                    }
+                    d.conditions.set(condition);
+                }
+            }
+            Fault::Crash(_) | Fault::Bounce(_) => unreachable!("handled above"),
+        }
+    }
+
+    /// Applies `profile` to device `i`'s link: pacing, jitter, and reachability.
+    fn set_profile(&mut self, i: usize, profile: Profile) {
+        let link = &self.devices[i].link;
+        let before = link.profile().reach;
+        link.set_profile(profile);
+        let host = host_name(i);
+        self.sim.set_link_latency(host.clone(), SERVER, Duration::ZERO);
+        self.sim.set_link_max_message_latency(host.clone(), SERVER, profile.jitter);
+        match (before, profile.reach) {
+            (a, b) if a == b => {}
+            (Reach::Offline, _) => self.sim.repair(host.clone(), SERVER),
+            (Reach::Blackhole, _) => self.sim.release(host.clone(), SERVER),
+            _ => {}
+        }
+        match profile.reach {
+            Reach::Offline if before != Reach::Offline => self.sim.partition(host, SERVER),
+            Reach::Blackhole if before != Reach::Blackhole => self.sim.hold(host, SERVER),
+            _ => {}
+        }
+    }
+
+    /// Kills device `i` if it runs, closing its open operation and round as unknown.
+    fn kill(&mut self, i: usize, cause: &str) {
+        let host = host_name(i);
+        if !self.sim.is_host_running(host.clone()) {
+            return;
+        }
+        let d = self.devices[i].clone();
+        if let Some(op) = d.open_op.take() {
+            self.run.record(&host, EventKind::Info { op, reason: format!("killed ({cause})") });
+        }
+        let step = d.step.take();
+        let step = match d.round.take() {
+            Some(round) => {
+                self.run.record(&host, EventKind::SyncCut { round, reason: format!("killed ({cause})") });
+                step
+            }
+            None => None,
+        };
+        self.run.record(&host, EventKind::Kill { cause: cause.to_owned(), step });
+        self.sim.crash(host);
+    }
+
+    fn restart(&mut self, host: Host) {
+        let name = host.to_string();
+        self.sim.bounce(name.clone());
+        self.run.record(&name, EventKind::Restart);
+    }
+
+    fn kill_where_requested(&mut self) {
+        for i in 0..self.devices.len() {
+            if let Some((step, downtime)) = self.devices[i].kill_requested.take() {
+                self.kill(i, &format!("at {}", Step::name(step)));
+                self.restarts.push((self.now() + downtime, Host::Device(i)));
+            }
+        }
+    }
+
+    fn kill_at_random(&mut self) {
+        let now = self.now();
+        for k in 0..self.nemeses.len() {
+            if self.nemeses[k].next > now {
+                continue;
+            }
+            let (i, downtime, mean) = (self.nemeses[k].device, self.nemeses[k].downtime, self.nemeses[k].mean);
+            self.kill(i, "random");
+            self.restarts.push((now + downtime, Host::Device(i)));
+            self.nemeses[k].next = now + downtime + self.exponential(mean);
+        }
+    }
+
+    fn restart_due(&mut self) {
+        let now = self.now();
+        let (due, later): (Vec<_>, Vec<_>) = self.restarts.drain(..).partition(|(t, _)| *t <= now);
+        self.restarts = later;
+        for (_, host) in due {
+            let running = match host {
+                Host::Server => self.sim.is_host_running(SERVER),
+                Host::Device(i) => self.sim.is_host_running(host_name(i)),
+            };
+            if !running {
+                self.restart(host);
+            }
+        }
+    }
+
+    fn exponential(&mut self, mean: Duration) -> Duration {
+        let u: f64 = self.rng.gen_range(f64::EPSILON..1.0);
+        Duration::from_millis((-u.ln() * mean.as_millis() as f64) as u64)
+    }
+}

@@ -1,0 +1,59 @@
+//! The named points of a sync round that a client reports, so the harness can kill it there.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A point in a sync round. A client reports each one it reaches through
+/// [`crate::DeviceEnv::reached`]; a scenario can kill the app exactly there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// About to request a pull page.
+    PullStarting,
+    /// A pull page arrived and is not yet applied.
+    PullPageReceived,
+    /// A pull page and its cursor are saved.
+    PullPageApplied,
+    /// A push batch is marked in flight and about to be sent.
+    PushStarting,
+    /// The server answered a push (it has committed); nothing is applied locally yet. A
+    /// kill here is a lost acknowledgement.
+    PushResponseReceived,
+    /// The push answers are saved locally.
+    PushAcknowledged,
+}
+
+impl Step {
+    /// Every step, in the order a round reaches them.
+    pub const ALL: [Step; 6] = [
+        Step::PullStarting,
+        Step::PullPageReceived,
+        Step::PullPageApplied,
+        Step::PushStarting,
+        Step::PushResponseReceived,
+        Step::PushAcknowledged,
+    ];
+
+    /// The stable name used in histories and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::PullStarting => "pull_starting",
+            Step::PullPageReceived => "pull_page_received",
+            Step::PullPageApplied => "pull_page_applied",
+            Step::PushStarting => "push_starting",
+            Step::PushResponseReceived => "push_response_received",
+            Step::PushAcknowledged => "push_acknowledged",
+        }
+    }
+
+    /// Whether the step lies inside the push half of a round.
+    pub fn is_push(self) -> bool {
+        matches!(self, Step::PushStarting | Step::PushResponseReceived | Step::PushAcknowledged)
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,41 @@
+//! The reference server as a [`syncsim::Server`].
+
+use reference_server::{app, ServerConfig, Store};
+use std::sync::Arc;
+use syncsim::{BoxError, ServerEnv, ServerState};
+
+/// The name of the server's database file in its data directory.
+const DB_FILE: &str = "server.db";
+
+/// Serves the reference server's router from a SQLite file in the server's data directory.
+#[derive(Clone, Debug, Default)]
+pub struct ReferenceServer;
+
+impl syncsim::Server for ReferenceServer {
+    fn router(&self, env: &ServerEnv) -> Result<axum::Router, BoxError> {
+        let store = Store::open(&env.data_dir.join(DB_FILE))?;
+        let mut config = ServerConfig::default().strategies(env.strategies.clone()).clock(Arc::new(env.clock));
+        for credential in &env.credentials {
+            config = config.token(credential.user.clone(), credential.token.clone());
+        }
+        if let Some(horizon) = env.tombstone_horizon {
+            config = config.tombstone_horizon(horizon);
+        }
+        Ok(app(store, config))
+    }
+
+    fn state(&self, env: &ServerEnv) -> Result<ServerState, BoxError> {
+        let store = Store::open(&env.data_dir.join(DB_FILE))?;
+        let mut state = ServerState::default();
+        for user in store.users()? {
+            let records = store
+                .records(&user)?
+                .into_iter()
+                .filter(|r| !r.deleted)
+                .map(|r| (syncsim::RecordKey::new(r.entity, r.id.clone()), r.visible()))
+                .collect();
+            state.users.insert(user, records);
+        }
+        Ok(state)
+    }
+}
