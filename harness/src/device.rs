@@ -77,7 +77,7 @@ impl DeviceShared {
             token: self.token.clone(),
             data_dir: self.data_dir.clone(),
             clock: self.clock.clone(),
-            seed: self.seed ^ boot.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            seed: crate::seed::derive(self.seed, &format!("boot {boot}")),
             boot,
             app_version: self.app_version.get(),
             connector: Connector::new(self.link.clone()),
@@ -273,6 +273,10 @@ pub struct SyncPolicy {
 
 impl Default for SyncPolicy {
     fn default() -> Self {
-        Self { period: Duration::from_secs(5), debounce: Duration::from_millis(500), final_pause: Duration::from_millis(500) }
+        Self {
+            period: Duration::from_secs(5),
+            debounce: Duration::from_millis(500),
+            final_pause: Duration::from_millis(500),
+        }
     }
 }

@@ -45,7 +45,12 @@ impl Report {
             .iter()
             .map(|inv| {
                 let check = inv.check(&history);
-                Finding { invariant: inv.name(), expectation: inv.expectation(), violations: check.violations, hits: check.hits }
+                Finding {
+                    invariant: inv.name(),
+                    expectation: inv.expectation(),
+                    violations: check.violations,
+                    hits: check.hits,
+                }
             })
             .collect();
         let converged_after_ms = history.events.iter().find_map(|e| match e.kind {
@@ -89,7 +94,8 @@ impl Report {
     /// Where a failing run's history goes: `$SYNCSIM_HISTORY_DIR` or the system's
     /// temporary directory, under `syncsim/<scenario>-<seed>.jsonl`.
     pub fn default_history_path(&self) -> PathBuf {
-        let dir = std::env::var_os("SYNCSIM_HISTORY_DIR").map_or_else(|| std::env::temp_dir().join("syncsim"), PathBuf::from);
+        let dir =
+            std::env::var_os("SYNCSIM_HISTORY_DIR").map_or_else(|| std::env::temp_dir().join("syncsim"), PathBuf::from);
         dir.join(format!("{}-{}.jsonl", self.scenario, self.seed))
     }
 
@@ -131,7 +137,9 @@ impl fmt::Display for Report {
                         writeln!(f, "    ({} more violations of {})", finding.violations.len() - 1, finding.invariant)?;
                     }
                 }
-                (Expectation::Sometimes, None) => writeln!(f, "  reached {} times: {}", finding.hits, finding.invariant)?,
+                (Expectation::Sometimes, None) => {
+                    writeln!(f, "  reached {} times: {}", finding.hits, finding.invariant)?
+                }
                 (_, None) => {}
             }
         }
@@ -160,7 +168,13 @@ pub struct Sweep {
 
 impl Sweep {
     pub(crate) fn new(scenario: &str) -> Self {
-        Self { scenario: scenario.to_owned(), seeds: Vec::new(), failures: Vec::new(), hits: BTreeMap::new(), converge_ms: Vec::new() }
+        Self {
+            scenario: scenario.to_owned(),
+            seeds: Vec::new(),
+            failures: Vec::new(),
+            hits: BTreeMap::new(),
+            converge_ms: Vec::new(),
+        }
     }
 
     pub(crate) fn add(&mut self, report: Report) {
@@ -200,6 +214,11 @@ impl Sweep {
     #[track_caller]
     pub fn assert_reached(&self, name: &str) {
         let hits = self.hits.get(name).copied().unwrap_or(0);
-        assert!(hits > 0, "scenario {}: `{name}` was never reached in {} seeds: the sweep does not explore it", self.scenario, self.seeds.len());
+        assert!(
+            hits > 0,
+            "scenario {}: `{name}` was never reached in {} seeds: the sweep does not explore it",
+            self.scenario,
+            self.seeds.len()
+        );
     }
 }

@@ -122,7 +122,12 @@ impl Scenario {
     }
 
     /// Runs every seed of `seeds` and gathers the verdicts.
-    pub fn run_seeds<C: Client, S: Server>(&self, client: &C, server: &S, seeds: impl IntoIterator<Item = u64>) -> Sweep {
+    pub fn run_seeds<C: Client, S: Server>(
+        &self,
+        client: &C,
+        server: &S,
+        seeds: impl IntoIterator<Item = u64>,
+    ) -> Sweep {
         let mut sweep = Sweep::new(&self.name);
         for seed in seeds {
             sweep.add(self.run(client, server, seed));
@@ -132,7 +137,12 @@ impl Scenario {
 
     /// Runs seed `seed` twice and compares the histories byte for byte. Returns the first
     /// differing line (1-based) with both versions of it, or `None` when they match.
-    pub fn divergence<C: Client, S: Server>(&self, client: &C, server: &S, seed: u64) -> Option<(usize, String, String)> {
+    pub fn divergence<C: Client, S: Server>(
+        &self,
+        client: &C,
+        server: &S,
+        seed: u64,
+    ) -> Option<(usize, String, String)> {
         let first = self.history(client, server, seed).to_jsonl();
         let second = self.history(client, server, seed).to_jsonl();
         if first == second {

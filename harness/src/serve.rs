@@ -30,10 +30,8 @@ pub(crate) async fn main<S: Server>(server: S, env: ServerEnv, run: Rc<Run>, lin
         let service = EdgeService { router: router.clone(), run: run.clone(), device };
         tokio::task::spawn_local(async move {
             let io = TokioIo::new(Paced::new(stream, link, Way::Down));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .auto_date_header(false)
-                .serve_connection(io, service)
-                .await;
+            let _ =
+                hyper::server::conn::http1::Builder::new().auto_date_header(false).serve_connection(io, service).await;
         });
     }
 }

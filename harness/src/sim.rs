@@ -121,7 +121,7 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
                 token: format!("{}-{}", info.user, info.host),
                 data_dir: dir.path().join(&info.host),
                 clock: crate::clock::DeviceClock::with_offset(scenario.clock_offsets.get(&i).copied().unwrap_or(0)),
-                link: Rc::new(Link::new(profile, derive(seed, &format!("link {i}")))),
+                link: Rc::new(Link::new(profile, derive(seed, &format!("link {i}")), scenario.tick)),
                 conditions: Conditions::default(),
                 app_version: Cell::new(scenario.app_version),
                 seed: derive(seed, &info.host),
@@ -158,7 +158,8 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
         .max_message_latency(Duration::ZERO)
         .tcp_capacity(4096)
         .build();
-    let links: Rc<BTreeMap<String, Rc<Link>>> = Rc::new(devices.iter().map(|d| (d.host.clone(), d.link.clone())).collect());
+    let links: Rc<BTreeMap<String, Rc<Link>>> =
+        Rc::new(devices.iter().map(|d| (d.host.clone(), d.link.clone())).collect());
     {
         let (server, env, run) = (server.clone(), server_env.clone(), run.clone());
         sim.host(SERVER, move || {
@@ -192,7 +193,8 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
     driver.final_phase();
     drop(driver);
     let states = server.state(&server_env);
-    let mut history = Rc::try_unwrap(run).ok().expect("every host is gone once the simulation is dropped").history.into_inner();
+    let mut history =
+        Rc::try_unwrap(run).ok().expect("every host is gone once the simulation is dropped").history.into_inner();
     let end = history.events.last().map_or(Duration::ZERO, |e| Duration::from_millis(e.t_ms));
     match states {
         Ok(state) => {
@@ -334,7 +336,9 @@ impl Driver<'_> {
             Fault::Release(target) => {
                 target.indexes(count).into_iter().for_each(|i| self.sim.release(host_name(i), SERVER))
             }
-            Fault::Profile(target, profile) => target.indexes(count).into_iter().for_each(|i| self.set_profile(i, *profile)),
+            Fault::Profile(target, profile) => {
+                target.indexes(count).into_iter().for_each(|i| self.set_profile(i, *profile))
+            }
             Fault::KillAt(target, step, downtime) => {
                 target.indexes(count).into_iter().for_each(|i| self.devices[i].kill_at.set(Some((*step, *downtime))))
             }

@@ -23,5 +23,9 @@ impl FormatTime for VirtualTime {
 /// error with virtual-time stamps. Does nothing if a subscriber is already installed.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_timer(VirtualTime).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_timer(VirtualTime)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

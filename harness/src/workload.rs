@@ -180,9 +180,7 @@ impl Workload {
             8 => delete_empty_project(rng, shown),
             _ => None,
         };
-        chosen.unwrap_or_else(|| {
-            create(Entity::Project, &uuid(rng), Changes::new().set("name", format!("name #{n}")))
-        })
+        chosen.unwrap_or_else(|| create(Entity::Project, &uuid(rng), Changes::new().set("name", format!("name #{n}"))))
     }
 }
 
@@ -272,7 +270,7 @@ fn delete_empty_project(rng: &mut SmallRng, shown: &DeviceState) -> Option<Opera
         .records
         .iter()
         .any(|(k, f)| k.entity == Entity::Task && f.get("project_id").and_then(Value::as_str) == Some(&project.id));
-    (!has_tasks).then(|| Operation::Delete { entity: project.entity, id: project.id })
+    (!has_tasks).then_some(Operation::Delete { entity: project.entity, id: project.id })
 }
 
 /// A version-4-shaped UUID drawn from `rng`.

@@ -82,7 +82,7 @@ impl Changes {
     /// `replica`, adds are tagged `tag` (the writing mutation's key).
     pub fn apply_crdt_ops(&self, record: &mut Record, replica: &str, tag: &str) {
         for (name, delta) in &self.increments {
-            record.counters.entry(name.clone()).or_default().increment(replica, *delta);
+            record.counters.entry(name.clone()).or_default().apply(replica, *delta, tag);
         }
         for (name, elements) in &self.set_add {
             let set = record.sets.entry(name.clone()).or_default();

@@ -2,6 +2,7 @@
 
 use protocol::{Action, Changes, Entity, Hlc, Mutation, Record};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// Where a queue entry is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,8 +101,9 @@ impl QueueEntry {
     }
 
     /// Applies this entry to `state` the way the server would if nothing concurrent
-    /// happened: the optimistic local view.
-    pub(crate) fn apply_to(&self, state: &mut Record, device: &str) {
+    /// happened: the optimistic local view. Increments of the counters in `held` are
+    /// skipped: `state` already counts them.
+    pub(crate) fn apply_to(&self, state: &mut Record, device: &str, held: &BTreeSet<String>) {
         if state.deleted {
             return;
         }
@@ -112,7 +114,26 @@ impl QueueEntry {
         for name in self.changes.fields.keys() {
             self.changes.apply_field(state, name);
         }
-        self.changes.apply_crdt_ops(state, device, &self.key);
+        if held.is_empty() {
+            self.changes.apply_crdt_ops(state, device, &self.key);
+        } else {
+            let mut changes = self.changes.clone();
+            changes.increments.retain(|field, _| !held.contains(field));
+            changes.apply_crdt_ops(state, device, &self.key);
+        }
+    }
+
+    /// Counter fields whose state in `server` already counts the first of `open` (this
+    /// device's unacknowledged entries of one record, in queue order): the server's last
+    /// counted mutation of this device on the counter is that entry or a later one.
+    pub(crate) fn held_counters(server: &Record, device: &str, open: &[QueueEntry]) -> BTreeSet<String> {
+        let counted = |key: &String| open.iter().any(|e| &e.key == key);
+        server
+            .counters
+            .iter()
+            .filter(|(_, c)| c.last.get(device).is_some_and(counted))
+            .map(|(f, _)| f.clone())
+            .collect()
     }
 
     /// Rank in a push batch: creates before updates before deletes; parents created first

@@ -345,8 +345,10 @@ impl Tx<'_> {
             self.tx.execute("DELETE FROM records WHERE entity = ?1 AND id = ?2", params![entity.name(), id])?;
             return Ok(());
         };
-        for entry in &open {
-            entry.apply_to(&mut state, self.device);
+        for (i, entry) in open.iter().enumerate() {
+            let held =
+                server.as_ref().map(|s| QueueEntry::held_counters(s, self.device, &open[i..])).unwrap_or_default();
+            entry.apply_to(&mut state, self.device, &held);
         }
         let status = self.record_status(entity, id, !open.is_empty())?;
         self.put_row(&state, server.as_ref(), status, updated_at_ms)

@@ -55,7 +55,7 @@ pub fn kill_at_each_sync_step() -> Scenario {
         .description("device0 is killed at each of the six sync steps in turn, restarting 2 s later")
         .devices(2)
         .profile(Profile::THREE_G)
-        .workload(Workload::mixed(20).every(secs(1)));
+        .workload(Workload::mixed(36).every(secs(1)));
     for (k, step) in Step::ALL.into_iter().enumerate() {
         builder = builder.at(secs(2 + 5 * k as u64), Fault::kill_at(0, step));
     }

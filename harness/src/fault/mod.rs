@@ -35,7 +35,10 @@ impl Target {
         match self {
             Target::All => (0..count).collect(),
             Target::Device(i) => {
-                assert!(i < count, "fault names device {i}, but the scenario has {count} devices: add devices or fix the index");
+                assert!(
+                    i < count,
+                    "fault names device {i}, but the scenario has {count} devices: add devices or fix the index"
+                );
                 vec![i]
             }
         }

@@ -145,16 +145,17 @@ impl History {
     pub fn from_jsonl(text: &str) -> Result<Self> {
         let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
         let (_, first) = lines.next().ok_or_else(|| Error::History { line: 1, message: "empty history".into() })?;
-        let header: Header = serde_json::from_str(first).map_err(|e| Error::History { line: 1, message: e.to_string() })?;
+        let header: Header =
+            serde_json::from_str(first).map_err(|e| Error::History { line: 1, message: e.to_string() })?;
         if header.schema != SCHEMA || header.version != VERSION {
-            let message = format!(
-                "schema `{}` version {} is not {SCHEMA} version {VERSION}",
-                header.schema, header.version
-            );
+            let message =
+                format!("schema `{}` version {} is not {SCHEMA} version {VERSION}", header.schema, header.version);
             return Err(Error::History { line: 1, message });
         }
         let events = lines
-            .map(|(i, line)| serde_json::from_str(line).map_err(|e| Error::History { line: i + 1, message: e.to_string() }))
+            .map(|(i, line)| {
+                serde_json::from_str(line).map_err(|e| Error::History { line: i + 1, message: e.to_string() })
+            })
             .collect::<Result<_>>()?;
         Ok(Self { header, events })
     }

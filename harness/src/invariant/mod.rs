@@ -5,9 +5,41 @@
 //! and Eventually invariants report violations; Sometimes invariants count how often a run
 //! reached an interesting case, so a seed sweep can prove it explored it.
 
+mod causality;
+mod convergence;
+mod exactly_once;
+mod facts;
+#[cfg(test)]
+pub(crate) mod fixture;
+mod isolation;
+mod monotonic_reads;
+mod no_lost_acknowledged_writes;
+mod no_resurrection;
+mod queue_drains;
+mod reached_conflict;
+mod reached_kill_during_push;
+mod reached_lost_acknowledgement;
+mod read_your_writes;
+mod strategy_honoured;
+
+pub use causality::Causality;
+pub use convergence::Convergence;
+pub use exactly_once::ExactlyOnce;
+pub use isolation::Isolation;
+pub use monotonic_reads::MonotonicReads;
+pub use no_lost_acknowledged_writes::NoLostAcknowledgedWrites;
+pub use no_resurrection::NoResurrection;
+pub use queue_drains::QueueDrains;
+pub use reached_conflict::ReachedConflict;
+pub use reached_kill_during_push::ReachedKillDuringPush;
+pub use reached_lost_acknowledgement::ReachedLostAcknowledgement;
+pub use read_your_writes::ReadYourWrites;
+pub use strategy_honoured::StrategyHonoured;
+
 use crate::history::History;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::rc::Rc;
 
 /// When an invariant must hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +65,13 @@ pub struct Violation {
     pub host: Option<String>,
     /// What is wrong, with the operation numbers and records involved.
     pub details: String,
+}
+
+impl Violation {
+    /// A violation of invariant `invariant` seen at `t_ms`, on `host` if it shows on one.
+    pub(crate) fn new(invariant: &str, t_ms: u64, host: Option<&str>, details: String) -> Self {
+        Self { invariant: invariant.to_owned(), t_ms, host: host.map(str::to_owned), details }
+    }
 }
 
 impl fmt::Display for Violation {
@@ -64,6 +103,12 @@ impl Check {
     pub fn hits(hits: u64) -> Self {
         Self { violations: Vec::new(), hits }
     }
+
+    /// A check that found these violations, put in time order (stable among equal times).
+    pub(crate) fn found(mut violations: Vec<Violation>) -> Self {
+        violations.sort_by_key(|v| v.t_ms);
+        Self { violations, hits: 0 }
+    }
 }
 
 /// A property of runs.
@@ -78,7 +123,55 @@ pub trait Invariant {
     fn check(&self, history: &History) -> Check;
 }
 
-/// Every invariant, in report order.
-pub fn all() -> Vec<std::rc::Rc<dyn Invariant>> {
-    Vec::new()
+/// Every invariant, in report order: the Always and Eventually ones first, in the order of
+/// the design's list, then the Sometimes counters. A scenario checks all of them by default.
+pub fn all() -> Vec<Rc<dyn Invariant>> {
+    vec![
+        Rc::new(NoLostAcknowledgedWrites),
+        Rc::new(ExactlyOnce),
+        Rc::new(Convergence),
+        Rc::new(NoResurrection),
+        Rc::new(Causality),
+        Rc::new(StrategyHonoured),
+        Rc::new(ReadYourWrites),
+        Rc::new(MonotonicReads),
+        Rc::new(QueueDrains),
+        Rc::new(Isolation),
+        Rc::new(ReachedConflict),
+        Rc::new(ReachedKillDuringPush),
+        Rc::new(ReachedLostAcknowledgement),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_invariant_has_a_distinct_lower_case_name_and_one_sentence() {
+        let invariants = all();
+        let names: BTreeSet<&str> = invariants.iter().map(|i| i.name()).collect();
+        assert_eq!(names.len(), invariants.len(), "reports and filters find invariants by name: {names:?}");
+        for invariant in &invariants {
+            let name = invariant.name();
+            assert_eq!(name, name.to_lowercase(), "names are stable lower-case phrases");
+            assert!(!invariant.description().contains(". "), "{name}: one sentence for `syncsim list`");
+        }
+    }
+
+    #[test]
+    fn sometimes_counters_come_last_in_report_order() {
+        let order: Vec<Expectation> = all().iter().map(|i| i.expectation()).collect();
+        let first = order.iter().position(|e| *e == Expectation::Sometimes).expect("there are coverage counters");
+        assert!(order[first..].iter().all(|e| *e == Expectation::Sometimes), "{order:?}");
+    }
+
+    #[test]
+    fn an_empty_history_reaches_no_interesting_case() {
+        let history = fixture::Timeline::new(&[fixture::ALICE]).build();
+        for invariant in all().iter().filter(|i| i.expectation() == Expectation::Sometimes) {
+            assert_eq!(invariant.check(&history), Check::hits(0), "{}", invariant.name());
+        }
+    }
 }

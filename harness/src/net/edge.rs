@@ -107,9 +107,10 @@ impl EdgeFaults {
     fn draw(&self, path: &str) -> Option<HttpFault> {
         let active = self.active.borrow();
         let mut rng = self.rng.borrow_mut();
-        active.iter().filter(|(_, route, _)| route.matches(path)).find_map(|(fault, _, permille)| {
-            (rng.gen_range(0..1000) < *permille).then_some(*fault)
-        })
+        active
+            .iter()
+            .filter(|(_, route, _)| route.matches(path))
+            .find_map(|(fault, _, permille)| (rng.gen_range(0..1000) < *permille).then_some(*fault))
     }
 }
 

@@ -71,8 +71,7 @@ impl Profile {
     /// 3G: 780/330 kbit/s, 100 ms.
     pub const THREE_G: Profile = Profile::up("3g", Direction::new(100, 780), Direction::new(100, 330), 20, 0);
     /// Slow 4G, the "4G" of the performance targets: 1.6 Mbit/s down, 750 kbit/s up, 75 ms.
-    pub const SLOW_4G: Profile =
-        Profile::up("slow-4g", Direction::new(75, 1_600), Direction::new(75, 750), 15, 0);
+    pub const SLOW_4G: Profile = Profile::up("slow-4g", Direction::new(75, 1_600), Direction::new(75, 750), 15, 0);
     /// Regular 4G: 4/3 Mbit/s, 10 ms.
     pub const REGULAR_4G: Profile =
         Profile::up("regular-4g", Direction::new(10, 4_000), Direction::new(10, 3_000), 5, 0);

@@ -15,6 +15,11 @@ pub struct PnCounter {
     /// Total decrements per replica.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub n: BTreeMap<String, u64>,
+    /// Per replica, the key of the last mutation whose increment is counted. A client
+    /// rebasing its unacknowledged writes on a pulled record skips the increments the
+    /// record already holds (the answer to a push may be lost after the server applied it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub last: BTreeMap<String, String>,
 }
 
 impl PnCounter {
@@ -22,6 +27,13 @@ impl PnCounter {
     pub fn increment(&mut self, replica: &str, delta: i64) {
         let side = if delta >= 0 { &mut self.p } else { &mut self.n };
         *side.entry(replica.to_owned()).or_default() += delta.unsigned_abs();
+    }
+
+    /// Adds `delta` for `replica` on behalf of mutation `key`, and notes `key` as the
+    /// replica's last counted mutation.
+    pub fn apply(&mut self, replica: &str, delta: i64, key: &str) {
+        self.increment(replica, delta);
+        self.last.insert(replica.to_owned(), key.to_owned());
     }
 
     /// The counter's value: all increments minus all decrements.

@@ -48,8 +48,12 @@ impl syncsim::Client for ReferenceClient {
     type App = ReferenceApp;
 
     async fn open(&self, env: DeviceEnv) -> Result<ReferenceApp, BoxError> {
-        let mut config =
-            ClientConfig::new(env.data_dir.clone(), &env.host, &env.token, Rc::new(SimConnector(env.connector.clone())));
+        let mut config = ClientConfig::new(
+            env.data_dir.clone(),
+            &env.host,
+            &env.token,
+            Rc::new(SimConnector(env.connector.clone())),
+        );
         config.clock = Arc::new(env.clock.clone()) as Arc<dyn Clock>;
         config.seed = env.seed;
         config.timeouts = self.timeouts;
@@ -78,8 +82,12 @@ impl syncsim::App for ReferenceApp {
     }
 
     fn state(&self) -> Result<DeviceState, BoxError> {
-        let records =
-            self.client.visible_state()?.into_iter().map(|((entity, id), fields)| (RecordKey::new(entity, id), fields)).collect();
+        let records = self
+            .client
+            .visible_state()?
+            .into_iter()
+            .map(|((entity, id), fields)| (RecordKey::new(entity, id), fields))
+            .collect();
         let status = self.client.status()?;
         let failed = self
             .client

@@ -1,0 +1,126 @@
+//! Causality: a write made after its device saw another write never loses to it.
+
+use super::facts::{cite, is_register, written, Facts};
+use super::{Check, Expectation, Invariant, Violation};
+use crate::history::{History, OpView};
+use crate::operation::{Operation, RecordKey};
+use serde_json::Value;
+
+/// Catches a write that lost to a write it had already seen. An acknowledged update B that
+/// sets a text field, on a device that showed value v in that field just before, causally
+/// follows the acknowledged write A that wrote v (text values are unique per operation, so
+/// v names A). Whatever the strategy and whatever the clocks say, the server must not end
+/// with A's value: B is ordered after it. Under last-write-wins by wall clock, this is the
+/// write with the slower clock losing to an older one.
+///
+/// B may lose openly: not judged when B's device surfaced the record as failed or in
+/// conflict, or when the record is no longer on the server.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Causality;
+
+const NAME: &str = "causality";
+
+impl Invariant for Causality {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn expectation(&self) -> Expectation {
+        Expectation::Always
+    }
+
+    fn description(&self) -> &'static str {
+        "causality under last-write-wins: a write made after its device saw another write never loses to it"
+    }
+
+    fn check(&self, history: &History) -> Check {
+        let facts = Facts::of(history);
+        let mut violations = Vec::new();
+        for later in facts.operations.iter().filter(|op| is_acknowledged_update(op)) {
+            let key = later.operation.key();
+            let Some(kept) = facts.servers.get(later.user).and_then(|records| records.get(&key)) else { continue };
+            if facts.surfaced(later.host, &key) {
+                continue;
+            }
+            for (field, seen) in later.observed.iter().filter(|(f, v)| v.is_string() && is_register(key.entity, f)) {
+                let Some(written_later) = written(later, field) else { continue };
+                let Some(earlier) = writer_of(&facts, later, &key, field, seen) else { continue };
+                if kept.get(field.as_str()) == Some(seen) {
+                    let details = format!(
+                        "{} set {key} {field} to {written_later} after its device showed {seen}, written by {}; \
+                         yet the server ends with {seen}",
+                        cite(later),
+                        cite(earlier),
+                    );
+                    let t_ms = facts.server_state_ms(later.user);
+                    violations.push(Violation::new(NAME, t_ms, Some(later.host), details));
+                }
+            }
+        }
+        Check::found(violations)
+    }
+}
+
+fn is_acknowledged_update(op: &OpView<'_>) -> bool {
+    op.acknowledged() && matches!(op.operation, Operation::Update { .. })
+}
+
+/// The acknowledged operation other than `later` that wrote `value` to `field` of `key`.
+fn writer_of<'f, 'a>(
+    facts: &'f Facts<'a>,
+    later: &OpView<'_>,
+    key: &RecordKey,
+    field: &str,
+    value: &Value,
+) -> Option<&'f OpView<'a>> {
+    facts.on(key).find(|op| op.op != later.op && op.acknowledged() && written(op, field) == Some(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invariant::fixture::{create, records, task, update, Timeline, ALICE, DEVICE0, DEVICE1};
+    use crate::state::DeviceState;
+    use protocol::Changes;
+    use serde_json::json;
+
+    /// Device 1 edits the title after showing device 0's title.
+    fn edited_after_seeing() -> Timeline {
+        let t1 = task("t1");
+        Timeline::new(&[ALICE, ALICE])
+            .at(10)
+            .acked(DEVICE0, 1, create(&t1, json!({"title": "title #1"})))
+            .at(20)
+            .acked_seeing(
+                DEVICE1,
+                2,
+                update(&t1, Changes::new().set("title", "title #2")),
+                json!({"title": "title #1"}),
+            )
+    }
+
+    #[test]
+    fn the_later_write_winning_honours_causality() {
+        let history =
+            edited_after_seeing().at(900).settle(&[(ALICE, records(&[(&task("t1"), json!({"title": "title #2"}))]))]);
+        assert_eq!(Causality.check(&history.build()), Check::ok());
+    }
+
+    #[test]
+    fn the_seen_write_winning_over_the_later_one_breaks_causality() {
+        let history =
+            edited_after_seeing().at(900).settle(&[(ALICE, records(&[(&task("t1"), json!({"title": "title #1"}))]))]);
+        let check = Causality.check(&history.build());
+        assert_eq!(check.violations.len(), 1, "{check:?}");
+        let details = &check.violations[0].details;
+        assert!(details.contains("op 2") && details.contains("op 1") && details.contains(r#""title #1""#), "{details}");
+    }
+
+    #[test]
+    fn a_later_write_surfaced_as_a_conflict_may_lose() {
+        let finals = records(&[(&task("t1"), json!({"title": "title #1"}))]);
+        let conflicted = DeviceState { records: finals.clone(), conflicts: vec![task("t1")], ..DeviceState::default() };
+        let history = edited_after_seeing().at(900).server(ALICE, finals).snapshot(DEVICE1, conflicted).build();
+        assert_eq!(Causality.check(&history), Check::ok());
+    }
+}

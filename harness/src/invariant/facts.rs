@@ -1,0 +1,176 @@
+//! What several invariants ask of one history: who wrote which field of which record, what
+//! may have been deleted, what each device surfaced to its user, and when the final states
+//! were reported.
+
+use crate::history::{Event, EventKind, History, OpView};
+use crate::operation::{Operation, RecordKey};
+use crate::state::{DeviceState, UserRecords};
+use protocol::{Entity, FieldKind};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One history, indexed once for the questions invariants ask of it.
+pub(crate) struct Facts<'a> {
+    history: &'a History,
+    /// Every operation with its completion, in invocation order.
+    pub(crate) operations: Vec<OpView<'a>>,
+    /// Each device's final state, by host, with its user.
+    pub(crate) snapshots: BTreeMap<&'a str, (&'a str, &'a DeviceState)>,
+    /// The server's final records, by user.
+    pub(crate) servers: BTreeMap<&'a str, &'a UserRecords>,
+    by_record: BTreeMap<RecordKey, Vec<usize>>,
+}
+
+impl<'a> Facts<'a> {
+    /// Indexes `history`.
+    pub(crate) fn of(history: &'a History) -> Self {
+        let operations = history.operations();
+        let mut by_record: BTreeMap<RecordKey, Vec<usize>> = BTreeMap::new();
+        for (i, op) in operations.iter().enumerate() {
+            by_record.entry(op.operation.key()).or_default().push(i);
+        }
+        Self { history, operations, snapshots: history.snapshots(), servers: history.server_records(), by_record }
+    }
+
+    /// When the run ended: the last event's time, where Eventually invariants report.
+    pub(crate) fn end_ms(&self) -> u64 {
+        self.history.events.last().map_or(0, |e| e.t_ms)
+    }
+
+    /// When device `host` reported its final state (the end of the run if it never did).
+    pub(crate) fn snapshot_ms(&self, host: &str) -> u64 {
+        self.first_ms(|e| e.host == host && matches!(e.kind, EventKind::Snapshot { .. }))
+    }
+
+    /// When the server reported `user`'s final records (the end of the run if it never did).
+    pub(crate) fn server_state_ms(&self, user: &str) -> u64 {
+        self.first_ms(|e| matches!(&e.kind, EventKind::ServerState { user: u, .. } if u == user))
+    }
+
+    fn first_ms(&self, found: impl Fn(&Event) -> bool) -> u64 {
+        self.history.events.iter().find(|e| found(e)).map_or_else(|| self.end_ms(), |e| e.t_ms)
+    }
+
+    /// The users of the run's devices, each once.
+    pub(crate) fn users(&self) -> BTreeSet<&'a str> {
+        self.history.header.devices.iter().map(|d| d.user.as_str()).collect()
+    }
+
+    /// Whether device `host` shows a failed or conflicting write to `key` in its final state:
+    /// the user was told, so what the server kept instead is not a silent loss.
+    pub(crate) fn surfaced(&self, host: &str, key: &RecordKey) -> bool {
+        self.snapshots.get(host).is_some_and(|(_, state)| state.surfaced(key))
+    }
+
+    /// Whether some device that may have written `key` surfaced it.
+    pub(crate) fn surfaced_by_a_writer(&self, key: &RecordKey) -> bool {
+        self.on(key).any(|op| op.maybe_applied() && self.surfaced(op.host, key))
+    }
+
+    /// Every operation on `key`, in invocation order.
+    pub(crate) fn on(&self, key: &RecordKey) -> impl Iterator<Item = &OpView<'a>> + '_ {
+        let indexes = self.by_record.get(key).map_or(&[][..], Vec::as_slice);
+        indexes.iter().map(|&i| &self.operations[i])
+    }
+
+    /// The operation that created `key`, whatever its completion.
+    pub(crate) fn creator(&self, key: &RecordKey) -> Option<&OpView<'a>> {
+        self.on(key).find(|op| matches!(op.operation, Operation::Create { .. }))
+    }
+
+    /// Deletes of `key` that may have taken effect.
+    pub(crate) fn deletes(&self, key: &RecordKey) -> impl Iterator<Item = &OpView<'a>> + '_ {
+        self.on(key).filter(|op| op.maybe_applied() && matches!(op.operation, Operation::Delete { .. }))
+    }
+
+    /// Operations that may have taken effect and set register field `field` of `key`, each
+    /// with the value it wrote.
+    pub(crate) fn writers<'s>(
+        &'s self,
+        key: &RecordKey,
+        field: &'s str,
+    ) -> impl Iterator<Item = (&'s OpView<'a>, &'a Value)> + 's {
+        self.on(key).filter(|op| op.maybe_applied()).filter_map(move |op| written(op, field).map(|v| (op, v)))
+    }
+}
+
+/// The value `op` writes to register field `field`, if it sets it.
+pub(crate) fn written<'o>(op: &OpView<'o>, field: &str) -> Option<&'o Value> {
+    op.operation.changes()?.fields.get(field)
+}
+
+/// The register fields `op` sets that its entity declares, with the values it writes.
+pub(crate) fn register_writes<'o>(op: &OpView<'o>) -> impl Iterator<Item = (&'o str, &'o Value)> + 'o {
+    let entity = op.operation.key().entity;
+    let fields = op.operation.changes().map(|c| &c.fields);
+    fields.into_iter().flatten().filter(move |(name, _)| is_register(entity, name)).map(|(n, v)| (n.as_str(), v))
+}
+
+/// How much `op` adds to counter `field` (0 when it does not touch it).
+pub(crate) fn increment(op: &OpView<'_>, field: &str) -> i64 {
+    op.operation.changes().and_then(|c| c.increments.get(field)).copied().unwrap_or(0)
+}
+
+/// Whether `op` adds `element` to set `field`.
+pub(crate) fn adds(op: &OpView<'_>, field: &str, element: &str) -> bool {
+    op.operation.changes().and_then(|c| c.set_add.get(field)).is_some_and(|adds| adds.contains(element))
+}
+
+/// Whether `op` removes `element` from set `field`.
+pub(crate) fn removes(op: &OpView<'_>, field: &str, element: &str) -> bool {
+    op.operation.changes().and_then(|c| c.set_remove.get(field)).is_some_and(|rm| rm.contains_key(element))
+}
+
+/// The names of `entity`'s fields of `kind` (counters, or sets).
+pub(crate) fn fields_of(entity: Entity, kind: FieldKind) -> impl Iterator<Item = &'static str> {
+    entity.fields().iter().filter(move |f| f.kind == kind).map(|f| f.name)
+}
+
+/// Whether `field` of `entity` is a register: written by replacing its value.
+pub(crate) fn is_register(entity: Entity, field: &str) -> bool {
+    entity.field(field).is_some_and(|def| def.kind.is_register())
+}
+
+/// Names an operation in violation details so a reader can find it in the history:
+/// `op 7 (update task/x on device1)`.
+pub(crate) fn cite(op: &OpView<'_>) -> String {
+    format!("op {} ({} {} on {})", op.op, op.operation.action(), op.operation.key(), op.host)
+}
+
+/// A field's value as shown in details, `absent` when the record does not hold it.
+pub(crate) fn shown(value: Option<&Value>) -> String {
+    value.map_or_else(|| "absent".to_owned(), Value::to_string)
+}
+
+/// A counter's value as a record shows it; an absent counter reads 0.
+pub(crate) fn counter(fields: &crate::operation::Fields, field: &str) -> i64 {
+    fields.get(field).and_then(Value::as_i64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invariant::fixture::{create, task, update, Timeline, ALICE, DEVICE0, DEVICE1};
+    use protocol::Changes;
+    use serde_json::json;
+
+    #[test]
+    fn writers_are_the_maybe_applied_operations_setting_the_field() {
+        let key = task("t1");
+        let history = Timeline::new(&[ALICE, ALICE])
+            .at(1)
+            .acked(DEVICE0, 1, create(&key, json!({"title": "title #1", "project_id": "p"})))
+            .invoke(DEVICE1, 2, update(&key, Changes::new().set("title", "title #2")))
+            .fail(DEVICE1, 2)
+            .invoke(DEVICE1, 3, update(&key, Changes::new().set("title", "title #3")))
+            .build();
+        let facts = Facts::of(&history);
+        let ops: Vec<u64> = facts.writers(&key, "title").map(|(op, _)| op.op).collect();
+        assert_eq!(ops, [1, 3], "the failed op 2 did not happen; op 3 may have");
+    }
+
+    #[test]
+    fn a_counter_a_record_does_not_show_reads_zero() {
+        assert_eq!(counter(&crate::operation::Fields::new(), "pomodoros"), 0);
+    }
+}

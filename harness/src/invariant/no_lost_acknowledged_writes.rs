@@ -1,0 +1,213 @@
+//! No lost acknowledged writes: what the app confirmed reaches the server, or loses openly.
+
+use super::facts::{cite, register_writes, shown, Facts};
+use super::{Check, Expectation, Invariant, Violation};
+use crate::history::{History, OpView};
+use crate::operation::{Fields, Operation, RecordKey};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Catches a write the app confirmed to its user that is silently gone after the final
+/// phase: a created record missing from the server, or a text or reference field holding
+/// neither the confirmed value nor a value some other write could legitimately have put
+/// there.
+///
+/// A confirmed write may lose without a violation when the user was told (its device shows
+/// the record as failed or in conflict), when a delete of the record may have run, or when
+/// another write that may have taken effect set the same field and its value is the one the
+/// server kept (the declared strategy ordered it later). Booleans are not judged: their
+/// values are not unique, so the history cannot tell whose write survived.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoLostAcknowledgedWrites;
+
+const NAME: &str = "no lost acknowledged writes";
+
+impl Invariant for NoLostAcknowledgedWrites {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn expectation(&self) -> Expectation {
+        Expectation::Eventually
+    }
+
+    fn description(&self) -> &'static str {
+        "every write the app confirmed is on the server after the final phase, overridden by a later write, \
+         or surfaced to the user"
+    }
+
+    fn check(&self, history: &History) -> Check {
+        let facts = Facts::of(history);
+        let end = facts.end_ms();
+        let mut violations = Vec::new();
+        for user in facts.users().into_iter().filter(|u| !facts.servers.contains_key(u)) {
+            let details = format!("the server never reported the final records of {user}: nothing can be verified");
+            violations.push(Violation::new(NAME, end, None, details));
+        }
+        let mut missing = BTreeSet::new();
+        for op in facts.operations.iter().filter(|op| op.acknowledged()) {
+            let Some(server) = facts.servers.get(op.user) else { continue };
+            let key = op.operation.key();
+            if facts.surfaced(op.host, &key) {
+                continue;
+            }
+            let lost: Vec<String> = match server.get(&key) {
+                Some(fields) => lost_values(&facts, op, &key, fields),
+                // Once per record: every later write to it is lost with it.
+                None if missing.insert(key.clone()) => missing_record(&facts, op, &key).into_iter().collect(),
+                None => Vec::new(),
+            };
+            violations.extend(lost.into_iter().map(|details| Violation::new(NAME, end, Some(op.host), details)));
+        }
+        Check::found(violations)
+    }
+}
+
+/// The text and reference values acknowledged `op` wrote that the server's `fields` of
+/// its record silently lack.
+fn lost_values(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey, fields: &Fields) -> Vec<String> {
+    register_writes(op)
+        .filter(|(_, value)| !matches!(value, Value::Bool(_) | Value::Null))
+        .filter_map(|(field, value)| lost_value(facts, op, key, field, value, fields.get(field)))
+        .collect()
+}
+
+/// What to report when the record acknowledged `op` wrote is not on the server, unless a
+/// delete of it may have run.
+fn missing_record(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey) -> Option<String> {
+    if facts.deletes(key).next().is_some() {
+        return None;
+    }
+    let what = match op.operation {
+        Operation::Create { .. } => "created",
+        _ => "wrote to",
+    };
+    Some(format!(
+        "{} {what} {key} and was acknowledged, but {key} is not on the server and no delete of it may have run",
+        cite(op)
+    ))
+}
+
+/// What to report when `field` of `key` does not hold `value`, which `op` wrote, unless
+/// another write that may have run put the server's value there.
+fn lost_value(
+    facts: &Facts<'_>,
+    op: &OpView<'_>,
+    key: &RecordKey,
+    field: &str,
+    value: &Value,
+    kept: Option<&Value>,
+) -> Option<String> {
+    if kept == Some(value) {
+        return None;
+    }
+    let kept_or_null = kept.unwrap_or(&Value::Null);
+    let others: Vec<_> = facts.writers(key, field).filter(|(other, _)| other.op != op.op).collect();
+    if others.iter().any(|(_, v)| *v == kept_or_null) {
+        return None;
+    }
+    let others = others.iter().map(|(other, v)| format!("{} wrote {v}", cite(other))).collect::<Vec<_>>();
+    let others = if others.is_empty() { "no other write to it may have run".to_owned() } else { others.join(", ") };
+    Some(format!(
+        "{} set {key} {field} to {value} and was acknowledged, but on the server it is {}; {others}",
+        cite(op),
+        shown(kept)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invariant::fixture::{create, delete, records, task, update, Timeline, ALICE, DEVICE0, DEVICE1};
+    use crate::state::DeviceState;
+    use protocol::Changes;
+    use serde_json::json;
+
+    fn created() -> Timeline {
+        Timeline::new(&[ALICE, ALICE]).at(10).acked(DEVICE0, 1, create(&task("t1"), json!({"title": "title #1"})))
+    }
+
+    #[test]
+    fn an_acknowledged_create_missing_from_the_server_is_lost_once() {
+        let history = created()
+            .at(20)
+            .acked(DEVICE1, 2, update(&task("t1"), Changes::new().set("title", "title #2")))
+            .at(900)
+            .settle(&[(ALICE, records(&[]))])
+            .build();
+        let check = NoLostAcknowledgedWrites.check(&history);
+        assert_eq!(check.violations.len(), 1, "op 2 is lost with the record, not reported again: {check:?}");
+        let details = &check.violations[0].details;
+        assert!(details.contains("op 1") && details.contains("task/t1"), "{details}");
+    }
+
+    #[test]
+    fn an_acknowledged_create_may_be_gone_when_a_delete_of_it_may_have_run() {
+        let history = created()
+            .at(20)
+            .invoke(DEVICE1, 2, delete(&task("t1")))
+            .info(DEVICE1, 2)
+            .at(900)
+            .settle(&[(ALICE, records(&[]))])
+            .build();
+        assert_eq!(NoLostAcknowledgedWrites.check(&history), Check::ok());
+    }
+
+    #[test]
+    fn a_disjoint_field_edit_missing_from_the_server_is_lost() {
+        let history = created()
+            .at(20)
+            .acked(DEVICE1, 2, update(&task("t1"), Changes::new().set("notes", "notes #2")))
+            .at(900)
+            .settle(&[(ALICE, records(&[(&task("t1"), json!({"title": "title #1"}))]))])
+            .build();
+        let check = NoLostAcknowledgedWrites.check(&history);
+        assert_eq!(check.violations.len(), 1, "no other write touched notes: {check:?}");
+        let details = &check.violations[0].details;
+        assert!(details.contains(r#"op 2 (update task/t1 on device1) set task/t1 notes to "notes #2""#), "{details}");
+        assert!(details.contains("on the server it is absent"), "{details}");
+    }
+
+    #[test]
+    fn a_title_may_lose_to_another_write_of_the_same_field() {
+        let history = created()
+            .at(20)
+            .acked(DEVICE1, 2, update(&task("t1"), Changes::new().set("title", "title #2")))
+            .at(900)
+            .settle(&[(ALICE, records(&[(&task("t1"), json!({"title": "title #2"}))]))])
+            .build();
+        assert_eq!(NoLostAcknowledgedWrites.check(&history), Check::ok(), "op 1's title was overwritten by op 2");
+    }
+
+    #[test]
+    fn a_value_nobody_wrote_does_not_excuse_a_lost_title() {
+        let history = created()
+            .at(20)
+            .acked(DEVICE1, 2, update(&task("t1"), Changes::new().set("title", "title #2")))
+            .at(900)
+            .settle(&[(ALICE, records(&[(&task("t1"), json!({"title": "garbage"}))]))])
+            .build();
+        assert_eq!(NoLostAcknowledgedWrites.check(&history).violations.len(), 2, "both titles are lost");
+    }
+
+    #[test]
+    fn a_write_surfaced_as_a_conflict_may_lose() {
+        let conflicted = DeviceState { conflicts: vec![task("t1")], ..DeviceState::default() };
+        let history = created()
+            .at(20)
+            .acked(DEVICE1, 2, update(&task("t1"), Changes::new().set("notes", "notes #2")))
+            .at(900)
+            .server(ALICE, records(&[(&task("t1"), json!({"title": "title #1"}))]))
+            .snapshot(DEVICE1, conflicted)
+            .build();
+        assert_eq!(NoLostAcknowledgedWrites.check(&history), Check::ok());
+    }
+
+    #[test]
+    fn a_missing_server_state_is_reported_once_per_user() {
+        let history = created().build();
+        let check = NoLostAcknowledgedWrites.check(&history);
+        assert_eq!(check.violations.len(), 1, "{check:?}");
+        assert!(check.violations[0].details.contains("alice"), "{check:?}");
+    }
+}
