@@ -198,6 +198,22 @@ impl Builder {
         self
     }
 
+    /// Device `i`'s network flaps: offline for `every`, back on `profile` for `every`,
+    /// from `from` until `until` (a train in and out of tunnels).
+    pub fn flapping(mut self, i: usize, profile: Profile, from: Duration, until: Duration, every: Duration) -> Self {
+        assert!(!every.is_zero(), "scenario `{}`: flapping needs a positive period", self.scenario.name);
+        let mut at = from;
+        let mut offline = true;
+        while at < until {
+            let now = if offline { Profile::OFFLINE } else { profile };
+            self.scenario.schedule.push((at, Fault::Profile(i.into(), now)));
+            at += every;
+            offline = !offline;
+        }
+        self.scenario.schedule.push((until, Fault::Profile(i.into(), profile)));
+        self
+    }
+
     /// Length of the fault phase; the final phase follows.
     pub fn duration(mut self, duration: Duration) -> Self {
         self.scenario.duration = duration;

@@ -18,6 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
+use tracing::Instrument;
 
 /// The simulation's wall-clock start: 2023-11-14T22:13:20Z. Fixed, so runs repeat.
 pub const EPOCH_SECS: u64 = 1_700_000_000;
@@ -164,20 +165,24 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
         let (server, env, run) = (server.clone(), server_env.clone(), run.clone());
         sim.host(SERVER, move || {
             let (server, env, run, links) = (server.clone(), env.clone(), run.clone(), links.clone());
+            let span = tracing::info_span!("host", name = SERVER);
             async move {
                 serve::main(server, env, run, links).await;
                 Ok(())
             }
+            .instrument(span)
         });
     }
     for shared in &devices {
         let (client, shared, run) = (client.clone(), shared.clone(), run.clone());
         sim.host(shared.host.clone(), move || {
             let (client, shared, run) = (client.clone(), shared.clone(), run.clone());
+            let span = tracing::info_span!("host", name = %shared.host);
             async move {
                 device::main(client, shared, run).await;
                 Ok(())
             }
+            .instrument(span)
         });
     }
     let mut driver = Driver {

@@ -72,11 +72,16 @@ fn list() {
 }
 
 fn run(scenario: &Scenario, seed: u64, history: Option<PathBuf>, quiet: bool) -> ExitCode {
+    #[allow(clippy::disallowed_methods)] // allowed: the wall clock measures the simulation's speed
+    let started = std::time::Instant::now();
     let report = scenario.run(&ReferenceClient::default(), &ReferenceServer, seed);
+    let wall = started.elapsed().as_secs_f64();
     if !quiet {
         print!("{}", report.timeline());
     }
     print!("{report}");
+    let simulated = report.history.events.last().map_or(0.0, |e| e.t_ms as f64 / 1000.0);
+    println!("  simulated {simulated:.1} s in {wall:.2} s of wall time ({:.0}x)", simulated / wall.max(1e-9));
     if let Some(path) = history {
         if let Err(e) = report.write_history(&path) {
             eprintln!("{e}");

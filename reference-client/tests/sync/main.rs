@@ -326,3 +326,36 @@ async fn completed_queue_entries_are_pruned_in_the_next_round() {
     phone.sync().await.unwrap();
     assert!(phone.queue(None).unwrap().is_empty(), "and are gone after the next round");
 }
+
+/// Regression: the simulation (`lost_acknowledgements`, seed 3) showed a device's counter
+/// counted twice after a push answer was lost: the next round's pull brought the server's
+/// record, which already held the increment, and the still-unacknowledged entry was
+/// applied on top of it. Pulled counters now name the last mutation they count per device,
+/// and the rebase skips the increments they hold.
+#[tokio::test]
+async fn a_counter_is_not_counted_twice_after_its_push_answer_was_lost() {
+    let server = TestServer::with_users(ServerConfig::default()).await;
+    let dir = TempDir::new().unwrap();
+    let mut config = server.config(&dir, "phone", "a1");
+    let phone = Client::open(config.clone()).unwrap();
+    let project = phone.create(PROJECT, Changes::new().set("name", "Garden")).unwrap();
+    let task = phone.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", "Dig")).unwrap();
+    sync_until_idle(&phone, 3).await;
+    phone.update(TASK, &task, Changes::new().increment("pomodoros", 1)).unwrap();
+    for step in ["push_response_received", "push_starting"] {
+        let hook = KillAt::new(step, 1);
+        config.hook = Some(hook.clone());
+        let phone = Client::open(config.clone()).unwrap();
+        tokio::select! {
+            biased;
+            () = hook.killed.notified() => {}
+            round = phone.sync() => panic!("the round should stop at {step}, it ended with {round:?}"),
+        }
+    }
+    config.hook = None;
+    let phone = Client::open(config).unwrap();
+    let shown = phone.get(TASK, &task).unwrap().unwrap().fields["pomodoros"].clone();
+    assert_eq!(shown, 1, "the pulled record holds the increment once; the pending entry must not add it again");
+    sync_until_idle(&phone, 3).await;
+    assert_eq!(server.visible("alice")[&(TASK, task.clone())]["pomodoros"], 1, "applied exactly once");
+}

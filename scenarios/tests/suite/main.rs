@@ -55,6 +55,11 @@ fn clock_skew_of_hours_converges() {
 }
 
 #[test]
+fn train_through_tunnels_converges() {
+    sweep(&suite::train_through_tunnels());
+}
+
+#[test]
 fn lost_acknowledgements_are_retried_into_exactly_once() {
     let sweep = sweep(&suite::lost_acknowledgements());
     sweep.assert_reached("sometimes a lost acknowledgement");
@@ -79,4 +84,24 @@ fn different_seeds_give_different_histories() {
     let one = scenario.history(&ReferenceClient::default(), &ReferenceServer, 1).to_jsonl();
     let two = scenario.history(&ReferenceClient::default(), &ReferenceServer, 2).to_jsonl();
     assert_ne!(one, two, "the seed drives latencies and the workload");
+}
+
+#[test]
+fn every_fault_in_turn_leaves_the_reference_converged() {
+    let scenario = suite::every_fault_in_turn();
+    sweep(&scenario);
+    let history = scenario.history(&ReferenceClient::default(), &ReferenceServer, 2).to_jsonl();
+    for sign in [
+        r#""type":"kill","cause":"scheduled""#,
+        r#""host":"server","type":"restart""#,
+        r#""fault":"status_503""#,
+        r#""fault":"status_429_retry_after_2s""#,
+        r#""fault":"reset_mid_body""#,
+        r#""fault":"slow_1500ms""#,
+        r#""reason":"background budget""#,
+        r#""cause":"random""#,
+        r#""fault":"profile device0 blackhole""#,
+    ] {
+        assert!(history.contains(sign), "seed 2's history shows {sign}");
+    }
 }
