@@ -183,7 +183,7 @@ fn main() {
         .at(Duration::from_secs(5), Fault::partition(0))
         .at(Duration::from_secs(20), Fault::repair(0))
         .duration(Duration::from_secs(30))
-        .replay("cargo run -p syncsim --example certify_your_own  # seed {seed}")
+        .replay("SYNCSIM_SEED={seed} cargo run -p syncsim --example certify_your_own")
         .build();
     let sweep = scenario.run_seeds(&JsonClient, &JsonServer, syncsim::seed::sweep(8));
     println!(

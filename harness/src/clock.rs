@@ -33,9 +33,12 @@ impl DeviceClock {
         self.offset_ms.fetch_add(delta_ms, Ordering::Relaxed);
     }
 
-    /// Makes the clock drift by `ppm` parts per million of the elapsed simulated time.
-    pub fn set_drift(&self, ppm: i64) {
-        self.drift_ppm.store(ppm, Ordering::Relaxed);
+    /// From simulated time `at` on, makes the clock drift by `ppm` parts per million:
+    /// the reading at `at` does not move, the rate after it changes.
+    pub fn set_drift(&self, at: Duration, ppm: i64) {
+        let elapsed = at.as_millis() as i64;
+        let before = self.drift_ppm.swap(ppm, Ordering::Relaxed);
+        self.offset_ms.fetch_add(elapsed * (before - ppm) / 1_000_000, Ordering::Relaxed);
     }
 
     /// Sets the clock so that it reads `epoch_ms` at simulated time `at` (the user typed
@@ -81,7 +84,7 @@ mod tests {
     #[test]
     fn offset_drift_and_jumps_add_up() {
         let clock = DeviceClock::with_offset(3_600_000);
-        clock.set_drift(1_000);
+        clock.set_drift(Duration::ZERO, 1_000);
         let at = Duration::from_secs(1_000);
         let base = (EPOCH + at).as_millis() as i64;
         assert_eq!(clock.read(at, EPOCH + at), base + 3_600_000 + 1_000, "1000 ppm of 1000 s is 1 s");
@@ -92,10 +95,20 @@ mod tests {
     #[test]
     fn a_user_set_time_reads_back_exactly() {
         let clock = DeviceClock::default();
-        clock.set_drift(50);
+        clock.set_drift(Duration::ZERO, 50);
         let at = Duration::from_secs(10);
         clock.set_at(at, EPOCH + at, 42_000);
         assert_eq!(clock.read(at, EPOCH + at), 42_000);
+    }
+
+    #[test]
+    fn drift_set_later_does_not_move_the_reading_at_that_moment() {
+        let clock = DeviceClock::default();
+        let at = Duration::from_secs(30);
+        clock.set_drift(at, 50_000);
+        assert_eq!(clock.read(at, EPOCH + at), (EPOCH + at).as_millis() as i64, "no jump when drift starts");
+        let later = Duration::from_secs(40);
+        assert_eq!(clock.read(later, EPOCH + later), (EPOCH + later).as_millis() as i64 + 500, "5% of 10 s");
     }
 
     #[test]

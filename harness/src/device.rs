@@ -47,6 +47,8 @@ pub(crate) struct DeviceShared {
     pub(crate) kill_at: Cell<Option<(Step, Duration)>>,
     /// Set when the device reached the armed step: the driver kills it after this step.
     pub(crate) kill_requested: Cell<Option<(Step, Duration)>>,
+    /// Crashed by the schedule: stays down until the schedule bounces it.
+    pub(crate) down_by_schedule: Cell<bool>,
     /// Background sync budget, when the app is in the background.
     pub(crate) budget: Cell<Option<Duration>>,
     /// Final phase: start of the last idle round.
@@ -119,8 +121,8 @@ async fn user<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>, wrote:
     let workload = &run.workload;
     if device.index == 0 && device.boots.get() == 1 {
         let setup = workload.setup(&mut device.rng.borrow_mut(), &mut || run.next_op());
-        for operation in setup {
-            perform(&*app, &device, &run, operation, crate::operation::Fields::new()).await;
+        for (n, operation) in setup {
+            perform_numbered(&*app, &device, &run, n, operation, crate::operation::Fields::new()).await;
         }
         wrote.notify_one();
     }
@@ -150,17 +152,6 @@ async fn user<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>, wrote:
         perform_numbered(&*app, &device, &run, n, operation, observed).await;
         wrote.notify_one();
     }
-}
-
-async fn perform<A: App>(
-    app: &A,
-    device: &DeviceShared,
-    run: &Run,
-    operation: crate::operation::Operation,
-    observed: crate::operation::Fields,
-) {
-    let n = run.next_op();
-    perform_numbered(app, device, run, n, operation, observed).await;
 }
 
 async fn perform_numbered<A: App>(
@@ -213,13 +204,13 @@ async fn final_sync<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>) 
             return std::future::pending().await;
         }
         let started = run.now();
-        if let Some(outcome) = round(&*app, &device, &run).await {
-            if outcome.idle() {
-                device.idle_since.set(Some(started));
-            } else {
+        match round(&*app, &device, &run).await {
+            Some(outcome) if outcome.idle() => device.idle_since.set(Some(started)),
+            Some(_) => {
                 device.idle_since.set(None);
                 run.last_change.set(run.now());
             }
+            None => device.idle_since.set(None),
         }
         tokio::time::sleep(run.sync.final_pause).await;
     }

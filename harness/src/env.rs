@@ -57,7 +57,7 @@ impl Steps {
 }
 
 /// Everything a device app gets from the harness. The same values come back at every
-/// restart of the device, except `boot`.
+/// restart of the device, except `boot` and `seed`.
 #[derive(Clone)]
 pub struct DeviceEnv {
     /// The device's host name (`device0`, ...): use it as the replica or node id.

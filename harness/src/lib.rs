@@ -7,7 +7,8 @@
 //! (profiles, partitions, holds, HTTP faults at the server's edge), the devices (kills at
 //! random or at named sync steps, clock offsets, drift and jumps, background budgets,
 //! battery and metered flags) and the server (crash, restart). Then a final phase stops
-//! every fault, restarts every host and syncs every device until idle.
+//! every fault, restarts every device (and the server if it is down) and syncs every
+//! device until idle.
 //!
 //! Everything that happens goes into a [`History`]: operations as invoke then ok, fail or
 //! info, sync rounds, reads, faults, kills, and the final states. [`Invariant`]s judge the

@@ -2,11 +2,11 @@
 //! which invariants. Built once as one expression, run over many seeds.
 
 use crate::device::SyncPolicy;
-use crate::fault::Fault;
+use crate::fault::{Fault, Host, Target};
 use crate::history::History;
 use crate::implementation::{Client, Server};
 use crate::invariant::{self, Invariant};
-use crate::net::Profile;
+use crate::net::{HttpFault, Profile};
 use crate::report::{Report, Sweep};
 use crate::sim;
 use crate::workload::Workload;
@@ -300,9 +300,41 @@ impl Builder {
                 s.name,
                 s.duration
             );
-            if let Fault::Partition(t, _) | Fault::Repair(t, _) | Fault::Profile(t, _) = fault {
-                t.indexes(s.devices);
+            let target = match fault {
+                Fault::Partition(t, _)
+                | Fault::Repair(t, _)
+                | Fault::Hold(t)
+                | Fault::Release(t)
+                | Fault::Profile(t, _)
+                | Fault::KillAt(t, ..)
+                | Fault::RandomKills(t, ..)
+                | Fault::Clock(t, _)
+                | Fault::Condition(t, _) => Some(*t),
+                Fault::Crash(Host::Device(i)) | Fault::Bounce(Host::Device(i)) => Some(Target::Device(*i)),
+                _ => None,
+            };
+            target.map(|t| t.indexes(s.devices));
+            if let Fault::Http(HttpFault::ServerError(status), ..) = fault {
+                assert!((500..600).contains(status), "scenario `{}`: `{fault}` is not a 5xx status", s.name);
             }
+        }
+        for i in s.device_profiles.keys().chain(s.clock_offsets.keys()) {
+            assert!(
+                *i < s.devices,
+                "scenario `{}` configures device {i} of {}: add devices or fix the index",
+                s.name,
+                s.devices
+            );
+        }
+        if s.workload.ops > 0 {
+            let last = s.workload.due(s.workload.ops - 1);
+            assert!(
+                last < s.duration,
+                "scenario `{}`: the workload's last operation is due at {last:?}, after the fault phase ends at {:?}: \
+                 lengthen .duration() or shorten the workload",
+                s.name,
+                s.duration
+            );
         }
         s.schedule.sort_by_key(|(at, _)| *at);
         self.scenario

@@ -1,6 +1,7 @@
 //! Seeds: how one run seed becomes every host's seed, and how many seeds a sweep runs.
 //!
-//! The environment is read here and nowhere else: `SYNCSIM_SEEDS=N` sets the number of
+//! The seed variables of the environment are read here and nowhere else (the other one,
+//! `SYNCSIM_HISTORY_DIR`, is read by the report): `SYNCSIM_SEEDS=N` sets the number of
 //! seeds of a sweep (for longer campaigns than the CI default), `SYNCSIM_SEED=S` runs only
 //! seed `S` (to replay a failure in `cargo test`).
 
@@ -24,6 +25,7 @@ pub fn sweep(default_count: u64) -> Vec<u64> {
         return vec![seed];
     }
     let count = read("SYNCSIM_SEEDS").unwrap_or(default_count);
+    assert!(count > 0, "a sweep of 0 seeds proves nothing: set SYNCSIM_SEEDS to 1 or more");
     (1..=count).collect()
 }
 

@@ -135,6 +135,7 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
                 open_op: Cell::new(None),
                 kill_at: Cell::new(None),
                 kill_requested: Cell::new(None),
+                down_by_schedule: Cell::new(false),
                 budget: Cell::new(None),
                 idle_since: Cell::new(None),
                 snapshot_taken: Cell::new(false),
@@ -224,6 +225,7 @@ impl Driver<'_> {
         if let Err(e) = self.sim.step() {
             panic!("the simulation stopped: {e}; this is a harness bug or a host that returned an error");
         }
+        self.run.driver_now.set(self.now());
     }
 
     fn note(&self, fault: String) {
@@ -232,7 +234,7 @@ impl Driver<'_> {
 
     fn faults_phase(&mut self) {
         for i in 0..self.devices.len() {
-            self.set_profile(i, self.scenario.profile_of(i));
+            self.set_profile_from(i, self.scenario.profile_of(i), Reach::Up);
         }
         let schedule = self.scenario.schedule.clone();
         let mut next = 0;
@@ -272,6 +274,7 @@ impl Driver<'_> {
             self.restart(Host::Server);
         }
         for i in 0..self.devices.len() {
+            self.devices[i].down_by_schedule.set(false);
             self.kill(i, "final phase");
             self.restart(Host::Device(i));
         }
@@ -302,13 +305,23 @@ impl Driver<'_> {
     fn apply(&mut self, fault: &Fault) {
         let count = self.devices.len();
         match fault {
-            Fault::Crash(Host::Device(i)) => return self.kill(*i, "scheduled"),
+            Fault::Crash(Host::Device(i)) => {
+                // Down until the schedule bounces it: no pending restart brings it back.
+                self.restarts.retain(|(_, h)| *h != Host::Device(*i));
+                self.devices[*i].down_by_schedule.set(true);
+                self.kill(*i, "scheduled");
+                return;
+            }
             Fault::Crash(Host::Server) => {
-                self.run.record(SERVER, EventKind::Kill { cause: "scheduled".into(), step: None });
-                return self.sim.crash(SERVER);
+                if self.sim.is_host_running(SERVER) {
+                    self.run.record(SERVER, EventKind::Kill { cause: "scheduled".into(), step: None });
+                    self.sim.crash(SERVER);
+                }
+                return;
             }
             Fault::Bounce(host) => {
                 if let Host::Device(i) = host {
+                    self.devices[*i].down_by_schedule.set(false);
                     self.kill(*i, "scheduled");
                 } else if self.sim.is_host_running(SERVER) {
                     self.run.record(SERVER, EventKind::Kill { cause: "scheduled".into(), step: None });
@@ -360,7 +373,7 @@ impl Driver<'_> {
                     let clock = &self.devices[i].clock;
                     match change {
                         ClockChange::Jump(ms) => clock.jump(*ms),
-                        ClockChange::Drift(ppm) => clock.set_drift(*ppm),
+                        ClockChange::Drift(ppm) => clock.set_drift(self.now(), *ppm),
                         ClockChange::Set(ms) => clock.set_at(self.now(), self.sim.since_epoch(), *ms),
                     }
                 }
@@ -390,9 +403,13 @@ impl Driver<'_> {
 
     /// Applies `profile` to device `i`'s link: pacing, jitter, and reachability.
     fn set_profile(&mut self, i: usize, profile: Profile) {
-        let link = &self.devices[i].link;
-        let before = link.profile().reach;
-        link.set_profile(profile);
+        let before = self.devices[i].link.profile().reach;
+        self.set_profile_from(i, profile, before);
+    }
+
+    /// Applies `profile` to device `i`'s link, whose turmoil state is now `before`.
+    fn set_profile_from(&mut self, i: usize, profile: Profile, before: Reach) {
+        self.devices[i].link.set_profile(profile);
         let host = host_name(i);
         self.sim.set_link_latency(host.clone(), SERVER, Duration::ZERO);
         self.sim.set_link_max_message_latency(host.clone(), SERVER, profile.jitter);
@@ -410,12 +427,13 @@ impl Driver<'_> {
     }
 
     /// Kills device `i` if it runs, closing its open operation and round as unknown.
-    fn kill(&mut self, i: usize, cause: &str) {
+    fn kill(&mut self, i: usize, cause: &str) -> bool {
         let host = host_name(i);
-        if !self.sim.is_host_running(host.clone()) {
-            return;
-        }
         let d = self.devices[i].clone();
+        d.kill_requested.set(None);
+        if !self.sim.is_host_running(host.clone()) {
+            return false;
+        }
         if let Some(op) = d.open_op.take() {
             self.run.record(&host, EventKind::Info { op, reason: format!("killed ({cause})") });
         }
@@ -429,6 +447,7 @@ impl Driver<'_> {
         };
         self.run.record(&host, EventKind::Kill { cause: cause.to_owned(), step });
         self.sim.crash(host);
+        true
     }
 
     fn restart(&mut self, host: Host) {
@@ -439,9 +458,10 @@ impl Driver<'_> {
 
     fn kill_where_requested(&mut self) {
         for i in 0..self.devices.len() {
-            if let Some((step, downtime)) = self.devices[i].kill_requested.take() {
-                self.kill(i, &format!("at {}", Step::name(step)));
-                self.restarts.push((self.now() + downtime, Host::Device(i)));
+            if let Some((step, downtime)) = self.devices[i].kill_requested.get() {
+                if self.kill(i, &format!("at {}", Step::name(step))) {
+                    self.restarts.push((self.now() + downtime, Host::Device(i)));
+                }
             }
         }
     }
@@ -453,8 +473,9 @@ impl Driver<'_> {
                 continue;
             }
             let (i, downtime, mean) = (self.nemeses[k].device, self.nemeses[k].downtime, self.nemeses[k].mean);
-            self.kill(i, "random");
-            self.restarts.push((now + downtime, Host::Device(i)));
+            if self.kill(i, "random") {
+                self.restarts.push((now + downtime, Host::Device(i)));
+            }
             self.nemeses[k].next = now + downtime + self.exponential(mean);
         }
     }
@@ -464,11 +485,8 @@ impl Driver<'_> {
         let (due, later): (Vec<_>, Vec<_>) = self.restarts.drain(..).partition(|(t, _)| *t <= now);
         self.restarts = later;
         for (_, host) in due {
-            let running = match host {
-                Host::Server => self.sim.is_host_running(SERVER),
-                Host::Device(i) => self.sim.is_host_running(host_name(i)),
-            };
-            if !running {
+            let Host::Device(i) = host else { continue };
+            if !self.devices[i].down_by_schedule.get() && !self.sim.is_host_running(host_name(i)) {
                 self.restart(host);
             }
         }

@@ -132,17 +132,17 @@ impl Workload {
         self.start + self.every * k
     }
 
-    /// The set-up operations of device 0, in order.
-    pub(crate) fn setup(&self, rng: &mut SmallRng, op: &mut dyn FnMut() -> u64) -> Vec<Operation> {
+    /// The set-up operations of device 0, in order, each with its operation number.
+    pub(crate) fn setup(&self, rng: &mut SmallRng, op: &mut dyn FnMut() -> u64) -> Vec<(u64, Operation)> {
         let mut ops = Vec::new();
         for _ in 0..self.setup_projects {
             let project = uuid(rng);
             let n = op();
-            ops.push(create(Entity::Project, &project, Changes::new().set("name", format!("name #{n}"))));
+            ops.push((n, create(Entity::Project, &project, Changes::new().set("name", format!("name #{n}")))));
             for _ in 0..self.setup_tasks {
                 let n = op();
                 let changes = Changes::new().set("project_id", project.as_str()).set("title", format!("title #{n}"));
-                ops.push(create(Entity::Task, &uuid(rng), changes));
+                ops.push((n, create(Entity::Task, &uuid(rng), changes)));
             }
         }
         ops

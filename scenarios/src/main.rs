@@ -1,8 +1,9 @@
 //! `syncsim`: lists and runs the scenarios of the suite on the reference implementation.
 //!
 //! - `syncsim list` prints the scenarios, the invariants and the network profiles;
-//! - `syncsim run SCENARIO --seed S [--history PATH]` runs one seed, prints the timeline
-//!   and the verdict, and exits 0 on a pass, 1 on a violation, 2 on a usage error.
+//! - `syncsim run SCENARIO [--seed S] [--history PATH] [--quiet]` runs one seed (default
+//!   1), prints the timeline (unless `--quiet`), the verdict and the simulation's speed,
+//!   and exits 0 on a pass, 1 on a violation, 2 on a usage error.
 
 use clap::{Parser, Subcommand};
 use scenarios::reference::{ReferenceClient, ReferenceServer};

@@ -97,7 +97,8 @@ pub enum EventKind {
     },
     /// The host was killed.
     Kill {
-        /// `scheduled`, `random` or `step`.
+        /// `scheduled`, `random`, `at <step>` (a kill armed at a sync step) or
+        /// `final phase` (the restart that opens the final phase).
         cause: String,
         /// The sync step the device had last reached, if a round was under way.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,7 +118,8 @@ pub enum EventKind {
         /// The request path.
         path: String,
     },
-    /// Faults stopped: links repaired, every host restarted, devices syncing until idle.
+    /// Faults stopped: links repaired, every device restarted (the server too if it was
+    /// down), devices syncing until idle.
     FinalPhase,
     /// Every device had an idle sync round after the last change anywhere.
     Converged {

@@ -1,9 +1,11 @@
 //! HTTP faults at the server's edge: the server (or a proxy in front of it) misbehaves for
 //! some requests.
 //!
-//! Every request passes [`EdgeService`] before the router. While a fault is active, each
-//! matching request draws it with the fault's probability from the run's seeded RNG. A
-//! fault that hits is recorded on the timeline with the device whose request it hit.
+//! Every request passes the edge before the router. While faults are active, each matching
+//! request draws them in the order they were activated, each with its probability, from
+//! the run's seeded RNG; the first that hits applies (so a later fault on the same route
+//! hits a little less often than its rate). A fault that hits is recorded on the timeline
+//! with the device whose request it hit.
 
 use crate::history::EventKind;
 use crate::sim::Run;

@@ -113,9 +113,16 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Paced<S> {
             this.sleep = None;
         }
         let n = this.granted.min(buf.len());
-        let written = ready!(Pin::new(&mut this.inner).poll_write(cx, &buf[..n]))?;
-        this.granted = 0;
-        Poll::Ready(Ok(written))
+        match ready!(Pin::new(&mut this.inner).poll_write(cx, &buf[..n])) {
+            Ok(written) => {
+                this.granted -= written.min(this.granted);
+                Poll::Ready(Ok(written))
+            }
+            Err(e) => {
+                this.granted = 0;
+                Poll::Ready(Err(e))
+            }
+        }
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

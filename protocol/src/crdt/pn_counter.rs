@@ -42,7 +42,8 @@ impl PnCounter {
         (sum(&self.p) - sum(&self.n)) as i64
     }
 
-    /// Least upper bound of two states: the entry-wise maximum.
+    /// Least upper bound of two states: the entry-wise maximum. `last` is kept as it is:
+    /// it describes what one server counted, not a state to merge.
     pub fn merge(&mut self, other: &Self) {
         for (side, theirs) in [(&mut self.p, &other.p), (&mut self.n, &other.n)] {
             for (replica, count) in theirs {

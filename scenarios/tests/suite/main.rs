@@ -1,5 +1,5 @@
 //! The first scenarios on the reference implementation, each over a seed sweep, and the
-//! simulation's determinism.
+//! simulation's determinism (every scenario run twice with one seed).
 
 use scenarios::reference::{ReferenceClient, ReferenceServer};
 use scenarios::suite;
@@ -40,7 +40,7 @@ fn kill_at_each_sync_step_loses_and_duplicates_nothing() {
         .events
         .iter()
         .filter_map(|e| match e.kind {
-            EventKind::Kill { step: Some(step), .. } if e.host == "device0" => Some(step),
+            EventKind::Kill { step: Some(step), .. } if e.host == syncsim::net::device(0) => Some(step),
             _ => None,
         })
         .collect();
