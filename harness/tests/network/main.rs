@@ -106,3 +106,26 @@ fn a_faster_profile_moves_the_same_megabyte_faster() {
     let fast = first_round(Profile::LTE);
     assert!(slow > fast * 20, "edge (240 kbit/s) against LTE (50 Mbit/s): {slow:?} vs {fast:?}");
 }
+
+/// Regression: a device whose scenario profile is `offline` from the start used to get a
+/// healthy, unpaced link, because only profile changes cut the link.
+#[test]
+fn a_device_offline_from_the_start_never_reaches_the_server() {
+    let scenario = Scenario::builder("offline_from_the_start")
+        .devices(1)
+        .profile(Profile::OFFLINE)
+        .workload(Workload::idle())
+        .duration(Duration::from_secs(20))
+        .converge_within(Duration::from_secs(1))
+        .invariants(Vec::<std::rc::Rc<dyn Invariant>>::new())
+        .build();
+    let history = scenario.history(&BlobClient, &BlobServer, 1);
+    let faults = history.events.iter().filter(|e| e.t_ms < 20_000);
+    let (ok, failed) = faults.fold((0, 0), |(ok, failed), e| match e.kind {
+        EventKind::SyncOk { .. } => (ok + 1, failed),
+        EventKind::SyncFail { .. } => (ok, failed + 1),
+        _ => (ok, failed),
+    });
+    assert_eq!(ok, 0, "no round reaches the server while the device is offline");
+    assert!(failed >= 3, "the OS keeps trying every 5 s and each attempt fails at once; {failed} failed");
+}
