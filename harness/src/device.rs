@@ -30,7 +30,7 @@ pub(crate) struct DeviceShared {
     pub(crate) clock: DeviceClock,
     pub(crate) link: Rc<Link>,
     pub(crate) conditions: Conditions,
-    pub(crate) app_version: Cell<u32>,
+    pub(crate) app_version: u32,
     pub(crate) seed: u64,
     /// The user's RNG: which operations, on which records.
     pub(crate) rng: RefCell<SmallRng>,
@@ -81,7 +81,7 @@ impl DeviceShared {
             clock: self.clock.clone(),
             seed: crate::seed::derive(self.seed, &format!("boot {boot}")),
             boot,
-            app_version: self.app_version.get(),
+            app_version: self.app_version,
             connector: Connector::new(self.link.clone()),
             conditions: self.conditions.clone(),
             steps: Steps(self.clone()),

@@ -124,7 +124,7 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
                 clock: crate::clock::DeviceClock::with_offset(scenario.clock_offsets.get(&i).copied().unwrap_or(0)),
                 link: Rc::new(Link::new(profile, derive(seed, &format!("link {i}")), scenario.tick)),
                 conditions: Conditions::default(),
-                app_version: Cell::new(scenario.app_version),
+                app_version: scenario.app_version,
                 seed: derive(seed, &info.host),
                 rng: RefCell::new(SmallRng::seed_from_u64(derive(seed, &format!("user {i}")))),
                 next_op: Cell::new(0),

@@ -120,8 +120,8 @@ fn a_device_offline_from_the_start_never_reaches_the_server() {
         .invariants(Vec::<std::rc::Rc<dyn Invariant>>::new())
         .build();
     let history = scenario.history(&BlobClient, &BlobServer, 1);
-    let faults = history.events.iter().filter(|e| e.t_ms < 20_000);
-    let (ok, failed) = faults.fold((0, 0), |(ok, failed), e| match e.kind {
+    let fault_phase = history.events.iter().filter(|e| e.t_ms < 20_000);
+    let (ok, failed) = fault_phase.fold((0, 0), |(ok, failed), e| match e.kind {
         EventKind::SyncOk { .. } => (ok + 1, failed),
         EventKind::SyncFail { .. } => (ok, failed + 1),
         _ => (ok, failed),
