@@ -50,6 +50,9 @@ pub struct ClientConfig {
     pub max_retries: u32,
     /// Sees every sync step.
     pub hook: Option<Rc<dyn SyncHook>>,
+    /// A deliberate bug to plant, for the mutant catalog. Default: none.
+    #[cfg(feature = "mutants")]
+    pub bug: Option<crate::Bug>,
 }
 
 impl ClientConfig {
@@ -69,6 +72,19 @@ impl ClientConfig {
             batch_size: 100,
             max_retries: 10,
             hook: None,
+            #[cfg(feature = "mutants")]
+            bug: None,
+        }
+    }
+
+    /// Whether `bug` is planted (never, without the `mutants` feature).
+    pub(crate) fn bugged(&self, bug: crate::bug::Bug) -> bool {
+        #[cfg(feature = "mutants")]
+        return self.bug == Some(bug);
+        #[cfg(not(feature = "mutants"))]
+        {
+            let _ = bug;
+            false
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One sync round: pull every entity (all pages), then push the queue in batches.
 
 use crate::ack::{apply_page, apply_results, begin_resync, PushTally};
+use crate::bug::Bug;
 use crate::client::Inner;
 use crate::error::Result;
 use crate::queue::{QueueEntry, QueueStatus};
@@ -156,13 +157,14 @@ fn commit_page(inner: &Inner, entity: Entity, page: &PullResponse) -> Result<boo
     let now = inner.config.clock.now_ms();
     let mut store = inner.store.borrow_mut();
     let tx = store.transaction()?;
-    if page.reset {
+    let reset = page.reset && !inner.config.bugged(Bug::ResyncIgnored);
+    if reset {
         begin_resync(&tx, entity)?;
     } else {
         apply_page(&tx, entity, page, now)?;
     }
     tx.commit()?;
-    Ok(page.reset)
+    Ok(reset)
 }
 
 async fn push_queue(inner: &Inner, transport: &mut crate::transport::Transport, report: &mut SyncReport) -> Result<()> {

@@ -33,12 +33,14 @@
 //! - `queue`: queue entries and changes;
 //! - `schema`: local schema migrations;
 //! - `backoff`: retry delays with seeded jitter;
+//! - `bug`: deliberate bugs for the mutant catalog (feature `mutants` only);
 //! - `error`: the error type.
 
 #![warn(missing_docs)]
 
 mod ack;
 pub mod backoff;
+mod bug;
 mod client;
 mod engine;
 mod error;
@@ -50,6 +52,8 @@ mod store;
 mod transport;
 
 pub use ack::PushTally;
+#[cfg(feature = "mutants")]
+pub use bug::Bug;
 pub use client::{Choice, Client, ClientConfig, Conflict, Status, DB_FILE};
 pub use engine::{SyncHook, SyncReport, SyncStep};
 pub use error::{Error, Result};

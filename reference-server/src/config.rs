@@ -20,6 +20,9 @@ pub struct ServerConfig {
     pub tombstone_horizon: Option<Duration>,
     /// The server's wall clock (record times and the tombstone horizon).
     pub clock: Arc<dyn Clock>,
+    /// A deliberate bug to plant, for the mutant catalog. Default: none.
+    #[cfg(feature = "mutants")]
+    pub bug: Option<crate::Bug>,
 }
 
 impl Default for ServerConfig {
@@ -29,6 +32,8 @@ impl Default for ServerConfig {
             strategies: Strategies::default(),
             tombstone_horizon: None,
             clock: Arc::new(SystemClock),
+            #[cfg(feature = "mutants")]
+            bug: None,
         }
     }
 }
@@ -50,6 +55,17 @@ impl ServerConfig {
     pub fn tombstone_horizon(mut self, horizon: Duration) -> Self {
         self.tombstone_horizon = Some(horizon);
         self
+    }
+
+    /// Whether `bug` is planted (never, without the `mutants` feature).
+    pub(crate) fn bugged(&self, bug: crate::bug::Bug) -> bool {
+        #[cfg(feature = "mutants")]
+        return self.bug == Some(bug);
+        #[cfg(not(feature = "mutants"))]
+        {
+            let _ = bug;
+            false
+        }
     }
 
     /// Uses `clock` as the server's wall clock.

@@ -24,6 +24,7 @@
 //! - `store`: the SQLite store (sequence, records, idempotency, tombstone horizon);
 //! - `body`: size limits, gzip and JSON bodies;
 //! - `config`: the server's configuration;
+//! - `bug`: deliberate bugs for the mutant catalog (feature `mutants` only);
 //! - `serve`: serving over any listener with the date header off;
 //! - `error`: the error type and its HTTP mapping.
 
@@ -31,6 +32,7 @@
 
 mod apply;
 mod body;
+mod bug;
 mod config;
 mod error;
 mod router;
@@ -38,6 +40,8 @@ mod serve;
 mod store;
 
 pub use body::gzip;
+#[cfg(feature = "mutants")]
+pub use bug::Bug;
 pub use config::ServerConfig;
 pub use error::{Error, Result};
 pub use router::{app, app_with_shared_store};

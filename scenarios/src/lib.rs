@@ -7,15 +7,17 @@
 //! ```no_run
 //! use scenarios::reference::{ReferenceClient, ReferenceServer};
 //!
-//! let report = scenarios::suite::offline_writes_then_reconnect().run(&ReferenceClient::default(), &ReferenceServer, 1);
+//! let report = scenarios::suite::offline_writes_then_reconnect().run(&ReferenceClient::default(), &ReferenceServer::default(), 1);
 //! report.assert_ok();
 //! ```
 //!
 //! Modules:
 //! - `reference`: the adapters of the reference client and server;
-//! - `suite`: the scenarios.
+//! - `suite`: the scenarios;
+//! - `mutant`: the mutant catalog, deliberately broken variants of the reference.
 
 #![warn(missing_docs)]
 
+pub mod mutant;
 pub mod reference;
 pub mod suite;

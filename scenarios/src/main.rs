@@ -75,7 +75,7 @@ fn list() {
 fn run(scenario: &Scenario, seed: u64, history: Option<PathBuf>, quiet: bool) -> ExitCode {
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now(); // allowed: the wall clock measures the simulation's speed
-    let report = scenario.run(&ReferenceClient::default(), &ReferenceServer, seed);
+    let report = scenario.run(&ReferenceClient::default(), &ReferenceServer::default(), seed);
     let wall = started.elapsed().as_secs_f64();
     if !quiet {
         print!("{}", report.timeline());

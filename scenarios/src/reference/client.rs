@@ -26,6 +26,8 @@ pub struct ReferenceClient {
     pub page_size: u32,
     /// Mutations per push batch.
     pub batch_size: usize,
+    /// A deliberate bug to plant (see [`crate::mutant`]). Default: none.
+    pub bug: Option<reference_client::Bug>,
 }
 
 impl Default for ReferenceClient {
@@ -34,6 +36,7 @@ impl Default for ReferenceClient {
             timeouts: Timeouts { connect: Duration::from_secs(5), request: Duration::from_secs(30) },
             page_size: 200,
             batch_size: 100,
+            bug: None,
         }
     }
 }
@@ -60,6 +63,7 @@ impl syncsim::Client for ReferenceClient {
         config.page_size = self.page_size;
         config.batch_size = self.batch_size;
         config.hook = Some(Rc::new(StepHook(env.steps.clone())));
+        config.bug = self.bug;
         let client = Client::open(config)?;
         Ok(ReferenceApp { client, env })
     }

@@ -9,7 +9,10 @@ const DB_FILE: &str = "server.db";
 
 /// Serves the reference server's router from a SQLite file in the server's data directory.
 #[derive(Clone, Debug, Default)]
-pub struct ReferenceServer;
+pub struct ReferenceServer {
+    /// A deliberate bug to plant (see [`crate::mutant`]). Default: none.
+    pub bug: Option<reference_server::Bug>,
+}
 
 impl syncsim::Server for ReferenceServer {
     fn router(&self, env: &ServerEnv) -> Result<axum::Router, BoxError> {
@@ -18,6 +21,7 @@ impl syncsim::Server for ReferenceServer {
         for credential in &env.credentials {
             config = config.token(credential.user.clone(), credential.token.clone());
         }
+        config.bug = self.bug;
         if let Some(horizon) = env.tombstone_horizon {
             config = config.tombstone_horizon(horizon);
         }

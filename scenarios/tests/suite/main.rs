@@ -10,7 +10,7 @@ use syncsim::{Scenario, Step, Sweep};
 const SEEDS: u64 = 32;
 
 fn sweep(scenario: &Scenario) -> Sweep {
-    let sweep = scenario.run_seeds(&ReferenceClient::default(), &ReferenceServer, syncsim::seed::sweep(SEEDS));
+    let sweep = scenario.run_seeds(&ReferenceClient::default(), &ReferenceServer::default(), syncsim::seed::sweep(SEEDS));
     sweep.assert_ok();
     assert!(
         sweep.converge_ms.len() == sweep.seeds.len(),
@@ -35,7 +35,7 @@ fn edits_on_both_sides_of_a_partition_converge() {
 fn kill_at_each_sync_step_loses_and_duplicates_nothing() {
     let scenario = suite::kill_at_each_sync_step();
     sweep(&scenario);
-    let history = scenario.history(&ReferenceClient::default(), &ReferenceServer, 1);
+    let history = scenario.history(&ReferenceClient::default(), &ReferenceServer::default(), 1);
     let killed_at: Vec<Step> = history
         .events
         .iter()
@@ -68,7 +68,7 @@ fn lost_acknowledgements_are_retried_into_exactly_once() {
 #[test]
 fn the_same_seed_gives_the_same_history_byte_for_byte() {
     for scenario in suite::all() {
-        let divergence = scenario.divergence(&ReferenceClient::default(), &ReferenceServer, 7);
+        let divergence = scenario.divergence(&ReferenceClient::default(), &ReferenceServer::default(), 7);
         assert_eq!(
             divergence,
             None,
@@ -81,8 +81,8 @@ fn the_same_seed_gives_the_same_history_byte_for_byte() {
 #[test]
 fn different_seeds_give_different_histories() {
     let scenario = suite::edits_on_both_sides_of_a_partition();
-    let one = scenario.history(&ReferenceClient::default(), &ReferenceServer, 1).to_jsonl();
-    let two = scenario.history(&ReferenceClient::default(), &ReferenceServer, 2).to_jsonl();
+    let one = scenario.history(&ReferenceClient::default(), &ReferenceServer::default(), 1).to_jsonl();
+    let two = scenario.history(&ReferenceClient::default(), &ReferenceServer::default(), 2).to_jsonl();
     assert_ne!(one, two, "the seed drives latencies and the workload");
 }
 
@@ -90,7 +90,7 @@ fn different_seeds_give_different_histories() {
 fn every_fault_in_turn_leaves_the_reference_converged() {
     let scenario = suite::every_fault_in_turn();
     sweep(&scenario);
-    let history = scenario.history(&ReferenceClient::default(), &ReferenceServer, 2).to_jsonl();
+    let history = scenario.history(&ReferenceClient::default(), &ReferenceServer::default(), 2).to_jsonl();
     for sign in [
         r#""type":"kill","cause":"scheduled""#,
         r#""host":"server","type":"restart""#,

@@ -1,0 +1,39 @@
+//! Deliberate bugs, for syncsim's mutant catalog.
+//!
+//! Each variant turns one correct decision of the client into a bug seen in real sync
+//! engines, so that the certification suite can show that its checks catch it. They exist
+//! only with the `mutants` feature, which the suite enables; an app never compiles them in.
+
+/// One deliberate bug of the client. With the `mutants` feature, set
+/// [`ClientConfig::bug`](crate::ClientConfig::bug) to plant it; without, no bug exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(not(feature = "mutants"), allow(unreachable_pub, dead_code))]
+pub enum Bug {
+    /// The idempotency key is made when a request is built, not when the write is queued:
+    /// each retry is a new mutation to the server.
+    FreshKeyPerRetry,
+    /// A queue entry is removed when its push starts, before the server answered.
+    DequeueBeforeAck,
+    /// A pull page's cursor is saved in its own transaction, before the page is applied.
+    CursorSavedBeforePage,
+    /// The hybrid logical clock never observes the stamps it pulls: a device with a slow
+    /// clock stamps its writes before the writes it has already seen.
+    HlcIgnoresRemote,
+    /// A pulled record replaces the local row, hiding the device's own pending writes.
+    PullOverwritesPendingEdits,
+    /// The server's "re-sync, your cursor is past the tombstone horizon" is ignored.
+    ResyncIgnored,
+    /// A mutation the server refuses for good is dropped from the queue, and nobody is told.
+    FailedMutationDropped,
+    /// A pulled version replaces the stored one only when its timestamp, in whole seconds,
+    /// is newer: versions within the same second tie, and the tie keeps whichever version
+    /// the device happened to see first.
+    SecondResolutionTieBreak,
+    /// A failed round is retried at the next trigger, with no backoff and no respect for
+    /// `Retry-After`.
+    RetryWithoutBackoff,
+    /// Opening the app after an upgrade recreates the local database instead of migrating
+    /// it.
+    MigrationRecreatesDatabase,
+}

@@ -1,0 +1,32 @@
+//! Deliberate bugs, for syncsim's mutant catalog.
+//!
+//! Each variant turns one correct decision of the server into a bug seen in real sync
+//! servers, so that the certification suite can show that its checks catch it. They exist
+//! only with the `mutants` feature, which the suite enables; a deployment never compiles
+//! them in.
+
+/// One deliberate bug of the server. With the `mutants` feature, set
+/// [`ServerConfig::bug`](crate::ServerConfig::bug) to plant it; without, no bug exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(not(feature = "mutants"), allow(unreachable_pub, dead_code))]
+pub enum Bug {
+    /// Pushed mutations are applied without looking up their idempotency key.
+    IdempotencyIgnored,
+    /// The pull cursor is the last change's timestamp, and a pull returns changes with a
+    /// later timestamp.
+    CursorByTimestamp,
+    /// A delete removes the row: there is no tombstone for other devices to pull.
+    HardDeletes,
+    /// Last-write-wins compares the devices' wall clocks instead of hybrid logical clocks.
+    LastWriteWinsByDeviceClock,
+    /// A write is applied whatever version it was based on: stale writes overwrite.
+    NoBaseVersionCheck,
+    /// Pulls leave out deleted records.
+    PullSkipsTombstones,
+    /// A counter increment overwrites the device's share of the counter instead of adding
+    /// to it.
+    CounterOverwrite,
+    /// Pulls are not filtered by the authenticated user.
+    LeaksOtherUsers,
+}

@@ -1,0 +1,225 @@
+//! The mutant catalog: deliberately broken variants of the reference, each a small change
+//! from a bug class seen in real sync engines, each caught by the invariant that names it.
+//!
+//! A check that cannot fail is worthless: the suite passes on the reference, and fails on
+//! every mutant here, by the invariant listed with it (`tests/mutants` proves both).
+//! Certify one with `syncsim certify --mutant NAME`; `syncsim list --mutants` names them.
+
+use crate::reference::{ReferenceClient, ReferenceServer};
+use reference_client::Bug as ClientBug;
+use reference_server::Bug as ServerBug;
+
+/// Where the bug is planted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plant {
+    /// In the reference client.
+    Client(ClientBug),
+    /// In the reference server.
+    Server(ServerBug),
+}
+
+/// One deliberately broken variant of the reference.
+#[derive(Clone, Copy, Debug)]
+pub struct Mutant {
+    /// Its stable name, for `--mutant`.
+    pub name: &'static str,
+    /// The change, in one sentence.
+    pub change: &'static str,
+    /// The real-world failure it imitates.
+    pub imitates: &'static str,
+    /// The invariant that must catch it.
+    pub caught_by: &'static str,
+    /// The scenario built to catch it (any other may catch it too).
+    pub scenario: &'static str,
+    /// Where the bug is planted.
+    pub plant: Plant,
+}
+
+impl Mutant {
+    /// The reference client, with this mutant's bug when it is a client bug.
+    pub fn client(&self) -> ReferenceClient {
+        let bug = match self.plant {
+            Plant::Client(bug) => Some(bug),
+            Plant::Server(_) => None,
+        };
+        ReferenceClient { bug, ..ReferenceClient::default() }
+    }
+
+    /// The reference server, with this mutant's bug when it is a server bug.
+    pub fn server(&self) -> ReferenceServer {
+        let bug = match self.plant {
+            Plant::Server(bug) => Some(bug),
+            Plant::Client(_) => None,
+        };
+        ReferenceServer { bug }
+    }
+}
+
+/// The mutant named `name`, if there is one.
+pub fn by_name(name: &str) -> Option<&'static Mutant> {
+    ALL.iter().find(|m| m.name == name)
+}
+
+/// Every mutant, in the order `syncsim list --mutants` shows them.
+pub const ALL: &[Mutant] = &[
+    Mutant {
+        name: "fresh_key_per_retry",
+        change: "the client makes a mutation's idempotency key when it builds the request, not when it queues the write",
+        imitates: "a retry after a lost response is a new mutation to the server: counters count twice, comments post twice",
+        caught_by: "exactly once",
+        scenario: "lost_acknowledgements",
+        plant: Plant::Client(ClientBug::FreshKeyPerRetry),
+    },
+    Mutant {
+        name: "idempotency_ignored",
+        change: "the server applies every pushed mutation without looking up its idempotency key",
+        imitates: "an endpoint that is not idempotent behind a client that retries: double charges, double increments",
+        caught_by: "exactly once",
+        scenario: "lost_acknowledgements",
+        plant: Plant::Server(ServerBug::IdempotencyIgnored),
+    },
+    Mutant {
+        name: "dequeue_before_ack",
+        change: "the client removes a queue entry when its push starts, before the server answered",
+        imitates: "writes made offline vanish when the app is killed or the network drops during the upload",
+        caught_by: "no lost acknowledged writes",
+        scenario: "kill_at_each_sync_step",
+        plant: Plant::Client(ClientBug::DequeueBeforeAck),
+    },
+    Mutant {
+        name: "cursor_saved_before_page",
+        change: "the client saves a pull page's cursor in its own transaction, before it applies the page",
+        imitates: "a kill between the two commits skips a page for ever: records other devices wrote never appear",
+        caught_by: "convergence",
+        scenario: "kill_at_each_sync_step",
+        plant: Plant::Client(ClientBug::CursorSavedBeforePage),
+    },
+    Mutant {
+        name: "cursor_by_timestamp",
+        change: "the server's pull cursor is the last change's timestamp, and a pull returns changes after it",
+        imitates: "changes committed in the same millisecond as a page's last one are skipped at the page boundary",
+        caught_by: "convergence",
+        scenario: "many_changes_pulled_in_small_pages",
+        plant: Plant::Server(ServerBug::CursorByTimestamp),
+    },
+    Mutant {
+        name: "hard_deletes",
+        change: "the server deletes the row instead of keeping a tombstone",
+        imitates: "other devices never learn of a delete and keep showing the record",
+        caught_by: "convergence",
+        scenario: "delete_on_one_device_while_another_edits",
+        plant: Plant::Server(ServerBug::HardDeletes),
+    },
+    Mutant {
+        name: "pull_skips_tombstones",
+        change: "the server's pull leaves out deleted records",
+        imitates: "a delete reaches the server but no other device: deleted records stay on every other phone",
+        caught_by: "convergence",
+        scenario: "delete_on_one_device_while_another_edits",
+        plant: Plant::Server(ServerBug::PullSkipsTombstones),
+    },
+    Mutant {
+        name: "last_write_wins_by_device_clock",
+        change: "the server's last-write-wins compares the devices' wall clocks instead of hybrid logical clocks",
+        imitates: "a phone whose clock is behind loses every edit it makes, even to edits it had already seen",
+        caught_by: "causality",
+        scenario: "clock_skew_of_hours",
+        plant: Plant::Server(ServerBug::LastWriteWinsByDeviceClock),
+    },
+    Mutant {
+        name: "hlc_ignores_remote",
+        change: "the client's hybrid logical clock never observes the stamps it pulls",
+        imitates: "a hybrid clock that degenerates into the wall clock: a slow phone's edits lose to older ones",
+        caught_by: "causality",
+        scenario: "clock_skew_of_hours",
+        plant: Plant::Client(ClientBug::HlcIgnoresRemote),
+    },
+    Mutant {
+        name: "no_base_version_check",
+        change: "the server applies a write whatever version it was based on",
+        imitates: "a stale client silently overwrites what another user saved a minute ago (the lost update)",
+        caught_by: "declared strategy honoured",
+        scenario: "concurrent_edits_under_server_wins",
+        plant: Plant::Server(ServerBug::NoBaseVersionCheck),
+    },
+    Mutant {
+        name: "counter_overwrite",
+        change: "the server overwrites a device's share of a counter with each increment instead of adding to it",
+        imitates: "likes or stock counts that go down when two phones increment them offline",
+        caught_by: "declared strategy honoured",
+        scenario: "counters_and_sets_edited_everywhere",
+        plant: Plant::Server(ServerBug::CounterOverwrite),
+    },
+    Mutant {
+        name: "leaks_other_users",
+        change: "the server's pull is not filtered by the authenticated user",
+        imitates: "one customer's records appear on another customer's phone",
+        caught_by: "isolation",
+        scenario: "many_devices_of_several_users",
+        plant: Plant::Server(ServerBug::LeaksOtherUsers),
+    },
+    Mutant {
+        name: "migration_recreates_database",
+        change: "opening the app after an upgrade recreates the local database instead of migrating it",
+        imitates: "\"clear the cache on schema change\": the offline queue is thrown away with the cache",
+        caught_by: "no lost acknowledged writes",
+        scenario: "app_upgrade_with_a_full_queue",
+        plant: Plant::Client(ClientBug::MigrationRecreatesDatabase),
+    },
+    Mutant {
+        name: "second_resolution_tie_break",
+        change: "the client keeps a pulled version only if its timestamp, in whole seconds, is newer; ties keep what it has",
+        imitates: "a non-deterministic tie-break: replicas that saw two versions of one second in different orders disagree",
+        caught_by: "convergence",
+        scenario: "edits_on_both_sides_of_a_partition",
+        plant: Plant::Client(ClientBug::SecondResolutionTieBreak),
+    },
+    Mutant {
+        name: "pull_overwrites_pending_edits",
+        change: "the client stores a pulled record over the local row, hiding the device's own pending writes",
+        imitates: "the user's edit flickers back to the old value after a background sync",
+        caught_by: "read your writes",
+        scenario: "edits_on_both_sides_of_a_partition",
+        plant: Plant::Client(ClientBug::PullOverwritesPendingEdits),
+    },
+    Mutant {
+        name: "retry_without_backoff",
+        change: "the client retries a failed round at the next trigger, with no backoff and no respect for Retry-After",
+        imitates: "a fleet of phones hammering a server that is already failing (the thundering herd)",
+        caught_by: "retries back off",
+        scenario: "server_error_and_rate_limit_storms",
+        plant: Plant::Client(ClientBug::RetryWithoutBackoff),
+    },
+    Mutant {
+        name: "resync_ignored",
+        change: "the client ignores the server's \"re-sync: your cursor is past the tombstone horizon\"",
+        imitates: "a phone back from a long trip keeps records that were deleted (and purged) while it was away",
+        caught_by: "convergence",
+        scenario: "device_offline_longer_than_the_tombstone_horizon",
+        plant: Plant::Client(ClientBug::ResyncIgnored),
+    },
+    Mutant {
+        name: "failed_mutation_dropped",
+        change: "the client drops a mutation the server refuses for good, without telling anyone",
+        imitates: "an edit that silently disappears because its parent was deleted on another device",
+        caught_by: "no lost acknowledged writes",
+        scenario: "parent_and_child_created_offline",
+        plant: Plant::Client(ClientBug::FailedMutationDropped),
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn names_are_unique_and_invariants_exist() {
+        let names: BTreeSet<_> = ALL.iter().map(|m| m.name).collect();
+        assert_eq!(names.len(), ALL.len(), "two mutants share a name");
+        let invariants: BTreeSet<_> = syncsim::invariant::all().iter().map(|i| i.name()).collect();
+        for m in ALL {
+            assert!(invariants.contains(m.caught_by), "{}: no invariant named {:?}", m.name, m.caught_by);
+        }
+    }
+}
