@@ -1,6 +1,8 @@
 //! Applying what the server sent: pull pages (with their cursor) and push results (with the
 //! records' new versions), each in one transaction.
 
+use crate::bug::Bug;
+use crate::client::ClientConfig;
 use crate::error::Result;
 use crate::queue::{QueueEntry, QueueStatus};
 use crate::store::{read_cursor, NewConflict, Tx};
@@ -22,14 +24,24 @@ pub struct PushTally {
 }
 
 /// Applies one pull page and advances the entity's cursor, together.
-pub(crate) fn apply_page(tx: &Tx<'_>, entity: Entity, page: &PullResponse, physical_ms: i64) -> Result<()> {
+pub(crate) fn apply_page(
+    tx: &Tx<'_>,
+    entity: Entity,
+    page: &PullResponse,
+    physical_ms: i64,
+    config: &ClientConfig,
+) -> Result<()> {
     let (_, resyncing) = read_cursor(&tx.tx, entity)?;
     let mut clock = tx.hlc()?;
     for record in &page.changes {
-        if let Some(stamp) = record.max_stamp() {
+        if let Some(stamp) = record.max_stamp().filter(|_| !config.bugged(Bug::HlcIgnoresRemote)) {
             clock.observe(stamp, physical_ms);
         }
-        store_server_record(tx, record)?;
+        if config.bugged(Bug::PullOverwritesPendingEdits) {
+            tx.store_as_is(record)?;
+        } else {
+            store_server_record(tx, record, config)?;
+        }
         if resyncing {
             tx.tx.execute(
                 "INSERT OR IGNORE INTO resync_seen (entity, id) VALUES (?1, ?2)",
@@ -66,10 +78,14 @@ fn finish_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
 
 /// Stores a record the server sent, unless this device already knows a newer version (a
 /// replayed push result carries the record as it was then).
-fn store_server_record(tx: &Tx<'_>, record: &Record) -> Result<()> {
+fn store_server_record(tx: &Tx<'_>, record: &Record, config: &ClientConfig) -> Result<()> {
     let known = tx.row(record.entity, &record.id)?.and_then(|r| r.server);
+    let newer = |k: &Record| match config.bugged(Bug::SecondResolutionTieBreak) {
+        true => record.updated_at_ms / 1000 > k.updated_at_ms / 1000,
+        false => record.version > k.version,
+    };
     let server = match known {
-        Some(k) if k.version >= record.version => k,
+        Some(k) if !newer(&k) => k,
         _ => record.clone(),
     };
     tx.recompute(record.entity, &record.id, Some(server.clone()), server.updated_at_ms)
@@ -80,8 +96,7 @@ pub(crate) fn apply_results(
     tx: &Tx<'_>,
     sent: &[QueueEntry],
     results: &[MutationResult],
-    max_retries: u32,
-    now_ms: i64,
+    config: &ClientConfig,
 ) -> Result<PushTally> {
     let mut tally = PushTally::default();
     for result in results {
@@ -89,7 +104,7 @@ pub(crate) fn apply_results(
             tracing::warn!(key = %result.key, "push result for a mutation that was not sent; ignored");
             continue;
         };
-        apply_result(tx, entry, &result.outcome, max_retries, now_ms, &mut tally)?;
+        apply_result(tx, entry, &result.outcome, config, &mut tally)?;
     }
     Ok(tally)
 }
@@ -98,10 +113,10 @@ fn apply_result(
     tx: &Tx<'_>,
     entry: &QueueEntry,
     outcome: &Outcome,
-    max_retries: u32,
-    now_ms: i64,
+    config: &ClientConfig,
     tally: &mut PushTally,
 ) -> Result<()> {
+    let (max_retries, now_ms) = (config.max_retries, config.clock.now_ms());
     match outcome {
         Outcome::Accepted { .. } => {
             tally.accepted += 1;
@@ -138,6 +153,11 @@ fn apply_result(
             tally.accepted += 1;
             tx.set_status(&entry.key, QueueStatus::Completed, None)?;
         }
+        Outcome::Rejected { message, .. } if config.bugged(Bug::FailedMutationDropped) => {
+            tally.rejected += 1;
+            tx.tx.execute("DELETE FROM queue WHERE key = ?1", [&entry.key])?;
+            tracing::warn!(key = %entry.key, %message, "mutation rejected");
+        }
         Outcome::Rejected { message, .. } => {
             tally.rejected += 1;
             tx.set_status(&entry.key, QueueStatus::Failed, Some(message))?;
@@ -151,7 +171,7 @@ fn apply_result(
     };
     tx.rebase_after(&entry.key, clean_version)?;
     match record {
-        Some(r) => store_server_record(tx, r),
+        Some(r) => store_server_record(tx, r, config),
         None => {
             let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
             let gone = matches!(outcome, Outcome::Rejected { code: RejectCode::NotFound, .. });

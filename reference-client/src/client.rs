@@ -1,11 +1,12 @@
 //! The app's handle: local reads and writes, sync, status and conflicts.
 
+use crate::bug::Bug;
 use crate::engine::{sync_round, SyncHook, SyncReport, SyncStep};
 use crate::error::{corrupt, Error, Result};
 use crate::local_write::{enqueue, LocalWrite};
 use crate::queue::{QueueEntry, QueueStatus};
 use crate::store::{LocalRecord, Store};
-use crate::transport::{Connector, Timeouts, Transport};
+use crate::transport::{Connector, Timeouts, Transport, TransportError};
 use protocol::Changes;
 use protocol::{Action, Clock, Entity, Record, SystemClock};
 use rand::rngs::SmallRng;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// The name of the database file inside the data directory.
 pub const DB_FILE: &str = "syncsim-client.db";
@@ -148,9 +150,18 @@ pub(crate) struct Inner {
     rng: RefCell<SmallRng>,
     pub(crate) wrote: Notify,
     run: RefCell<Status>,
+    /// Rounds the server refused in a row (5xx, 429), and when the next may start.
+    backoff: Cell<(u32, Option<Instant>)>,
 }
 
 impl Inner {
+    /// A fresh UUID from the device's seeded RNG.
+    pub(crate) fn new_id(&self) -> String {
+        let mut bytes = [0u8; 16];
+        self.rng.borrow_mut().fill_bytes(&mut bytes);
+        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    }
+
     pub(crate) async fn reached(&self, step: SyncStep) {
         if let Some(hook) = &self.config.hook {
             hook.reached(&step).await;
@@ -186,6 +197,7 @@ impl Client {
             rng: RefCell::new(rng),
             wrote: Notify::new(),
             run: RefCell::new(Status::default()),
+            backoff: Cell::new((0, None)),
         };
         Ok(Client { inner: Rc::new(inner) })
     }
@@ -197,9 +209,7 @@ impl Client {
 
     /// A fresh UUID from the device's seeded RNG.
     pub fn new_id(&self) -> String {
-        let mut bytes = [0u8; 16];
-        self.inner.rng.borrow_mut().fill_bytes(&mut bytes);
-        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+        self.inner.new_id()
     }
 
     /// Creates a record with a new id and returns the id.
@@ -270,9 +280,16 @@ impl Client {
     }
 
     /// Runs one sync round: pull every entity, then push the queue.
+    ///
+    /// After the server refused a round (a 5xx, or a 429 with its `Retry-After`), the next
+    /// round first waits out the backoff ([`Client::retry_at`]), whoever asks for it.
     pub async fn sync(&self) -> Result<SyncReport> {
+        if let Some(at) = self.retry_at().filter(|_| !self.inner.config.bugged(Bug::RetryWithoutBackoff)) {
+            tokio::time::sleep_until(at).await;
+        }
         self.inner.run.borrow_mut().syncing = true;
         let result = sync_round(&self.inner).await;
+        self.note_backoff(&result);
         let mut run = self.inner.run.borrow_mut();
         run.syncing = false;
         match &result {
@@ -372,6 +389,24 @@ impl Client {
     /// Waits until the next local write (the scheduler's debounce trigger).
     pub async fn written(&self) {
         self.inner.wrote.notified().await;
+    }
+
+    /// When the next round may start, after the server refused the last ones; `None` when
+    /// it did not.
+    pub fn retry_at(&self) -> Option<Instant> {
+        self.inner.backoff.get().1
+    }
+
+    fn note_backoff(&self, result: &Result<SyncReport>) {
+        let (refused, _) = self.inner.backoff.get();
+        self.inner.backoff.set(match result {
+            Err(Error::Sync(TransportError::Unavailable { retry_after, .. })) => {
+                let delay = self.backoff(refused + 1, *retry_after);
+                (refused + 1, Some(Instant::now() + delay)) // tokio time, allowed: virtual in the simulation
+            }
+            Err(_) => (refused, self.retry_at()),
+            Ok(_) => (0, None),
+        });
     }
 
     /// Draws a jittered backoff delay for retry `attempt` from the device's RNG.

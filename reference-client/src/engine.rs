@@ -135,6 +135,12 @@ async fn pull_entity(
         let body = transport.request(Method::GET, &path, None).await?;
         let page: PullResponse =
             serde_json::from_slice(&body).map_err(|e| TransportError::Unreadable(e.to_string()))?;
+        if inner.config.bugged(Bug::CursorSavedBeforePage) {
+            let mut store = inner.store.borrow_mut();
+            let tx = store.transaction()?;
+            tx.set_cursor(entity, page.cursor, false)?;
+            tx.commit()?;
+        }
         inner.reached(SyncStep::PullPageReceived { entity, changes: page.changes.len() }).await;
         if commit_page(inner, entity, &page)? {
             tracing::info!(%entity, since, "cursor is older than the tombstone horizon: re-syncing");
@@ -161,7 +167,7 @@ fn commit_page(inner: &Inner, entity: Entity, page: &PullResponse) -> Result<boo
     if reset {
         begin_resync(&tx, entity)?;
     } else {
-        apply_page(&tx, entity, page, now)?;
+        apply_page(&tx, entity, page, now, &inner.config)?;
     }
     tx.commit()?;
     Ok(reset)
@@ -178,6 +184,9 @@ async fn push_queue(inner: &Inner, transport: &mut crate::transport::Transport, 
             return Ok(());
         }
         batch.sort_by_key(QueueEntry::push_rank);
+        if inner.config.bugged(Bug::FreshKeyPerRetry) {
+            rekey(inner, &mut batch)?;
+        }
         let request = PushRequest {
             device: inner.store.borrow().device().to_owned(),
             mutations: batch.iter().map(QueueEntry::to_mutation).collect(),
@@ -218,8 +227,7 @@ async fn push_queue(inner: &Inner, transport: &mut crate::transport::Transport, 
         let tally = {
             let mut store = inner.store.borrow_mut();
             let tx = store.transaction()?;
-            let tally =
-                apply_results(&tx, &batch, &response.results, inner.config.max_retries, inner.config.clock.now_ms())?;
+            let tally = apply_results(&tx, &batch, &response.results, &inner.config)?;
             tx.commit()?;
             tally
         };
@@ -240,7 +248,23 @@ fn prune_completed(inner: &Inner) -> Result<()> {
     Ok(())
 }
 
+/// The fresh-key-per-retry mutant: every send gets new keys (and the entries chained after
+/// them follow), so the server cannot tell a retry from a new write.
+fn rekey(inner: &Inner, batch: &mut [QueueEntry]) -> Result<()> {
+    let mut store = inner.store.borrow_mut();
+    let tx = store.transaction()?;
+    for entry in batch.iter_mut() {
+        let key = inner.new_id();
+        tx.tx.execute("UPDATE queue SET key = ?2 WHERE key = ?1", [&entry.key, &key])?;
+        tx.tx.execute("UPDATE queue SET after_key = ?2 WHERE after_key = ?1", [&entry.key, &key])?;
+        entry.key = key;
+    }
+    tx.commit()
+}
+
 fn mark(inner: &Inner, batch: &[QueueEntry], status: QueueStatus) -> Result<()> {
+    let dequeue = status == QueueStatus::InFlight && inner.config.bugged(Bug::DequeueBeforeAck);
+    let status = if dequeue { QueueStatus::Completed } else { status };
     let mut store = inner.store.borrow_mut();
     let tx = store.transaction()?;
     for entry in batch {
@@ -252,7 +276,11 @@ fn mark(inner: &Inner, batch: &[QueueEntry], status: QueueStatus) -> Result<()> 
 fn fail(inner: &Inner, entry: &QueueEntry, message: &str) -> Result<()> {
     let mut store = inner.store.borrow_mut();
     let tx = store.transaction()?;
-    tx.set_status(&entry.key, QueueStatus::Failed, Some(message))?;
+    if inner.config.bugged(Bug::FailedMutationDropped) {
+        tx.tx.execute("DELETE FROM queue WHERE key = ?1", [&entry.key])?;
+    } else {
+        tx.set_status(&entry.key, QueueStatus::Failed, Some(message))?;
+    }
     let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
     tx.recompute(entry.entity, &entry.record_id, server, inner.config.clock.now_ms())?;
     tx.commit()

@@ -128,13 +128,10 @@ pub async fn run(client: Client, mut conditions: watch::Receiver<Conditions>, po
             }
             Err(e) => {
                 failures += 1;
-                let retry_after = match &e {
-                    Error::Sync(TransportError::Unavailable { retry_after, .. }) => *retry_after,
-                    _ => None,
-                };
-                let delay = client.backoff(failures, retry_after);
-                tracing::info!(?trigger, error = %e, failures, ?delay, "sync round failed; backing off");
-                Some(tokio_now() + delay)
+                // A refused round set the client's own backoff; other failures back off here.
+                let at = client.retry_at().unwrap_or_else(|| tokio_now() + client.backoff(failures, None));
+                tracing::info!(?trigger, error = %e, failures, ?at, "sync round failed; backing off");
+                Some(at)
             }
         };
     }

@@ -354,6 +354,12 @@ impl Tx<'_> {
         self.put_row(&state, server.as_ref(), status, updated_at_ms)
     }
 
+    /// Stores a pulled record as the row, over any pending local writes (only the
+    /// pull-overwrites-pending-edits mutant does).
+    pub(crate) fn store_as_is(&self, record: &Record) -> Result<()> {
+        self.put_row(record, Some(record), SyncStatus::Synced, record.updated_at_ms)
+    }
+
     fn record_status(&self, entity: Entity, id: &str, open: bool) -> Result<SyncStatus> {
         let conflicts: i64 = self.tx.query_row(
             "SELECT COUNT(*) FROM conflicts WHERE entity = ?1 AND record_id = ?2 AND open = 1 AND needs_user = 1",

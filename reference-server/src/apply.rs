@@ -1,11 +1,13 @@
 //! Applying one pushed mutation to the store: idempotency, base versions, the entity's
 //! strategy, CRDT fields and parent references.
 
+use crate::bug::Bug;
+use crate::config::ServerConfig;
 use crate::error::Result;
 use crate::store::Tx;
 use protocol::{
-    resolve, Action, Entity, FieldKind, FieldStamp, Mutation, MutationResult, Outcome, Record, RejectCode, Resolution,
-    Strategies, Write,
+    resolve, Action, Entity, FieldKind, FieldStamp, Hlc, Mutation, MutationResult, Outcome, Record, RejectCode,
+    Resolution, Strategies, Write,
 };
 use std::collections::BTreeSet;
 
@@ -15,13 +17,15 @@ pub(crate) struct Context<'a> {
     pub(crate) device: &'a str,
     pub(crate) now_ms: i64,
     pub(crate) strategies: &'a Strategies,
+    pub(crate) config: &'a ServerConfig,
 }
 
 /// Applies `m` (already validated, of `entity`) and returns its result. A replayed key is
 /// answered from the idempotency table; every other outcome except a retryable rejection
 /// is stored there in the same transaction as its effects.
 pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutation) -> Result<MutationResult> {
-    if let Some((stored, _)) = tx.idempotent(cx.user, &m.key)? {
+    let replayed = tx.idempotent(cx.user, &m.key)?;
+    if let Some((stored, _)) = replayed.clone().filter(|_| !cx.config.bugged(Bug::IdempotencyIgnored)) {
         tracing::debug!(key = %m.key, "replayed mutation answered from the idempotency table");
         return Ok(stored);
     }
@@ -49,7 +53,7 @@ pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutat
     };
     let result = MutationResult { key: m.key.clone(), outcome };
     let retryable = matches!(result.outcome, Outcome::Rejected { retryable: true, .. });
-    if !retryable {
+    if !retryable && replayed.is_none() {
         let version_after = result.outcome.record().map(|r| r.version);
         tx.remember(cx.user, &result, version_after)?;
     }
@@ -99,7 +103,10 @@ fn update(
         let fields_kept = m.changes.fields.keys().cloned().collect();
         return Ok(Outcome::Conflict { resolution: Resolution::Deleted, fields_kept, record });
     }
-    let write = Write { base_version: base, hlc: &m.hlc, fields: &m.changes.fields };
+    let base = if cx.config.bugged(Bug::NoBaseVersionCheck) { record.version } else { base };
+    let device_clock = Hlc { wall_ms: m.client_time_ms, counter: 0, node: m.hlc.node.clone() };
+    let hlc = if cx.config.bugged(Bug::LastWriteWinsByDeviceClock) { &device_clock } else { &m.hlc };
+    let write = Write { base_version: base, hlc, fields: &m.changes.fields };
     let decision = resolve(cx.strategies.of(entity), record.version, &record.stamps, write);
     if let Some(refused) = check_parents(tx, cx, entity, m, &decision.apply)? {
         return Ok(refused);
@@ -127,7 +134,11 @@ fn delete(tx: &mut Tx<'_>, cx: &Context<'_>, m: &Mutation, current: Option<Recor
     record.version = tx.next_seq()?;
     record.deleted = true;
     record.updated_at_ms = cx.now_ms;
-    tx.put_record(cx.user, &record)?;
+    if cx.config.bugged(Bug::HardDeletes) {
+        tx.remove_record(cx.user, record.entity, &record.id)?;
+    } else {
+        tx.put_record(cx.user, &record)?;
+    }
     Ok(Outcome::Accepted { record, concurrent: false })
 }
 
@@ -174,8 +185,22 @@ fn write_changes(
         m.changes.apply_field(record, name);
         record.stamps.insert(name.clone(), FieldStamp { version: seq, hlc: m.hlc.clone() });
     }
+    if cx.config.bugged(Bug::CounterOverwrite) {
+        overwrite_counters(m, record, cx.device);
+    }
     m.changes.apply_crdt_ops(record, cx.device, &m.key);
     record.version = seq;
     record.updated_at_ms = cx.now_ms;
     tx.put_record(cx.user, record)
+}
+
+/// The counter-overwrite mutant: the device's share of each incremented counter is cleared
+/// before the increment is added, so the share ends equal to the last increment alone.
+fn overwrite_counters(m: &Mutation, record: &mut Record, device: &str) {
+    for name in m.changes.increments.keys() {
+        if let Some(counter) = record.counters.get_mut(name) {
+            counter.p.remove(device);
+            counter.n.remove(device);
+        }
+    }
 }

@@ -57,15 +57,17 @@ impl ServerConfig {
         self
     }
 
-    /// Whether `bug` is planted (never, without the `mutants` feature).
-    pub(crate) fn bugged(&self, bug: crate::bug::Bug) -> bool {
+    /// The planted bug (never one, without the `mutants` feature).
+    pub(crate) fn planted(&self) -> Option<crate::bug::Bug> {
         #[cfg(feature = "mutants")]
-        return self.bug == Some(bug);
+        return self.bug;
         #[cfg(not(feature = "mutants"))]
-        {
-            let _ = bug;
-            false
-        }
+        None
+    }
+
+    /// Whether `bug` is planted.
+    pub(crate) fn bugged(&self, bug: crate::bug::Bug) -> bool {
+        self.planted() == Some(bug)
     }
 
     /// Uses `clock` as the server's wall clock.

@@ -2,6 +2,7 @@
 
 use crate::apply::{apply, Context};
 use crate::body::{json_response, read_json};
+use crate::bug::Bug;
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -65,13 +66,13 @@ async fn pull(State(state): State<AppState>, headers: HeaderMap, RawQuery(query)
     let query = parse_pull_query(query.as_deref().unwrap_or(""))?;
     let store = state.store.lock().expect("a panic while holding the store lock is a server bug");
     let last = store.last_seq()?;
-    if query.since > last {
+    if query.since > last && !state.config.bugged(Bug::CursorByTimestamp) {
         return Err(Error::bad_request(
             ErrorCode::BadCursor,
             format!("cursor {} is ahead of the latest change {last}: this server did not issue it", query.since),
         ));
     }
-    let page = store.pull(&user, query.entity, query.since, query.limit)?;
+    let page = store.pull(&user, query.entity, query.since, query.limit, state.config.planted())?;
     drop(store);
     tracing::info!(%user, entity = %query.entity, since = query.since, changes = page.changes.len(), has_more = page.has_more, reset = page.reset, "pull");
     let response =
@@ -106,7 +107,7 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> 
         .collect::<Result<Vec<Entity>>>()?;
     let config = &state.config;
     let now_ms = config.clock.now_ms();
-    let cx = Context { user: &user, device: &request.device, now_ms, strategies: &config.strategies };
+    let cx = Context { user: &user, device: &request.device, now_ms, strategies: &config.strategies, config };
     let results = {
         let mut store = state.store.lock().expect("a panic while holding the store lock is a server bug");
         store.write(|tx| {

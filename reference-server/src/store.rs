@@ -1,6 +1,7 @@
 //! The server's SQLite store: records, the change sequence, the idempotency table and the
 //! tombstone horizon.
 
+use crate::bug::Bug;
 use crate::error::{Error, Result};
 use protocol::{Entity, MutationResult, Record};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -89,18 +90,34 @@ impl Store {
         Ok(users.collect::<rusqlite::Result<_>>()?)
     }
 
-    pub(crate) fn pull(&self, user: &str, entity: Entity, since: u64, limit: u32) -> Result<Page> {
+    /// The changes of `user`'s `entity` after cursor `since`, at most `limit`, in sequence
+    /// order. `bug` plants a mutant's broken query (see [`Bug`]).
+    pub(crate) fn pull(&self, user: &str, entity: Entity, since: u64, limit: u32, bug: Option<Bug>) -> Result<Page> {
         let purged_through = self.purged_through(user, entity)?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT body FROM records WHERE user = ?1 AND entity = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
-        )?;
+        let by_timestamp = bug == Some(Bug::CursorByTimestamp);
+        let sql = match bug {
+            Some(Bug::CursorByTimestamp) => "SELECT body FROM records WHERE user = ?1 AND entity = ?2
+                AND json_extract(body, '$.updated_at_ms') > ?3 ORDER BY json_extract(body, '$.updated_at_ms'), seq LIMIT ?4",
+            Some(Bug::PullSkipsTombstones) => "SELECT body FROM records WHERE user = ?1 AND entity = ?2 AND seq > ?3
+                AND deleted_at_ms IS NULL ORDER BY seq LIMIT ?4",
+            Some(Bug::LeaksOtherUsers) => {
+                "SELECT body FROM records WHERE ?1 IS NOT NULL AND entity = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"
+            }
+            _ => "SELECT body FROM records WHERE user = ?1 AND entity = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt
             .query_map(params![user, entity.name(), since as i64, i64::from(limit) + 1], |r| r.get::<_, String>(0))?;
         let mut changes = rows.map(|b| decode_record(&b?)).collect::<Result<Vec<_>>>()?;
         let has_more = changes.len() > limit as usize;
         changes.truncate(limit as usize);
-        let cursor = changes.last().map_or(since, |r| r.version);
-        Ok(Page { changes, cursor, has_more, reset: since > 0 && since < purged_through })
+        let cursor = match changes.last() {
+            Some(last) if by_timestamp => last.updated_at_ms as u64,
+            Some(last) => last.version,
+            None => since,
+        };
+        let reset = !by_timestamp && since > 0 && since < purged_through;
+        Ok(Page { changes, cursor, has_more, reset })
     }
 
     fn purged_through(&self, user: &str, entity: Entity) -> Result<u64> {
@@ -150,6 +167,15 @@ impl Tx<'_> {
              ON CONFLICT (user, entity, id) DO UPDATE SET seq = ?4, deleted_at_ms = ?5, body = ?6",
         )?;
         stmt.execute(params![user, record.entity.name(), record.id, record.version as i64, deleted_at, body])?;
+        Ok(())
+    }
+
+    /// Removes a record outright, leaving no tombstone (only the hard-deletes mutant does).
+    pub(crate) fn remove_record(&mut self, user: &str, entity: Entity, id: &str) -> Result<()> {
+        self.tx.execute(
+            "DELETE FROM records WHERE user = ?1 AND entity = ?2 AND id = ?3",
+            params![user, entity.name(), id],
+        )?;
         Ok(())
     }
 

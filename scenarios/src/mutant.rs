@@ -64,8 +64,10 @@ pub fn by_name(name: &str) -> Option<&'static Mutant> {
 pub const ALL: &[Mutant] = &[
     Mutant {
         name: "fresh_key_per_retry",
-        change: "the client makes a mutation's idempotency key when it builds the request, not when it queues the write",
-        imitates: "a retry after a lost response is a new mutation to the server: counters count twice, comments post twice",
+        change:
+            "the client makes a mutation's idempotency key when it builds the request, not when it queues the write",
+        imitates:
+            "a retry after a lost response is a new mutation to the server: counters count twice, comments post twice",
         caught_by: "exactly once",
         scenario: "lost_acknowledgements",
         plant: Plant::Client(ClientBug::FreshKeyPerRetry),
@@ -168,8 +170,10 @@ pub const ALL: &[Mutant] = &[
     },
     Mutant {
         name: "second_resolution_tie_break",
-        change: "the client keeps a pulled version only if its timestamp, in whole seconds, is newer; ties keep what it has",
-        imitates: "a non-deterministic tie-break: replicas that saw two versions of one second in different orders disagree",
+        change:
+            "the client keeps a pulled version only if its timestamp, in whole seconds, is newer; ties keep what it has",
+        imitates:
+            "a non-deterministic tie-break: replicas that saw two versions of one second in different orders disagree",
         caught_by: "convergence",
         scenario: "edits_on_both_sides_of_a_partition",
         plant: Plant::Client(ClientBug::SecondResolutionTieBreak),

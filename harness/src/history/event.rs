@@ -111,6 +111,11 @@ pub enum EventKind {
         /// The error.
         error: String,
     },
+    /// A request of this device reached the server's edge (before any edge fault).
+    Request {
+        /// The request path.
+        path: String,
+    },
     /// An HTTP fault at the server edge hit a request of this device.
     Edge {
         /// The fault's name.

@@ -4,6 +4,7 @@ use super::facts::{cite, is_register, written, Facts};
 use super::{Check, Expectation, Invariant, Violation};
 use crate::history::{History, OpView};
 use crate::operation::{Operation, RecordKey};
+use protocol::Strategy;
 use serde_json::Value;
 
 /// Catches a write that lost to a write it had already seen. An acknowledged update B that
@@ -13,8 +14,13 @@ use serde_json::Value;
 /// with A's value: B is ordered after it. Under last-write-wins by wall clock, this is the
 /// write with the slower clock losing to an older one.
 ///
-/// B may lose openly: not judged when B's device surfaced the record as failed or in
-/// conflict, or when the record is no longer on the server.
+/// Judged under the strategies where the later write must win: last-write-wins (by hybrid
+/// logical clock or by arrival) and client-wins; server-wins, field merge and
+/// user-prompted may refuse a stale write that saw an older one (a concurrent change made
+/// it stale), and [`super::StrategyHonoured`] judges those. B may fail openly: not judged
+/// when B's device shows the record as failed, or when the record is no longer on the
+/// server. A conflict the strategy resolved by itself is no excuse: it is the strategy
+/// that broke causality.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Causality;
 
@@ -39,7 +45,7 @@ impl Invariant for Causality {
         for later in facts.operations.iter().filter(|op| is_acknowledged_update(op)) {
             let key = later.operation.key();
             let Some(kept) = facts.servers.get(later.user).and_then(|records| records.get(&key)) else { continue };
-            if facts.surfaced(later.host, &key) {
+            if !later_write_must_win(facts.strategy(key.entity)) || facts.failed(later.host, &key) {
                 continue;
             }
             for (field, seen) in later.observed.iter().filter(|(f, v)| v.is_string() && is_register(key.entity, f)) {
@@ -59,6 +65,10 @@ impl Invariant for Causality {
         }
         Check::found(violations)
     }
+}
+
+fn later_write_must_win(strategy: Option<Strategy>) -> bool {
+    matches!(strategy, Some(Strategy::LastWriteWinsHlc | Strategy::LastWriteWinsArrival | Strategy::ClientWins))
 }
 
 fn is_acknowledged_update(op: &OpView<'_>) -> bool {
@@ -117,10 +127,18 @@ mod tests {
     }
 
     #[test]
-    fn a_later_write_surfaced_as_a_conflict_may_lose() {
+    fn a_later_write_shown_as_failed_may_lose() {
+        let finals = records(&[(&task("t1"), json!({"title": "title #1"}))]);
+        let failed = DeviceState { records: finals.clone(), failed: vec![task("t1")], ..DeviceState::default() };
+        let history = edited_after_seeing().at(900).server(ALICE, finals).snapshot(DEVICE1, failed).build();
+        assert_eq!(Causality.check(&history), Check::ok());
+    }
+
+    #[test]
+    fn a_conflict_the_strategy_resolved_is_no_excuse() {
         let finals = records(&[(&task("t1"), json!({"title": "title #1"}))]);
         let conflicted = DeviceState { records: finals.clone(), conflicts: vec![task("t1")], ..DeviceState::default() };
         let history = edited_after_seeing().at(900).server(ALICE, finals).snapshot(DEVICE1, conflicted).build();
-        assert_eq!(Causality.check(&history), Check::ok());
+        assert_eq!(Causality.check(&history).violations.len(), 1);
     }
 }

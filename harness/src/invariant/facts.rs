@@ -5,13 +5,13 @@
 use crate::history::{Event, EventKind, History, OpView};
 use crate::operation::{Operation, RecordKey};
 use crate::state::{DeviceState, UserRecords};
-use protocol::{Entity, FieldKind};
+use protocol::{Entity, FieldKind, Strategy};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One history, indexed once for the questions invariants ask of it.
 pub(crate) struct Facts<'a> {
-    history: &'a History,
+    pub(crate) history: &'a History,
     /// Every operation with its completion, in invocation order.
     pub(crate) operations: Vec<OpView<'a>>,
     /// Each device's final state, by host, with its user.
@@ -60,6 +60,16 @@ impl<'a> Facts<'a> {
     /// the user was told, so what the server kept instead is not a silent loss.
     pub(crate) fn surfaced(&self, host: &str, key: &RecordKey) -> bool {
         self.snapshots.get(host).is_some_and(|(_, state)| state.surfaced(key))
+    }
+
+    /// Whether device `host` shows a write to `key` failed for good in its final state.
+    pub(crate) fn failed(&self, host: &str, key: &RecordKey) -> bool {
+        self.snapshots.get(host).is_some_and(|(_, state)| state.failed.contains(key))
+    }
+
+    /// The conflict strategy the run declared for `entity`, if the header names a known one.
+    pub(crate) fn strategy(&self, entity: Entity) -> Option<Strategy> {
+        self.history.header.strategies.get(entity.name()).and_then(|name| Strategy::parse(name))
     }
 
     /// Whether some device that may have written `key` surfaced it.

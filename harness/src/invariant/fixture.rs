@@ -39,7 +39,17 @@ impl Timeline {
     /// A run whose device `i` belongs to `users[i]`.
     pub(crate) fn new(users: &[&str]) -> Self {
         let devices = users.iter().enumerate().map(|(i, u)| DeviceInfo { host: device(i), user: (*u).to_owned() });
-        Self { history: History::new("fixture", 0, devices.collect(), BTreeMap::new()), now_ms: 0 }
+        let defaults = protocol::Strategies::default();
+        let strategies = [("project", defaults.project), ("task", defaults.task)];
+        let strategies = strategies.into_iter().map(|(e, s)| (e.to_owned(), s.name().to_owned())).collect();
+        Self { history: History::new("fixture", 0, devices.collect(), strategies), now_ms: 0 }
+    }
+
+    /// Declares `strategy` for `entity` (the defaults are field merge for projects and
+    /// last-write-wins by hybrid logical clock for tasks).
+    pub(crate) fn strategy(mut self, entity: &str, strategy: protocol::Strategy) -> Self {
+        self.history.header.strategies.insert(entity.to_owned(), strategy.name().to_owned());
+        self
     }
 
     /// Moves the clock: the next events happen at `t_ms`.
@@ -97,6 +107,14 @@ impl Timeline {
     }
 
     /// Device `host` reports its final state.
+    pub(crate) fn request(self, host: &str, path: &str) -> Self {
+        self.event(host, EventKind::Request { path: path.into() })
+    }
+
+    pub(crate) fn edge(self, host: &str, fault: &str) -> Self {
+        self.event(host, EventKind::Edge { fault: fault.into(), path: String::new() })
+    }
+
     pub(crate) fn snapshot(self, host: &str, state: DeviceState) -> Self {
         let user = self.user(host);
         self.event(host, EventKind::Snapshot { user, state })

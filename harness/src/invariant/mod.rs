@@ -20,6 +20,8 @@ mod reached_conflict;
 mod reached_kill_during_push;
 mod reached_lost_acknowledgement;
 mod read_your_writes;
+mod retries_back_off;
+mod stale_overwrite;
 mod strategy_honoured;
 
 pub use causality::Causality;
@@ -34,6 +36,7 @@ pub use reached_conflict::ReachedConflict;
 pub use reached_kill_during_push::ReachedKillDuringPush;
 pub use reached_lost_acknowledgement::ReachedLostAcknowledgement;
 pub use read_your_writes::ReadYourWrites;
+pub use retries_back_off::RetriesBackOff;
 pub use strategy_honoured::StrategyHonoured;
 
 use crate::history::History;
@@ -137,6 +140,7 @@ pub fn all() -> Vec<Rc<dyn Invariant>> {
         Rc::new(MonotonicReads),
         Rc::new(QueueDrains),
         Rc::new(Isolation),
+        Rc::new(RetriesBackOff),
         Rc::new(ReachedConflict),
         Rc::new(ReachedKillDuringPush),
         Rc::new(ReachedLostAcknowledgement),

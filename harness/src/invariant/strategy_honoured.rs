@@ -1,4 +1,5 @@
-//! Declared strategy honoured: counter and set fields equal the merge of every operation.
+//! Declared strategy honoured: counter and set fields equal the merge of every operation,
+//! and strategies that refuse stale writes never let one overwrite silently.
 
 use super::facts::{adds, cite, counter, fields_of, increment, removes, Facts};
 use super::{Check, Expectation, Invariant, Violation};
@@ -15,9 +16,14 @@ use std::collections::BTreeSet;
 /// that no write added.
 ///
 /// Records that a writing device surfaced as failed or in conflict are not judged: part of
-/// their writes may have been refused openly. Register fields are judged by
-/// [`super::NoLostAcknowledgedWrites`] (a disjoint field edit lost under field merge has no
-/// other writer to excuse it) and [`super::Causality`].
+/// their writes may have been refused openly.
+///
+/// Register fields of entities whose strategy refuses stale writes (server-wins, field
+/// merge, user-prompted) are judged too: a text value on the server written by a write
+/// that never saw an acknowledged write to the same field must come with a conflict shown
+/// on some device, since one of the two was stale when it arrived (see
+/// `stale_overwrite.rs`). Other register rules are judged by
+/// [`super::NoLostAcknowledgedWrites`] and [`super::Causality`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StrategyHonoured;
 
@@ -33,7 +39,8 @@ impl Invariant for StrategyHonoured {
     }
 
     fn description(&self) -> &'static str {
-        "counter and set fields on the server equal the merge of every write that took effect"
+        "counters and sets merge every write; under server-wins, field merge and user-prompted no stale \
+         write overwrites silently"
     }
 
     fn check(&self, history: &History) -> Check {
@@ -47,6 +54,9 @@ impl Invariant for StrategyHonoured {
                 let sets = fields_of(key.entity, FieldKind::Set).flat_map(|f| set_off(&facts, key, fields, f));
                 violations.extend(counters.chain(sets).map(|details| Violation::new(NAME, end, None, details)));
             }
+        }
+        for (host, details) in super::stale_overwrite::silent_stale_overwrites(&facts) {
+            violations.push(Violation::new(NAME, end, Some(host), details));
         }
         Check::found(violations)
     }

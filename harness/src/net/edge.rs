@@ -46,6 +46,25 @@ pub enum HttpFault {
 }
 
 impl HttpFault {
+    /// The fault a timeline name stands for (the inverse of [`HttpFault::name`]).
+    pub fn from_name(name: &str) -> Option<HttpFault> {
+        let number = |s: &str| s.parse::<u64>().ok();
+        if let Some(secs) = name.strip_prefix("status_429_retry_after_").and_then(|s| s.strip_suffix('s')) {
+            return number(secs).map(|s| HttpFault::TooManyRequests { retry_after: Duration::from_secs(s) });
+        }
+        if let Some(status) = name.strip_prefix("status_") {
+            return status.parse().ok().map(HttpFault::ServerError);
+        }
+        if let Some(ms) = name.strip_prefix("slow_").and_then(|s| s.strip_suffix("ms")) {
+            return number(ms).map(|ms| HttpFault::Slow(Duration::from_millis(ms)));
+        }
+        match name {
+            "lose_response" => Some(HttpFault::LoseResponse),
+            "reset_mid_body" => Some(HttpFault::ResetMidBody),
+            _ => None,
+        }
+    }
+
     /// The stable name used on the timeline.
     pub fn name(&self) -> String {
         match self {
@@ -135,6 +154,7 @@ impl hyper::service::Service<Request<Incoming>> for EdgeService {
         let this = self.clone();
         Box::pin(async move {
             let path = request.uri().path().to_owned();
+            this.run.record(&this.device, EventKind::Request { path: path.clone() });
             let fault = this.run.edge.draw(&path);
             if let Some(fault) = fault {
                 this.run.record(&this.device, EventKind::Edge { fault: fault.name(), path });
@@ -193,5 +213,25 @@ impl http_body::Body for HalfBody {
             Some(half) => Ok(Frame::data(half)),
             None => Err(io::Error::new(io::ErrorKind::ConnectionReset, "connection reset mid-body")),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_is_named_back_from_its_name() {
+        let faults = [
+            HttpFault::LoseResponse,
+            HttpFault::ServerError(503),
+            HttpFault::TooManyRequests { retry_after: Duration::from_secs(3) },
+            HttpFault::ResetMidBody,
+            HttpFault::Slow(Duration::from_millis(1500)),
+        ];
+        for fault in faults {
+            assert_eq!(HttpFault::from_name(&fault.name()), Some(fault), "{}", fault.name());
+        }
+        assert_eq!(HttpFault::from_name("status_"), None);
     }
 }

@@ -17,7 +17,8 @@ const METERED_UPLOAD: usize = 64 * 1024;
 /// Opens the reference client on a simulated device.
 ///
 /// Defaults: connect timeout 5 s, request timeout 30 s (an edge-profile push of 100
-/// mutations takes seconds), pull pages of 200, push batches of 100.
+/// mutations takes seconds), pull pages of 50, push batches of 100: a page is smaller than a
+/// push batch, so a page boundary can fall inside one server transaction.
 #[derive(Clone, Debug)]
 pub struct ReferenceClient {
     /// Network timeouts.
@@ -34,7 +35,7 @@ impl Default for ReferenceClient {
     fn default() -> Self {
         Self {
             timeouts: Timeouts { connect: Duration::from_secs(5), request: Duration::from_secs(30) },
-            page_size: 200,
+            page_size: 50,
             batch_size: 100,
             bug: None,
         }

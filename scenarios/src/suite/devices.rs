@@ -1,7 +1,9 @@
 //! Scenarios about the device: kills at sync steps, clocks.
 
 use super::secs;
-use syncsim::{Fault, Profile, Scenario, Step, Workload};
+use protocol::{Strategies, Strategy};
+use std::time::Duration;
+use syncsim::{ConditionChange, Fault, Profile, Scenario, Step, Workload};
 
 /// The app is killed at every named sync step in turn, and restarted on its data.
 pub fn kill_at_each_sync_step() -> Scenario {
@@ -26,5 +28,54 @@ pub fn clock_skew_of_hours() -> Scenario {
         .clock_offset(2, -2 * 3_600_000)
         .workload(Workload::edit_same_records(12).start(secs(6)))
         .duration(secs(40))
+        .build()
+}
+
+/// Clocks jumping backwards (and forwards) under last-write-wins by hybrid logical clock.
+pub fn clock_jumps_backwards_under_last_write_wins() -> Scenario {
+    let lww = Strategy::LastWriteWinsHlc;
+    Scenario::builder("clock_jumps_backwards_under_last_write_wins")
+        .description(
+            "every entity is last-write-wins; device1's clock jumps back 1 h, device2's back 10 min, then on 2 h",
+        )
+        .devices(3)
+        .profile(Profile::REGULAR_4G)
+        .strategies(Strategies { project: lww, task: lww })
+        .workload(Workload::edit_same_records(16).start(secs(6)).every(secs(1)))
+        .at(secs(10), Fault::clock_jump(1, -3_600_000))
+        .at(secs(15), Fault::clock_jump(2, -600_000))
+        .at(secs(25), Fault::clock_jump(2, 2 * 3_600_000))
+        .duration(secs(34))
+        .build()
+}
+
+/// The OS cuts background syncs after a short budget, while the user keeps writing.
+pub fn background_budget_cuts_syncs() -> Scenario {
+    let budget = |ms| Fault::Condition(0.into(), ConditionChange::Background(Duration::from_millis(ms)));
+    Scenario::builder("background_budget_cuts_syncs")
+        .description("device0 goes to the background with a 250 ms budget on 3g from 2 s, then 600 ms, then foreground")
+        .devices(2)
+        .profile(Profile::THREE_G)
+        .workload(Workload::mixed(40).every(Duration::from_millis(600)))
+        .at(secs(2), budget(250))
+        .at(secs(14), budget(600))
+        .at(secs(26), Fault::Condition(0.into(), ConditionChange::Foreground))
+        .duration(secs(36))
+        .build()
+}
+
+/// Many devices of several users on one server: no user sees another's records.
+pub fn many_devices_of_several_users() -> Scenario {
+    Scenario::builder("many_devices_of_several_users")
+        .description("nine devices of three users write on lte; two of them are cut off for a while")
+        .users(3)
+        .devices(9)
+        .profile(Profile::LTE)
+        .workload(Workload::mixed(12))
+        .at(secs(5), Fault::partition(4))
+        .at(secs(8), Fault::Profile(7.into(), Profile::OFFLINE))
+        .at(secs(18), Fault::repair(4))
+        .at(secs(20), Fault::Profile(7.into(), Profile::LTE))
+        .duration(secs(30))
         .build()
 }

@@ -1,6 +1,7 @@
 //! Scenarios about the network: offline, partitions, lost answers, flapping.
 
 use super::secs;
+use std::time::Duration;
 use syncsim::{Fault, Profile, Scenario, Workload};
 
 /// One device works offline for most of the run while another keeps syncing.
@@ -52,4 +53,57 @@ pub fn train_through_tunnels() -> Scenario {
         .flapping(0, Profile::THREE_G, secs(4), secs(34), secs(3))
         .duration(secs(40))
         .build()
+}
+
+/// A phone opened for the first time with no network: it works offline from the start.
+pub fn cold_start_offline() -> Scenario {
+    Scenario::builder("cold_start_offline")
+        .description("device0 starts with no network, writes from 1 s, and first reaches the server at 20 s")
+        .devices(2)
+        .profile(Profile::SLOW_4G)
+        .device_profile(0, Profile::OFFLINE)
+        .workload(Workload::mixed(16).every(secs(1)))
+        .at(secs(20), Fault::Profile(0.into(), Profile::SLOW_4G))
+        .duration(secs(32))
+        .build()
+}
+
+/// The worst networks: very-bad (lossy, 500 ms each way) and edge.
+pub fn slow_networks() -> Scenario {
+    Scenario::builder("slow_networks")
+        .description("device0 on very-bad (10% loss, 500 ms), device1 on edge, device2 on 3g, all writing")
+        .devices(3)
+        .profile(Profile::THREE_G)
+        .device_profile(0, Profile::VERY_BAD)
+        .device_profile(1, Profile::EDGE)
+        .workload(Workload::mixed(14))
+        .duration(secs(40))
+        .build()
+}
+
+/// The network drops again and again while a long queue is being pushed.
+pub fn network_cut_during_a_push() -> Scenario {
+    Scenario::builder("network_cut_during_a_push")
+        .description("device0 queues 60 writes offline, then drains them on edge while the network drops every 2 s")
+        .devices(2)
+        .profile(Profile::EDGE)
+        .workload(Workload::mixed(60).every(Duration::from_millis(200)))
+        .at(Duration::ZERO, Fault::Profile(0.into(), Profile::OFFLINE))
+        .flapping(0, Profile::EDGE, secs(13), secs(31), secs(2))
+        .duration(secs(40))
+        .build()
+}
+
+/// A phone moving between networks: wifi, lte, 3g, edge and back.
+pub fn handover_between_networks() -> Scenario {
+    let mut builder = Scenario::builder("handover_between_networks")
+        .description("device0 hands over wifi, lte, 3g, edge, offline, slow-4g and back to wifi every 4 s")
+        .devices(2)
+        .profile(Profile::WIFI)
+        .workload(Workload::mixed(30).every(secs(1)));
+    let route = [Profile::LTE, Profile::THREE_G, Profile::EDGE, Profile::OFFLINE, Profile::SLOW_4G, Profile::WIFI];
+    for (k, profile) in route.into_iter().enumerate() {
+        builder = builder.at(secs(4 + 4 * k as u64), Fault::Profile(0.into(), profile));
+    }
+    builder.duration(secs(36)).build()
 }

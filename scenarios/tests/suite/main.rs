@@ -10,7 +10,8 @@ use syncsim::{Scenario, Step, Sweep};
 const SEEDS: u64 = 32;
 
 fn sweep(scenario: &Scenario) -> Sweep {
-    let sweep = scenario.run_seeds(&ReferenceClient::default(), &ReferenceServer::default(), syncsim::seed::sweep(SEEDS));
+    let sweep =
+        scenario.run_seeds(&ReferenceClient::default(), &ReferenceServer::default(), syncsim::seed::sweep(SEEDS));
     sweep.assert_ok();
     assert!(
         sweep.converge_ms.len() == sweep.seeds.len(),

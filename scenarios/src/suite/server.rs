@@ -1,0 +1,60 @@
+//! Scenarios about the server: restarts mid-sync, storms of refusals, big transactions
+//! pulled in small pages.
+
+use super::secs;
+use std::time::Duration;
+use syncsim::{Fault, Host, HttpFault, Mix, Profile, Route, Scenario, Workload};
+
+/// The server crashes and restarts while devices sync.
+pub fn server_restart_mid_sync() -> Scenario {
+    Scenario::builder("server_restart_mid_sync")
+        .description("the server crashes at 5, 15 and 25 s (back 1 s later) and is bounced at 10 and 20 s")
+        .devices(3)
+        .profile(Profile::THREE_G)
+        .workload(Workload::mixed(30).every(secs(1)))
+        .at(secs(5), Fault::Crash(Host::Server))
+        .at(secs(6), Fault::Bounce(Host::Server))
+        .at(secs(10), Fault::Bounce(Host::Server))
+        .at(secs(15), Fault::Crash(Host::Server))
+        .at(secs(16), Fault::Bounce(Host::Server))
+        .at(secs(20), Fault::Bounce(Host::Server))
+        .at(secs(25), Fault::Crash(Host::Server))
+        .at(secs(26), Fault::Bounce(Host::Server))
+        .duration(secs(40))
+        .build()
+}
+
+/// The server refuses everything for a while, then rate-limits, then refuses a share.
+pub fn server_error_and_rate_limit_storms() -> Scenario {
+    let refuse = |fault, permille| Fault::Http(fault, Route::Any, permille);
+    let rate_limited = |secs| HttpFault::TooManyRequests { retry_after: Duration::from_secs(secs) };
+    Scenario::builder("server_error_and_rate_limit_storms")
+        .description("every request gets 503 from 3 s, then 429 Retry-After 3 s from 12 s, then 500 on 40% of pushes")
+        .devices(3)
+        .profile(Profile::LTE)
+        .workload(Workload::mixed(32).every(secs(1)))
+        .at(secs(3), refuse(HttpFault::ServerError(503), 1000))
+        .at(secs(12), Fault::HttpCalm)
+        .at(secs(12), refuse(rate_limited(3), 1000))
+        .at(secs(21), Fault::HttpCalm)
+        .at(secs(21), Fault::Http(HttpFault::ServerError(500), Route::PUSH, 400))
+        .at(secs(21), refuse(rate_limited(2), 150))
+        .at(secs(31), Fault::HttpCalm)
+        .duration(secs(40))
+        .build()
+}
+
+/// Hundreds of changes committed in a few server transactions, pulled in pages smaller
+/// than a transaction.
+pub fn many_changes_pulled_in_small_pages() -> Scenario {
+    let mix = Mix { create_project: 1, create_task: 12, edit_text: 2, ..Mix::EDITS };
+    Scenario::builder("many_changes_pulled_in_small_pages")
+        .description("device0 writes 240 records offline, pushes them 100 to a transaction; others pull 50 a page")
+        .devices(3)
+        .profile(Profile::LTE)
+        .workload(Workload::mixed(80).mix(mix).every(Duration::from_millis(100)))
+        .at(Duration::ZERO, Fault::Profile(0.into(), Profile::OFFLINE))
+        .at(secs(12), Fault::Profile(0.into(), Profile::LTE))
+        .duration(secs(30))
+        .build()
+}

@@ -1,0 +1,78 @@
+//! Every check bites: each mutant of the catalog fails its scenario, by the invariant that
+//! names its bug. (That the reference passes every scenario is `tests/suite`.)
+//!
+//! A mutant is run on its scenario seed after seed until a run violates the expected
+//! invariant, up to `SEEDS` seeds (`SYNCSIM_SEEDS=N` tries more).
+
+use scenarios::mutant::{self, Mutant};
+use scenarios::suite;
+
+/// Seeds tried per mutant before it is declared uncaught.
+const SEEDS: u64 = 16;
+
+/// Runs `name`'s scenario until its invariant catches it; panics if no seed does.
+fn caught(name: &str) {
+    let mutant = mutant::by_name(name).unwrap_or_else(|| panic!("no mutant named {name} in the catalog"));
+    let scenario = suite::by_name(mutant.scenario)
+        .unwrap_or_else(|| panic!("{name}: its scenario {} is not in the suite", mutant.scenario));
+    let (client, server) = (mutant.client(), mutant.server());
+    let mut seen = Vec::new();
+    for seed in syncsim::seed::sweep(SEEDS) {
+        let report = scenario.run(&client, &server, seed);
+        if report.finding(mutant.caught_by).is_some_and(|f| !f.violations.is_empty()) {
+            return;
+        }
+        seen.push(format!("seed {seed}: {:?}", violated(&report)));
+    }
+    panic!(
+        "mutant {name} ({}) was not caught by `{}` on {}:\n  {}",
+        mutant.change,
+        mutant.caught_by,
+        mutant.scenario,
+        seen.join("\n  ")
+    );
+}
+
+fn violated(report: &syncsim::Report) -> Vec<&'static str> {
+    report.findings.iter().filter(|f| !f.violations.is_empty()).map(|f| f.invariant).collect()
+}
+
+#[test]
+fn every_mutant_has_a_test_here() {
+    let tested = include_str!("main.rs");
+    for Mutant { name, .. } in mutant::ALL {
+        assert!(tested.contains(&format!("mutant!({name})")), "mutant {name} has no `mutant!({name})` line below");
+    }
+}
+
+macro_rules! mutant {
+    ($name:ident) => {
+        #[test]
+        fn $name() {
+            caught(stringify!($name));
+        }
+    };
+}
+
+mod is_caught {
+    use super::caught;
+
+    mutant!(fresh_key_per_retry);
+    mutant!(idempotency_ignored);
+    mutant!(dequeue_before_ack);
+    mutant!(cursor_saved_before_page);
+    mutant!(cursor_by_timestamp);
+    mutant!(hard_deletes);
+    mutant!(pull_skips_tombstones);
+    mutant!(last_write_wins_by_device_clock);
+    mutant!(hlc_ignores_remote);
+    mutant!(no_base_version_check);
+    mutant!(counter_overwrite);
+    mutant!(leaks_other_users);
+    mutant!(migration_recreates_database);
+    mutant!(second_resolution_tie_break);
+    mutant!(pull_overwrites_pending_edits);
+    mutant!(retry_without_backoff);
+    mutant!(resync_ignored);
+    mutant!(failed_mutation_dropped);
+}
