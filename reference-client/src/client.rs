@@ -52,6 +52,9 @@ pub struct ClientConfig {
     pub max_retries: u32,
     /// Sees every sync step.
     pub hook: Option<Rc<dyn SyncHook>>,
+    /// The local schema version this app runs (an older app's, in upgrade tests); the
+    /// database is migrated up to it on open. Default: the latest.
+    pub schema_version: u32,
     /// A deliberate bug to plant, for the mutant catalog. Default: none.
     #[cfg(feature = "mutants")]
     pub bug: Option<crate::Bug>,
@@ -74,6 +77,7 @@ impl ClientConfig {
             batch_size: 100,
             max_retries: 10,
             hook: None,
+            schema_version: crate::schema::LATEST_VERSION,
             #[cfg(feature = "mutants")]
             bug: None,
         }
@@ -182,7 +186,8 @@ impl Client {
     /// flight when the app last stopped to pending.
     pub fn open(config: ClientConfig) -> Result<Client> {
         std::fs::create_dir_all(&config.data_dir)?;
-        let mut store = Store::open(&config.data_dir.join(DB_FILE), &config.device)?;
+        let recreate = config.bugged(Bug::MigrationRecreatesDatabase);
+        let mut store = Store::open(&config.data_dir.join(DB_FILE), &config.device, config.schema_version, recreate)?;
         let boots: u64 = store.meta("boots")?.and_then(|b| b.parse().ok()).unwrap_or(0) + 1;
         let tx = store.transaction()?;
         tx.set_meta("boots", &boots.to_string())?;

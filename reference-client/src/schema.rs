@@ -18,8 +18,9 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first. Versions are 1, 2, 3... without gaps.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
     description: "records, mutation queue, per-entity cursors, conflicts, metadata",
     sql: "
 CREATE TABLE records (
@@ -70,7 +71,13 @@ CREATE TABLE conflicts (
 );
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "index open conflicts by record: a record's status looks them up on every write",
+        sql: "CREATE INDEX conflicts_open ON conflicts (entity, record_id) WHERE open = 1;",
+    },
+];
 
 /// The schema version this build writes.
 pub const LATEST_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
@@ -84,13 +91,26 @@ pub fn version(conn: &Connection) -> Result<u32> {
 }
 
 /// Brings `conn` to [`LATEST_VERSION`], one transaction per migration, so a kill during an
-/// upgrade leaves the database at the last completed version.
+/// upgrade leaves the database at the last completed version. Returns the version found.
 pub fn migrate(conn: &mut Connection) -> Result<u32> {
+    migrate_to(conn, LATEST_VERSION)
+}
+
+/// Brings `conn` to version `target` (an older app's schema), like [`migrate`].
+///
+/// # Panics
+/// If `target` is not a version of [`MIGRATIONS`]: the app asked for a schema this build
+/// does not know.
+pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32> {
+    assert!(
+        (1..=LATEST_VERSION).contains(&target),
+        "schema version {target} does not exist: this build knows versions 1 to {LATEST_VERSION}"
+    );
     let found = version(conn)?;
-    if found > LATEST_VERSION {
-        return Err(Error::SchemaTooNew { found, supported: LATEST_VERSION });
+    if found > target {
+        return Err(Error::SchemaTooNew { found, supported: target });
     }
-    for m in MIGRATIONS.iter().filter(|m| m.version > found) {
+    for m in MIGRATIONS.iter().filter(|m| m.version > found && m.version <= target) {
         let tx = conn.transaction()?;
         tx.execute_batch(m.sql)?;
         tx.pragma_update(None, "user_version", m.version)?;
@@ -98,6 +118,17 @@ pub fn migrate(conn: &mut Connection) -> Result<u32> {
         tracing::info!(version = m.version, description = m.description, "migrated local schema");
     }
     Ok(found)
+}
+
+/// Drops every table, so that the next migration starts from an empty database (only the
+/// migration-recreates-database mutant does this, on upgrade).
+pub(crate) fn recreate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS records; DROP TABLE IF EXISTS queue; DROP TABLE IF EXISTS cursors;
+         DROP TABLE IF EXISTS resync_seen; DROP TABLE IF EXISTS conflicts; DROP TABLE IF EXISTS meta;
+         PRAGMA user_version = 0;",
+    )?;
+    Ok(())
 }
 
 /// Checks the migration list itself: versions 1, 2, 3... in order, and every migration
@@ -131,6 +162,17 @@ mod tests {
         migrate(&mut conn).unwrap();
         assert_eq!(migrate(&mut conn).unwrap(), LATEST_VERSION);
         assert_eq!(version(&conn).unwrap(), LATEST_VERSION);
+    }
+
+    #[test]
+    fn an_older_schema_upgrades_to_the_latest_keeping_its_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 1).unwrap();
+        conn.execute("INSERT INTO meta (key, value) VALUES ('boots', '3')", []).unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), 1);
+        assert_eq!(version(&conn).unwrap(), LATEST_VERSION);
+        let boots: String = conn.query_row("SELECT value FROM meta WHERE key = 'boots'", [], |r| r.get(0)).unwrap();
+        assert_eq!(boots, "3");
     }
 
     #[test]

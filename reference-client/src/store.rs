@@ -72,10 +72,16 @@ pub(crate) struct Store {
 pub(crate) const RECORD_COLUMNS: &str = "entity, id, visible, version, sync_status, updated_at_ms";
 
 impl Store {
-    pub(crate) fn open(path: &Path, device: &str) -> Result<Self> {
+    /// Opens the database at `path`, migrated to schema version `schema` (see
+    /// [`ClientConfig::schema_version`](crate::ClientConfig::schema_version)).
+    pub(crate) fn open(path: &Path, device: &str, schema: u32, recreate_on_upgrade: bool) -> Result<Self> {
         let mut conn = Connection::open(path)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
-        schema::migrate(&mut conn)?;
+        let found = schema::version(&conn)?;
+        if recreate_on_upgrade && found > 0 && found < schema {
+            schema::recreate(&mut conn)?;
+        }
+        schema::migrate_to(&mut conn, schema)?;
         conn.execute("UPDATE queue SET status = 'pending' WHERE status = 'in_flight'", [])?;
         Ok(Self { conn, device: device.to_owned() })
     }

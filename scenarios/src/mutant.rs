@@ -183,7 +183,7 @@ pub const ALL: &[Mutant] = &[
         change: "the client stores a pulled record over the local row, hiding the device's own pending writes",
         imitates: "the user's edit flickers back to the old value after a background sync",
         caught_by: "read your writes",
-        scenario: "edits_on_both_sides_of_a_partition",
+        scenario: "server_error_and_rate_limit_storms",
         plant: Plant::Client(ClientBug::PullOverwritesPendingEdits),
     },
     Mutant {

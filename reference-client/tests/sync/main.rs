@@ -187,6 +187,8 @@ async fn server_errors_count_as_retries_until_the_mutation_fails_and_is_surfaced
     for round in 1..=3 {
         let err = phone.sync().await.expect_err("the server is down");
         assert!(err.to_string().contains("503"), "round {round}: {err}");
+        let wait = phone.retry_at().map(|at| at - tokio::time::Instant::now());
+        assert!(wait.is_some_and(|w| w >= Duration::from_millis(200 << round)), "round {round} backs off: {wait:?}");
     }
     let status = phone.status().unwrap();
     assert_eq!((status.pending, status.failed), (0, 1), "after 3 retryable errors the write is failed, not dropped");

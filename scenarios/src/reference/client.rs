@@ -65,6 +65,7 @@ impl syncsim::Client for ReferenceClient {
         config.batch_size = self.batch_size;
         config.hook = Some(Rc::new(StepHook(env.steps.clone())));
         config.bug = self.bug;
+        config.schema_version = env.app_version.clamp(1, reference_client::schema::LATEST_VERSION);
         let client = Client::open(config)?;
         Ok(ReferenceApp { client, env })
     }
