@@ -1,18 +1,93 @@
-//! Each device's wall clock: the simulation's time plus an offset, a drift and jumps.
+//! Wall clocks: the simulation's ([`SimClock`], what the server reads) and each device's
+//! ([`DeviceClock`]: the simulation's plus an offset, a drift and jumps).
 //!
-//! turmoil has one global clock. A device's wall clock is an injected [`DeviceClock`]
-//! whose offset and drift the harness owns and changes between steps; monotonic time
-//! (`tokio::time`) stays shared, as on a real phone, where only the wall clock is wrong.
+//! turmoil has one global clock, stepped a tick at a time. A run's *timeline* is that
+//! stepped time plus the idle time the scenario skipped ([`crate::Fault::Skip`]): days
+//! offline cost one event instead of millions of steps. Timeline time is what the history
+//! stamps, what the schedule and `.duration()` count, and what every wall clock reads:
+//! the simulation's wall clock is the epoch plus timeline time.
+//!
+//! Monotonic time (`tokio::time`) is turmoil's stepped time: shared by all hosts, it never
+//! jumps, not at a clock change and not at a skip, as on a real phone, where only the wall
+//! clock is wrong and a suspended app's timers do not run while it sleeps.
 
 use protocol::Clock;
+use std::cell::Cell;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+thread_local! {
+    /// Time skipped so far by the run under way on this thread; `None` outside a run.
+    ///
+    /// A run owns its thread from start to end, as turmoil's own world does, and this lives
+    /// beside that world: it keeps [`SimClock`] a plain value an implementation can copy,
+    /// and two runs never share it (each installs its own, see [`Skips::enter`]).
+    static SKIPPED: Cell<Option<Duration>> = const { Cell::new(None) };
+}
+
+/// The time skipped by the run under way on this thread (zero outside a run).
+pub(crate) fn skipped() -> Duration {
+    SKIPPED.with(Cell::get).unwrap_or_default()
+}
+
+/// Timeline time inside a host: turmoil's elapsed time plus the time skipped. `None`
+/// outside a host.
+pub(crate) fn elapsed() -> Option<Duration> {
+    turmoil::sim_elapsed().map(|t| t + skipped())
+}
+
+/// The simulation's wall clock inside a host, since the Unix epoch. `None` outside a host.
+fn since_epoch() -> Option<Duration> {
+    turmoil::since_epoch().map(|t| t + skipped())
+}
+
+/// A run's skipped time, installed on the run's thread from [`Skips::enter`] until the
+/// value is dropped. Only the driver adds to it, between steps.
+pub(crate) struct Skips {
+    /// The counter is this thread's: the value must not leave it.
+    _thread: PhantomData<*const ()>,
+}
+
+impl Skips {
+    /// Starts a run's timeline on this thread, with nothing skipped.
+    pub(crate) fn enter() -> Self {
+        SKIPPED.with(|skipped| {
+            assert!(
+                skipped.get().is_none(),
+                "a run is already under way on this thread: run scenarios one after another, not from inside a host"
+            );
+            skipped.set(Some(Duration::ZERO));
+        });
+        Self { _thread: PhantomData }
+    }
+
+    /// Skips `span`: every wall clock and the timeline move on by it at once.
+    pub(crate) fn add(&self, span: Duration) {
+        SKIPPED.with(|skipped| skipped.set(Some(skipped.get().unwrap_or_default() + span)));
+    }
+
+    /// Everything skipped so far.
+    pub(crate) fn total(&self) -> Duration {
+        skipped()
+    }
+}
+
+impl Drop for Skips {
+    fn drop(&mut self) {
+        SKIPPED.with(|skipped| skipped.set(None));
+    }
+}
+
 /// The wall clock of one device. Cheap to clone; every clone reads the same clock, and it
 /// survives app kills (the harness owns it, not the app).
 ///
-/// Default: no offset and no drift, so it reads the simulation's time.
+/// It reads the simulation's wall clock plus an offset and a drift. A skip moves it exactly
+/// as if the skipped time had been stepped: by the skip, plus the drift over the skip (an
+/// offline phone's clock keeps drifting while it sleeps, and no time server corrects it).
+///
+/// Default: no offset and no drift, so it reads the simulation's wall clock.
 #[derive(Clone, Debug, Default)]
 pub struct DeviceClock {
     offset_ms: Arc<AtomicI64>,
@@ -33,7 +108,7 @@ impl DeviceClock {
         self.offset_ms.fetch_add(delta_ms, Ordering::Relaxed);
     }
 
-    /// From simulated time `at` on, makes the clock drift by `ppm` parts per million:
+    /// From timeline time `at` on, makes the clock drift by `ppm` parts per million:
     /// the reading at `at` does not move, the rate after it changes.
     pub fn set_drift(&self, at: Duration, ppm: i64) {
         let elapsed = at.as_millis() as i64;
@@ -41,15 +116,15 @@ impl DeviceClock {
         self.offset_ms.fetch_add(elapsed * (before - ppm) / 1_000_000, Ordering::Relaxed);
     }
 
-    /// Sets the clock so that it reads `epoch_ms` at simulated time `at` (the user typed
+    /// Sets the clock so that it reads `epoch_ms` at timeline time `at` (the user typed
     /// in a time), keeping the drift.
     pub fn set_at(&self, at: Duration, since_epoch: Duration, epoch_ms: i64) {
         let reading = self.read(at, since_epoch);
         self.jump(epoch_ms - reading);
     }
 
-    /// What the clock shows at simulated time `at` (since the start of the run), when the
-    /// simulation's own wall clock reads `since_epoch`.
+    /// What the clock shows at timeline time `at` (since the start of the run, skipped
+    /// time included), when the simulation's own wall clock reads `since_epoch`.
     pub fn read(&self, at: Duration, since_epoch: Duration) -> i64 {
         let elapsed = at.as_millis() as i64;
         let drift = elapsed * self.drift_ppm.load(Ordering::Relaxed) / 1_000_000;
@@ -59,19 +134,18 @@ impl DeviceClock {
 
 impl Clock for DeviceClock {
     fn now_ms(&self) -> i64 {
-        let at = turmoil::sim_elapsed().expect("a device clock is read inside a simulated host");
-        let since_epoch = turmoil::since_epoch().expect("a device clock is read inside a simulated host");
-        self.read(at, since_epoch)
+        let inside = "a device clock is read inside a simulated host";
+        self.read(elapsed().expect(inside), since_epoch().expect(inside))
     }
 }
 
-/// The simulation's true wall clock: what the server reads.
+/// The simulation's true wall clock, skipped time included: what the server reads.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SimClock;
 
 impl Clock for SimClock {
     fn now_ms(&self) -> i64 {
-        turmoil::since_epoch().expect("the simulation clock is read inside a simulated host").as_millis() as i64
+        since_epoch().expect("the simulation clock is read inside a simulated host").as_millis() as i64
     }
 }
 
@@ -80,6 +154,7 @@ mod tests {
     use super::*;
 
     const EPOCH: Duration = Duration::from_secs(1_700_000_000);
+    const DAY: Duration = Duration::from_secs(86_400);
 
     #[test]
     fn offset_drift_and_jumps_add_up() {
@@ -116,5 +191,43 @@ mod tests {
         let clock = DeviceClock::default();
         clock.clone().jump(5);
         assert_eq!(clock.read(Duration::ZERO, EPOCH), EPOCH.as_millis() as i64 + 5);
+    }
+
+    #[test]
+    fn a_skip_moves_a_clock_without_drift_by_exactly_the_skip() {
+        let clock = DeviceClock::with_offset(-90_000);
+        let (before, skip) = (Duration::from_secs(10), 3 * DAY);
+        let after = before + skip;
+        let moved = clock.read(after, EPOCH + after) - clock.read(before, EPOCH + before);
+        assert_eq!(moved, skip.as_millis() as i64, "the offset stays, the reading moves by the skip");
+    }
+
+    #[test]
+    fn drift_runs_over_skipped_time_as_over_stepped_time() {
+        let clock = DeviceClock::default();
+        let start = Duration::from_secs(10);
+        clock.set_drift(start, 50);
+        let after = start + 2 * DAY;
+        let drifted = clock.read(after, EPOCH + after) - (EPOCH + after).as_millis() as i64;
+        assert_eq!(drifted, 8_640, "50 ppm of 2 days is 8.64 s, whether the days were stepped or skipped");
+    }
+
+    #[test]
+    fn skips_add_up_and_end_with_the_run() {
+        assert_eq!(skipped(), Duration::ZERO, "nothing is skipped outside a run");
+        let skips = Skips::enter();
+        skips.add(DAY);
+        skips.add(Duration::from_millis(1));
+        assert_eq!(skips.total(), DAY + Duration::from_millis(1));
+        assert_eq!(skipped(), skips.total(), "the clocks read what the driver skipped");
+        drop(skips);
+        assert_eq!(skipped(), Duration::ZERO, "the next run on this thread starts from nothing skipped");
+    }
+
+    #[test]
+    #[should_panic(expected = "a run is already under way on this thread")]
+    fn runs_on_one_thread_cannot_nest() {
+        let _first = Skips::enter();
+        let _second = Skips::enter();
     }
 }

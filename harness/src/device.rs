@@ -137,7 +137,13 @@ async fn user<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>, wrote:
             device.next_op.set(k + 1);
             continue;
         }
-        tokio::time::sleep(due - now).await;
+        // The sleep is in stepped time and `due` on the timeline: a skip brings `due`
+        // closer without shortening the sleep, so it wakes the user to measure again.
+        tokio::select! {
+            biased;
+            () = tokio::time::sleep(due - now) => {}
+            () = run.skipped.notified() => continue,
+        }
         device.next_op.set(k + 1);
         let shown = match app.state() {
             Ok(shown) => shown,

@@ -192,7 +192,8 @@ impl Builder {
         self
     }
 
-    /// Applies `fault` at virtual time `at` of the fault phase.
+    /// Applies `fault` at time `at` of the fault phase. Times count on the timeline: after
+    /// a [`Fault::skip`] of 3 days at 10 s, the next fault is due at 3 days + 10 s or later.
     pub fn at(mut self, at: Duration, fault: Fault) -> Self {
         self.scenario.schedule.push((at, fault));
         self
@@ -214,7 +215,7 @@ impl Builder {
         self
     }
 
-    /// Length of the fault phase; the final phase follows.
+    /// Length of the fault phase, skipped time included; the final phase follows.
     pub fn duration(mut self, duration: Duration) -> Self {
         self.scenario.duration = duration;
         self
@@ -337,6 +338,85 @@ impl Builder {
             );
         }
         s.schedule.sort_by_key(|(at, _)| *at);
+        check_skips(s);
         self.scenario
+    }
+}
+
+/// Panics unless every skip is over idle time within the fault phase: nothing scheduled and
+/// no workload operation due inside it (they could only happen late, or not at all).
+fn check_skips(s: &Scenario) {
+    for (start, fault) in &s.schedule {
+        let Fault::Skip(span) = fault else { continue };
+        let end = *start + *span;
+        assert!(!span.is_zero(), "scenario `{}`: `{fault}` at {start:?} skips nothing: remove it", s.name);
+        assert!(
+            end <= s.duration,
+            "scenario `{}`: `{fault}` from {start:?} ends at {end:?}, after the fault phase ends at {:?}: \
+             lengthen .duration() (it counts skipped time)",
+            s.name,
+            s.duration
+        );
+        if let Some((at, other)) = s.schedule.iter().find(|(at, _)| start < at && *at < end) {
+            panic!(
+                "scenario `{}`: `{other}` at {at:?} falls inside `{fault}` from {start:?} to {end:?}: nothing \
+                 happens while time is skipped; schedule it at {end:?} or later",
+                s.name
+            );
+        }
+        if let Some(k) = (0..s.workload.ops).find(|k| (*start..end).contains(&s.workload.due(*k))) {
+            panic!(
+                "scenario `{}`: the workload's operation {k} is due at {:?}, inside `{fault}` from {start:?} to \
+                 {end:?}: users are idle while time is skipped; end the workload before the skip or start it after",
+                s.name,
+                s.workload.due(k)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn idle(name: &str) -> Builder {
+        Scenario::builder(name).workload(Workload::idle())
+    }
+
+    #[test]
+    fn a_skip_over_idle_time_inside_the_fault_phase_builds() {
+        let scenario = idle("skip").at(secs(10), Fault::skip(DAY)).at(DAY + secs(10), Fault::repair(0));
+        scenario.duration(DAY + secs(60)).build();
+    }
+
+    #[test]
+    #[should_panic(expected = "after the fault phase ends")]
+    fn a_skip_past_the_fault_phase_is_refused() {
+        idle("skip").at(secs(10), Fault::skip(DAY)).duration(secs(60)).build();
+    }
+
+    #[test]
+    #[should_panic(expected = "falls inside `skip 1 day")]
+    fn a_fault_inside_a_skip_is_refused() {
+        idle("skip").at(secs(10), Fault::skip(DAY)).at(secs(20), Fault::repair(0)).duration(2 * DAY).build();
+    }
+
+    #[test]
+    #[should_panic(expected = "the workload's operation 5 is due at 11s")]
+    fn a_workload_operation_inside_a_skip_is_refused() {
+        let builder = Scenario::builder("skip").workload(Workload::mixed(10)).at(secs(10), Fault::skip(DAY));
+        builder.duration(2 * DAY).build();
+    }
+
+    #[test]
+    fn a_workload_may_start_after_a_skip() {
+        let builder = Scenario::builder("skip").workload(Workload::mixed(10).start(DAY + secs(20)));
+        builder.at(secs(10), Fault::skip(DAY)).duration(DAY + secs(60)).build();
     }
 }

@@ -1,6 +1,11 @@
 //! The simulation of one run: turmoil with the seed and epoch set, the server and device
 //! hosts, the driver loop that applies the fault schedule, and the final phase.
+//!
+//! Time is timeline time throughout (see [`crate::clock`]): turmoil's stepped time plus the
+//! time skipped. The history, the schedule, the fault phase's length and the final phase's
+//! bound all count it; only turmoil's own step and tokio's timers do not.
 
+use crate::clock::{self, Skips};
 use crate::device::{self, DeviceShared, SyncPolicy};
 use crate::env::{Condition, Conditions, Credential, ServerEnv};
 use crate::fault::{ClockChange, ConditionChange, Fault, Host, Ways};
@@ -18,6 +23,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
+use tokio::sync::Notify;
 use tracing::Instrument;
 
 /// The simulation's wall-clock start: 2023-11-14T22:13:20Z. Fixed, so runs repeat.
@@ -53,12 +59,15 @@ pub(crate) struct Run {
     pub(crate) last_change: Cell<Duration>,
     ops: Cell<u64>,
     driver_now: Cell<Duration>,
+    /// Wakes whoever waits for a moment on the timeline: a skip brought it closer.
+    pub(crate) skipped: Notify,
 }
 
 impl Run {
-    /// Virtual time: the host's view inside a host, the driver's outside.
+    /// Timeline time (skipped time included): the host's view inside a host, the driver's
+    /// outside.
     pub(crate) fn now(&self) -> Duration {
-        turmoil::sim_elapsed().unwrap_or_else(|| self.driver_now.get())
+        clock::elapsed().unwrap_or_else(|| self.driver_now.get())
     }
 
     pub(crate) fn record(&self, host: &str, kind: EventKind) {
@@ -89,6 +98,8 @@ struct Driver<'a> {
     rng: SmallRng,
     restarts: Vec<(Duration, Host)>,
     nemeses: Vec<Nemesis>,
+    /// Declared after `sim`, so that hosts are gone before the run's timeline ends.
+    skips: Skips,
 }
 
 /// Runs `scenario` once with `seed` and returns its history.
@@ -109,6 +120,7 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
         last_change: Cell::new(Duration::ZERO),
         ops: Cell::new(0),
         driver_now: Cell::new(Duration::ZERO),
+        skipped: Notify::new(),
     });
     let devices: Vec<Rc<DeviceShared>> = infos
         .iter()
@@ -194,6 +206,7 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
         rng: SmallRng::seed_from_u64(derive(seed, "driver")),
         restarts: Vec::new(),
         nemeses: Vec::new(),
+        skips: Skips::enter(),
     };
     driver.faults_phase();
     driver.final_phase();
@@ -216,8 +229,14 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
 }
 
 impl Driver<'_> {
+    /// Timeline time: turmoil's stepped time plus the time skipped.
     fn now(&self) -> Duration {
-        self.sim.elapsed()
+        self.sim.elapsed() + self.skips.total()
+    }
+
+    /// The simulation's wall clock, since the Unix epoch.
+    fn since_epoch(&self) -> Duration {
+        self.sim.since_epoch() + self.skips.total()
     }
 
     fn step(&mut self) {
@@ -374,7 +393,7 @@ impl Driver<'_> {
                     match change {
                         ClockChange::Jump(ms) => clock.jump(*ms),
                         ClockChange::Drift(ppm) => clock.set_drift(self.now(), *ppm),
-                        ClockChange::Set(ms) => clock.set_at(self.now(), self.sim.since_epoch(), *ms),
+                        ClockChange::Set(ms) => clock.set_at(self.now(), self.since_epoch(), *ms),
                     }
                 }
             }
@@ -397,8 +416,21 @@ impl Driver<'_> {
                     d.conditions.set(condition);
                 }
             }
+            Fault::Skip(span) => self.skip(*span),
             Fault::Crash(_) | Fault::Bounce(_) => unreachable!("handled above"),
         }
+    }
+
+    /// Moves the timeline and every wall clock on by `span`, between two steps.
+    fn skip(&mut self, span: Duration) {
+        assert_eq!(
+            self.run.phase.get(),
+            Phase::Faults,
+            "a skip outside the fault phase would break the final phase's bound: Builder::build refuses one"
+        );
+        self.skips.add(span);
+        self.run.driver_now.set(self.now());
+        self.run.skipped.notify_waiters();
     }
 
     /// Applies `profile` to device `i`'s link: pacing, jitter, and reachability.

@@ -2,7 +2,8 @@
 //!
 //! Each fault is recorded on the timeline when it takes effect. Network faults use
 //! turmoil's verbs as they are (`partition`, `repair`, `hold`, `release`, `crash`,
-//! `bounce`); every fault stops at the final phase.
+//! `bounce`); every fault stops at the final phase. [`Fault::Skip`] is not a fault of any
+//! host but of time itself: idle days pass in one event.
 
 use crate::net::{HttpFault, Profile, Route, SERVER};
 use crate::step::Step;
@@ -139,6 +140,22 @@ pub enum Fault {
     Clock(Target, ClockChange),
     /// Change devices' conditions.
     Condition(Target, ConditionChange),
+    /// Idle time passes at once: every wall clock (each device's and the server's) and the
+    /// timeline jump ahead by this span, without stepping through it, so that days offline
+    /// cost one event instead of millions of steps.
+    ///
+    /// Monotonic time (`tokio::time`) does not move: timers, timeouts, backoffs and sync
+    /// periods resume after the skip where they were, as if every host had been suspended
+    /// for the span (the phone asleep in a drawer, the app not running: a suspended app's
+    /// timers do not fire either, and the OS does not run its background tasks). What was
+    /// under way (a sync round, a request in flight) goes on after the skip, its answer
+    /// stamped days later. Restarts and random kills that fell due during the span happen
+    /// at once after it. A clock's drift runs over the span as over stepped time.
+    ///
+    /// Only in the fault phase, and only over idle time: [`crate::Builder::build`] panics
+    /// when the span reaches past `.duration()`, or when another fault or a workload
+    /// operation falls inside it.
+    Skip(Duration),
 }
 
 impl Fault {
@@ -165,6 +182,23 @@ impl Fault {
     /// Jump device clocks by `delta_ms`.
     pub fn clock_jump(target: impl Into<Target>, delta_ms: i64) -> Self {
         Fault::Clock(target.into(), ClockChange::Jump(delta_ms))
+    }
+
+    /// Let `span` of idle time pass at once (see [`Fault::Skip`]):
+    /// `.at(secs(30), Fault::skip(Duration::from_secs(3 * 86_400)))`.
+    pub fn skip(span: Duration) -> Self {
+        Fault::Skip(span)
+    }
+}
+
+/// `span` in the largest unit that divides it exactly: `3 days`, `36 h`, `90 s`, `1500 ms`.
+fn whole_units(span: Duration) -> String {
+    const UNITS: [(u128, &str); 4] = [(86_400_000, "days"), (3_600_000, "h"), (60_000, "min"), (1_000, "s")];
+    let ms = span.as_millis();
+    match UNITS.iter().find(|(unit, _)| ms >= *unit && ms.is_multiple_of(*unit)) {
+        Some((86_400_000, _)) if ms == 86_400_000 => "1 day".to_owned(),
+        Some((unit, name)) => format!("{} {name}", ms / unit),
+        None => format!("{ms} ms"),
     }
 }
 
@@ -204,6 +238,26 @@ impl fmt::Display for Fault {
                 write!(f, "background {t}, sync budget {} ms", budget.as_millis())
             }
             Fault::Condition(t, ConditionChange::Foreground) => write!(f, "foreground {t}"),
+            Fault::Skip(span) => {
+                write!(f, "skip {}: every wall clock jumps {} ms ahead", whole_units(*span), span.as_millis())
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_skip_reads_in_whole_units_and_exact_milliseconds() {
+        let skip = |secs| Fault::skip(Duration::from_secs(secs)).to_string();
+        assert_eq!(skip(3 * 86_400), "skip 3 days: every wall clock jumps 259200000 ms ahead");
+        assert_eq!(skip(36 * 3_600), "skip 36 h: every wall clock jumps 129600000 ms ahead");
+        assert_eq!(skip(90), "skip 90 s: every wall clock jumps 90000 ms ahead");
+        assert_eq!(
+            Fault::skip(Duration::from_millis(1_500)).to_string(),
+            "skip 1500 ms: every wall clock jumps 1500 ms ahead"
+        );
     }
 }

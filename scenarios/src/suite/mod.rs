@@ -3,13 +3,19 @@
 use std::time::Duration;
 use syncsim::Scenario;
 
+mod conflicts;
 mod devices;
+mod long_offline;
 mod mixed;
 mod network;
+mod server;
 
+pub use conflicts::*;
 pub use devices::*;
+pub use long_offline::*;
 pub use mixed::*;
 pub use network::*;
+pub use server::*;
 
 pub(crate) const fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -18,13 +24,31 @@ pub(crate) const fn secs(s: u64) -> Duration {
 /// Every scenario, in the order `syncsim list` shows them.
 pub fn all() -> Vec<Scenario> {
     vec![
+        cold_start_offline(),
         offline_writes_then_reconnect(),
-        edits_on_both_sides_of_a_partition(),
+        slow_networks(),
+        network_cut_during_a_push(),
         kill_at_each_sync_step(),
-        clock_skew_of_hours(),
+        same_record_edited_on_two_devices_offline(),
+        edits_on_both_sides_of_a_partition(),
+        concurrent_edits_under_server_wins(),
+        concurrent_edits_under_client_wins(),
         lost_acknowledgements(),
-        every_fault_in_turn(),
+        server_restart_mid_sync(),
+        clock_skew_of_hours(),
+        clock_jumps_backwards_under_last_write_wins(),
+        delete_on_one_device_while_another_edits(),
+        parent_and_child_created_offline(),
+        many_changes_pulled_in_small_pages(),
         train_through_tunnels(),
+        handover_between_networks(),
+        background_budget_cuts_syncs(),
+        server_error_and_rate_limit_storms(),
+        many_devices_of_several_users(),
+        counters_and_sets_edited_everywhere(),
+        every_fault_in_turn(),
+        long_offline_with_thousands_of_queued_mutations(),
+        device_offline_longer_than_the_tombstone_horizon(),
     ]
 }
 

@@ -1,5 +1,6 @@
-//! The first scenarios on the reference implementation, each over a seed sweep, and the
-//! simulation's determinism (every scenario run twice with one seed).
+//! Every scenario of the suite on the reference implementation, each over a seed sweep,
+//! with the coverage its sweep must reach, and the simulation's determinism (every scenario
+//! run twice with one seed).
 
 use scenarios::reference::{ReferenceClient, ReferenceServer};
 use scenarios::suite;
@@ -7,11 +8,15 @@ use syncsim::history::EventKind;
 use syncsim::{Scenario, Step, Sweep};
 
 /// Seeds per scenario in CI; `SYNCSIM_SEEDS=N` runs more, `SYNCSIM_SEED=S` only seed S.
-const SEEDS: u64 = 32;
+const SEEDS: u64 = 16;
 
 fn sweep(scenario: &Scenario) -> Sweep {
+    sweep_of(scenario, SEEDS)
+}
+
+fn sweep_of(scenario: &Scenario, seeds: u64) -> Sweep {
     let sweep =
-        scenario.run_seeds(&ReferenceClient::default(), &ReferenceServer::default(), syncsim::seed::sweep(SEEDS));
+        scenario.run_seeds(&ReferenceClient::default(), &ReferenceServer::default(), syncsim::seed::sweep(seeds));
     sweep.assert_ok();
     assert!(
         sweep.converge_ms.len() == sweep.seeds.len(),
@@ -35,7 +40,7 @@ fn edits_on_both_sides_of_a_partition_converge() {
 #[test]
 fn kill_at_each_sync_step_loses_and_duplicates_nothing() {
     let scenario = suite::kill_at_each_sync_step();
-    sweep(&scenario);
+    sweep(&scenario).assert_reached("sometimes a kill during a push");
     let history = scenario.history(&ReferenceClient::default(), &ReferenceServer::default(), 1);
     let killed_at: Vec<Step> = history
         .events
@@ -105,4 +110,48 @@ fn every_fault_in_turn_leaves_the_reference_converged() {
     ] {
         assert!(history.contains(sign), "seed 2's history shows {sign}");
     }
+}
+
+#[test]
+fn every_scenario_of_the_suite_has_a_test_here() {
+    let tested = include_str!("main.rs");
+    for scenario in suite::all() {
+        let name = scenario.name();
+        assert!(tested.contains(&format!("suite::{name}()")), "scenario {name} is run by no test here");
+    }
+}
+
+/// A test that sweeps one scenario and checks that the sweep reached each counter named.
+macro_rules! passes {
+    ($test:ident: $scenario:ident $(, reaching $counter:literal)*) => {
+        #[test]
+        fn $test() {
+            let _sweep = sweep(&suite::$scenario());
+            $(_sweep.assert_reached($counter);)*
+        }
+    };
+}
+
+passes!(cold_start_offline_converges: cold_start_offline);
+passes!(slow_networks_converge: slow_networks);
+passes!(network_cut_during_a_push_loses_nothing: network_cut_during_a_push, reaching "sometimes a lost acknowledgement");
+passes!(same_record_edited_on_two_devices_offline_converges: same_record_edited_on_two_devices_offline, reaching "sometimes a conflict");
+passes!(concurrent_edits_under_server_wins_refuse_stale_writes: concurrent_edits_under_server_wins, reaching "sometimes a conflict");
+passes!(concurrent_edits_under_client_wins_converge: concurrent_edits_under_client_wins, reaching "sometimes a conflict");
+passes!(server_restart_mid_sync_loses_nothing: server_restart_mid_sync);
+passes!(clock_jumps_backwards_keep_causality: clock_jumps_backwards_under_last_write_wins, reaching "sometimes a conflict");
+passes!(delete_on_one_device_while_another_edits_resurrects_nothing: delete_on_one_device_while_another_edits, reaching "sometimes a conflict");
+passes!(parent_and_child_created_offline_arrive_in_order: parent_and_child_created_offline);
+passes!(many_changes_pulled_in_small_pages_arrive_exactly_once: many_changes_pulled_in_small_pages);
+passes!(handover_between_networks_converges: handover_between_networks);
+passes!(background_budget_cuts_syncs_but_not_data: background_budget_cuts_syncs);
+passes!(server_error_and_rate_limit_storms_are_backed_off: server_error_and_rate_limit_storms);
+passes!(many_devices_of_several_users_stay_isolated: many_devices_of_several_users);
+passes!(counters_and_sets_edited_everywhere_merge: counters_and_sets_edited_everywhere, reaching "sometimes a lost acknowledgement");
+passes!(device_offline_longer_than_the_tombstone_horizon_resurrects_nothing: device_offline_longer_than_the_tombstone_horizon);
+
+/// Two thousand operations per run: a quarter of the seeds of the others.
+#[test]
+fn long_offline_with_thousands_of_queued_mutations_drains() {
+    sweep_of(&suite::long_offline_with_thousands_of_queued_mutations(), SEEDS / 4);
 }
