@@ -30,7 +30,8 @@ pub(crate) struct DeviceShared {
     pub(crate) clock: DeviceClock,
     pub(crate) link: Rc<Link>,
     pub(crate) conditions: Conditions,
-    pub(crate) app_version: u32,
+    /// The app version installed: upgrades change it between boots.
+    pub(crate) app_version: Cell<u32>,
     pub(crate) seed: u64,
     /// The user's RNG: which operations, on which records.
     pub(crate) rng: RefCell<SmallRng>,
@@ -81,7 +82,7 @@ impl DeviceShared {
             clock: self.clock.clone(),
             seed: crate::seed::derive(self.seed, &format!("boot {boot}")),
             boot,
-            app_version: self.app_version,
+            app_version: self.app_version.get(),
             connector: Connector::new(self.link.clone()),
             conditions: self.conditions.clone(),
             steps: Steps(self.clone()),

@@ -310,6 +310,7 @@ impl Builder {
                 | Fault::KillAt(t, ..)
                 | Fault::RandomKills(t, ..)
                 | Fault::Clock(t, _)
+                | Fault::Upgrade(t, _)
                 | Fault::Condition(t, _) => Some(*t),
                 Fault::Crash(Host::Device(i)) | Fault::Bounce(Host::Device(i)) => Some(Target::Device(*i)),
                 _ => None,

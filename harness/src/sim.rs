@@ -30,6 +30,9 @@ use tracing::Instrument;
 pub const EPOCH_SECS: u64 = 1_700_000_000;
 
 /// Users of a scenario, in order; more than these are named `user8`, `user9`, ...
+/// How long an upgraded app is down before it starts again (the store installs it).
+const UPGRADE_DOWNTIME: Duration = Duration::from_secs(1);
+
 const USERS: [&str; 8] = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"];
 
 /// The name of user `index`.
@@ -136,7 +139,7 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
                 clock: crate::clock::DeviceClock::with_offset(scenario.clock_offsets.get(&i).copied().unwrap_or(0)),
                 link: Rc::new(Link::new(profile, derive(seed, &format!("link {i}")), scenario.tick)),
                 conditions: Conditions::default(),
-                app_version: scenario.app_version,
+                app_version: Cell::new(scenario.app_version),
                 seed: derive(seed, &info.host),
                 rng: RefCell::new(SmallRng::seed_from_u64(derive(seed, &format!("user {i}")))),
                 next_op: Cell::new(0),
@@ -321,6 +324,7 @@ impl Driver<'_> {
         }
     }
 
+    /// Applies one scheduled fault.
     fn apply(&mut self, fault: &Fault) {
         let count = self.devices.len();
         match fault {
@@ -417,6 +421,14 @@ impl Driver<'_> {
                 }
             }
             Fault::Skip(span) => self.skip(*span),
+            Fault::Upgrade(target, version) => {
+                for i in target.indexes(count) {
+                    self.devices[i].app_version.set(*version);
+                    if self.kill(i, "upgrade") {
+                        self.restarts.push((self.now() + UPGRADE_DOWNTIME, Host::Device(i)));
+                    }
+                }
+            }
             Fault::Crash(_) | Fault::Bounce(_) => unreachable!("handled above"),
         }
     }

@@ -31,7 +31,10 @@ pub(crate) fn apply_page(
     physical_ms: i64,
     config: &ClientConfig,
 ) -> Result<()> {
-    let (_, resyncing) = read_cursor(&tx.tx, entity)?;
+    // A pull from the start is a full re-sync whatever the server says: records this device
+    // pushed but never pulled may have been deleted and purged since.
+    let (cursor, resyncing) = read_cursor(&tx.tx, entity)?;
+    let resyncing = resyncing || cursor == 0;
     let mut clock = tx.hlc()?;
     for record in &page.changes {
         if let Some(stamp) = record.max_stamp().filter(|_| !config.bugged(Bug::HlcIgnoresRemote)) {

@@ -21,8 +21,8 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
-    description: "records, mutation queue, per-entity cursors, conflicts, metadata",
-    sql: "
+        description: "records, mutation queue, per-entity cursors, conflicts, metadata",
+        sql: "
 CREATE TABLE records (
     entity TEXT NOT NULL,
     id TEXT NOT NULL,

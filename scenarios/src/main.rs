@@ -1,19 +1,30 @@
-//! `syncsim`: lists and runs the scenarios of the suite on the reference implementation.
+//! `syncsim`: lists, runs and certifies the scenarios of the suite on the reference
+//! implementation or on one of its mutants.
 //!
 //! - `syncsim list` prints the scenarios, the invariants and the network profiles;
-//! - `syncsim run SCENARIO [--seed S] [--history PATH] [--quiet]` runs one seed (default
-//!   1), prints the timeline (unless `--quiet`), the verdict and the simulation's speed,
-//!   and exits 0 on a pass, 1 on a violation, 2 on a usage error.
+//!   `syncsim list --mutants` only the mutants' names, one per line, for scripts;
+//! - `syncsim run SCENARIO [--seed S] [--mutant NAME] [--history PATH] [--quiet]` runs one
+//!   seed (default 1), prints the timeline (unless `--quiet`), the verdict and the
+//!   simulation's speed, and exits 0 on a pass, 1 on a violation, 2 on a usage error;
+//! - `syncsim certify [--seeds N] [--filter TEXT] [--mutant NAME] [--report PATH]
+//!   [--check-determinism] [--jobs N]` runs every scenario over seeds 1..=N and prints a
+//!   table, a row per scenario and a column per invariant; exits 0 when all pass, 1 on a
+//!   violation or a nondeterministic seed, 2 when it could not decide.
 
+mod certify;
+
+use certify::Implementation;
 use clap::{Parser, Subcommand};
-use scenarios::reference::{ReferenceClient, ReferenceServer};
-use scenarios::suite;
+use scenarios::{mutant, suite};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use syncsim::{Profile, Scenario};
 
 #[derive(Parser)]
-#[command(name = "syncsim", about = "Deterministic simulation of offline-first sync: the reference suite")]
+#[command(
+    name = "syncsim",
+    about = "Deterministic simulation of offline-first sync: lists, runs and certifies the suite"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,7 +33,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Lists the scenarios, the invariants and the network profiles.
-    List,
+    List {
+        /// Prints only the mutants' names, one per line.
+        #[arg(long)]
+        mutants: bool,
+    },
     /// Runs one scenario with one seed; prints the timeline and the verdict.
     Run {
         /// The scenario's name (see `syncsim list`).
@@ -30,6 +45,9 @@ enum Command {
         /// The seed: the same seed replays the same run.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Runs this mutant of the catalog instead of the reference (`syncsim list --mutants`).
+        #[arg(long, value_name = "NAME")]
+        mutant: Option<String>,
         /// Also writes the history, as JSON lines, to this file.
         #[arg(long)]
         history: Option<PathBuf>,
@@ -37,23 +55,37 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Runs every scenario over many seeds and prints a verdict per scenario and invariant.
+    Certify(certify::Options),
 }
 
 fn main() -> ExitCode {
-    syncsim::trace::init();
     match Cli::parse().command {
-        Command::List => {
+        Command::List { mutants: false } => {
             list();
             ExitCode::SUCCESS
         }
-        Command::Run { scenario, seed, history, quiet } => match suite::by_name(&scenario) {
-            Some(scenario) => run(&scenario, seed, history, quiet),
-            None => {
-                eprintln!("no scenario named `{scenario}`; `syncsim list` shows them");
-                ExitCode::from(2)
+        Command::List { mutants: true } => {
+            mutant::ALL.iter().for_each(|m| println!("{}", m.name));
+            ExitCode::SUCCESS
+        }
+        Command::Run { scenario, seed, mutant, history, quiet } => {
+            let implementation = Implementation::resolve(mutant.as_deref());
+            match (suite::by_name(&scenario), implementation) {
+                (Some(scenario), Ok(implementation)) => run(&scenario, seed, implementation, history, quiet),
+                (None, _) => usage(&format!("no scenario named `{scenario}`; `syncsim list` shows them")),
+                (_, Err(message)) => usage(&message),
             }
-        },
+        }
+        // No log subscriber: the logs of hundreds of runs on several threads interleave into
+        // noise. `run` replays one seed with its logs.
+        Command::Certify(options) => certify::certify(&options),
     }
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("{message}");
+    ExitCode::from(2)
 }
 
 fn list() {
@@ -72,11 +104,19 @@ fn list() {
     }
 }
 
-fn run(scenario: &Scenario, seed: u64, history: Option<PathBuf>, quiet: bool) -> ExitCode {
+fn run(
+    scenario: &Scenario,
+    seed: u64,
+    implementation: Implementation,
+    history: Option<PathBuf>,
+    quiet: bool,
+) -> ExitCode {
+    syncsim::trace::init();
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now(); // allowed: the wall clock measures the simulation's speed
-    let report = scenario.run(&ReferenceClient::default(), &ReferenceServer::default(), seed);
+    let mut report = scenario.run(&implementation.client(), &implementation.server(), seed);
     let wall = started.elapsed().as_secs_f64();
+    report.replay = implementation.replay(scenario, seed);
     if !quiet {
         print!("{}", report.timeline());
     }

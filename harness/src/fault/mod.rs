@@ -140,6 +140,10 @@ pub enum Fault {
     Clock(Target, ClockChange),
     /// Change devices' conditions.
     Condition(Target, ConditionChange),
+    /// Upgrade devices' app to this version: the app is killed (if it runs), replaced, and
+    /// restarted 1 s later on the same data directory, where it migrates its local
+    /// database (the new version reaches the app as [`crate::DeviceEnv::app_version`]).
+    Upgrade(Target, u32),
     /// Idle time passes at once: every wall clock (each device's and the server's) and the
     /// timeline jump ahead by this span, without stepping through it, so that days offline
     /// cost one event instead of millions of steps.
@@ -218,6 +222,7 @@ impl fmt::Display for Fault {
             Fault::Crash(h) => write!(f, "crash {h}"),
             Fault::Bounce(h) => write!(f, "bounce {h}"),
             Fault::KillAt(t, s, d) => write!(f, "kill {t} at {s}, restart after {} ms", d.as_millis()),
+            Fault::Upgrade(t, version) => write!(f, "upgrade {t} to app version {version}"),
             Fault::RandomKills(t, every, d) => {
                 write!(f, "random kills of {t} every ~{} ms, restart after {} ms", every.as_millis(), d.as_millis())
             }

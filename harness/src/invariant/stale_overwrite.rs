@@ -94,8 +94,18 @@ mod tests {
             .at(10)
             .acked(DEVICE0, 1, create(&t1, json!({"title": "title #1"})))
             .at(20)
-            .acked_seeing(DEVICE0, 2, update(&t1, Changes::new().set("title", "title #2")), json!({"title": "title #1"}))
-            .acked_seeing(DEVICE1, 3, update(&t1, Changes::new().set("title", "title #3")), json!({"title": "title #1"}))
+            .acked_seeing(
+                DEVICE0,
+                2,
+                update(&t1, Changes::new().set("title", "title #2")),
+                json!({"title": "title #1"}),
+            )
+            .acked_seeing(
+                DEVICE1,
+                3,
+                update(&t1, Changes::new().set("title", "title #3")),
+                json!({"title": "title #1"}),
+            )
     }
 
     fn facts_of(history: &crate::history::History) -> Vec<(&str, String)> {
@@ -122,7 +132,8 @@ mod tests {
     #[test]
     fn last_write_wins_may_overwrite_what_it_never_saw() {
         let finals = records(&[(&task("t1"), json!({"title": "title #3"}))]);
-        let history = concurrent_titles().strategy("task", Strategy::LastWriteWinsHlc).at(900).settle(&[(ALICE, finals)]);
+        let history =
+            concurrent_titles().strategy("task", Strategy::LastWriteWinsHlc).at(900).settle(&[(ALICE, finals)]);
         assert!(facts_of(&history.build()).is_empty());
     }
 
@@ -134,9 +145,19 @@ mod tests {
             .at(10)
             .acked(DEVICE0, 1, create(&t1, json!({"title": "title #1"})))
             .at(20)
-            .acked_seeing(DEVICE0, 2, update(&t1, Changes::new().set("title", "title #2")), json!({"title": "title #1"}))
+            .acked_seeing(
+                DEVICE0,
+                2,
+                update(&t1, Changes::new().set("title", "title #2")),
+                json!({"title": "title #1"}),
+            )
             .at(30)
-            .acked_seeing(DEVICE1, 3, update(&t1, Changes::new().set("title", "title #3")), json!({"title": "title #2"}))
+            .acked_seeing(
+                DEVICE1,
+                3,
+                update(&t1, Changes::new().set("title", "title #3")),
+                json!({"title": "title #2"}),
+            )
             .at(900)
             .settle(&[(ALICE, records(&[(&t1, json!({"title": "title #3"}))]))]);
         assert!(facts_of(&history.build()).is_empty());

@@ -133,6 +133,7 @@ macro_rules! passes {
 }
 
 passes!(cold_start_offline_converges: cold_start_offline);
+passes!(app_upgrade_with_a_full_queue_keeps_the_queue: app_upgrade_with_a_full_queue);
 passes!(slow_networks_converge: slow_networks);
 passes!(network_cut_during_a_push_loses_nothing: network_cut_during_a_push, reaching "sometimes a lost acknowledgement");
 passes!(same_record_edited_on_two_devices_offline_converges: same_record_edited_on_two_devices_offline, reaching "sometimes a conflict");

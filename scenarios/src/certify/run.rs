@@ -1,0 +1,167 @@
+//! One run of a certification: a scenario, a seed, what its invariants found, and what
+//! became of it when it panicked or, checked twice, did not repeat itself.
+
+use super::implementation::Implementation;
+use super::summary::Verdict;
+use serde::Serialize;
+use std::panic::{self, AssertUnwindSafe};
+use syncsim::{Finding, History, Scenario};
+
+/// Characters kept of a differing history line: a final snapshot is one line of
+/// kilobytes, and the start shows which event it is.
+const LINE: usize = 500;
+
+/// Whether every seed runs a second time to prove the simulation repeats itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Determinism {
+    /// Run each seed once. The default.
+    #[default]
+    Trust,
+    /// Run each seed twice and fail on any difference between the two histories.
+    Check,
+}
+
+/// One seed of one scenario, run.
+#[derive(Debug)]
+pub(crate) struct Run {
+    /// The seed.
+    pub(crate) seed: u64,
+    /// The command that replays it.
+    pub(crate) replay: String,
+    /// What came of it.
+    pub(crate) outcome: Outcome,
+}
+
+/// What came of a run.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// It ran to the end and its invariants were checked.
+    Checked {
+        /// One finding per invariant the scenario checks.
+        findings: Vec<Finding>,
+        /// Virtual time from the final phase to convergence, if reached.
+        converged_after_ms: Option<u64>,
+        /// How the second run differed, when determinism was checked and it did.
+        divergence: Option<Divergence>,
+    },
+    /// It panicked (a harness bug, or an implementation the harness could not drive): no
+    /// verdict, with the panic's message.
+    Panicked(String),
+}
+
+/// The first difference between two histories of one seed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct Divergence {
+    /// The differing line of the JSON-lines history, 1-based (line 1 is the header).
+    pub(crate) line: usize,
+    /// That line in the first run (empty past its end), cut at [`LINE`] characters.
+    pub(crate) first: String,
+    /// That line in the second run (empty past its end), cut at [`LINE`] characters.
+    pub(crate) second: String,
+}
+
+impl Run {
+    /// Runs seed `seed` of `scenario` on `implementation`, twice under
+    /// [`Determinism::Check`]. A panic becomes [`Outcome::Panicked`], not the caller's.
+    pub(crate) fn execute(
+        scenario: &Scenario,
+        seed: u64,
+        implementation: Implementation,
+        determinism: Determinism,
+    ) -> Self {
+        let checked = panic::catch_unwind(AssertUnwindSafe(|| check(scenario, seed, implementation, determinism)));
+        let outcome = checked.unwrap_or_else(|payload| Outcome::Panicked(panic_message(payload.as_ref())));
+        Run { seed, replay: implementation.replay(scenario, seed), outcome }
+    }
+
+    /// Fail on a violation or a divergence, unknown on a panic, else pass.
+    pub(crate) fn verdict(&self) -> Verdict {
+        match &self.outcome {
+            Outcome::Panicked(_) => Verdict::Unknown,
+            Outcome::Checked { divergence: Some(_), .. } => Verdict::Fail,
+            Outcome::Checked { findings, .. } if findings.iter().any(|f| !f.violations.is_empty()) => Verdict::Fail,
+            Outcome::Checked { .. } => Verdict::Pass,
+        }
+    }
+}
+
+fn check(scenario: &Scenario, seed: u64, implementation: Implementation, determinism: Determinism) -> Outcome {
+    let (client, server) = (implementation.client(), implementation.server());
+    let history = scenario.history(&client, &server, seed);
+    let divergence = match determinism {
+        Determinism::Trust => None,
+        Determinism::Check => Divergence::between(&history, &scenario.history(&client, &server, seed)),
+    };
+    let report = scenario.check(history);
+    Outcome::Checked { findings: report.findings, converged_after_ms: report.converged_after_ms, divergence }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+        (Some(message), _) => (*message).to_owned(),
+        (_, Some(message)) => message.clone(),
+        _ => "a panic without a message".to_owned(),
+    }
+}
+
+impl Divergence {
+    /// The first line where the two histories, as JSON lines, differ; `None` when they are
+    /// the same line for line.
+    pub(crate) fn between(first: &History, second: &History) -> Option<Self> {
+        let (first, second) = (first.to_jsonl(), second.to_jsonl());
+        let (a, b): (Vec<&str>, Vec<&str>) = (first.lines().collect(), second.lines().collect());
+        let i = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i))?;
+        let text = |lines: &[&str]| clip(lines.get(i).copied().unwrap_or_default());
+        Some(Divergence { line: i + 1, first: text(&a), second: text(&b) })
+    }
+}
+
+fn clip(line: &str) -> String {
+    match line.char_indices().nth(LINE) {
+        Some((end, _)) => format!("{}... ({} more bytes)", &line[..end], line.len() - end),
+        None => line.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syncsim::history::{Event, EventKind, Header, HARNESS};
+
+    fn history(events: &[EventKind]) -> History {
+        let header = Header {
+            schema: syncsim::history::SCHEMA.to_owned(),
+            version: syncsim::history::VERSION,
+            scenario: "s".to_owned(),
+            seed: 1,
+            devices: Vec::new(),
+            strategies: Default::default(),
+        };
+        let event = |(t_ms, kind): (usize, &EventKind)| Event {
+            t_ms: t_ms as u64,
+            host: HARNESS.to_owned(),
+            kind: kind.clone(),
+        };
+        History { header, events: events.iter().enumerate().map(event).collect() }
+    }
+
+    #[test]
+    fn the_first_differing_history_line_is_named_with_both_versions() {
+        let first = history(&[EventKind::FinalPhase, EventKind::Converged { after_ms: 500 }]);
+        let second = history(&[EventKind::FinalPhase, EventKind::Converged { after_ms: 600 }]);
+        assert_eq!(Divergence::between(&first, &first.clone()), None);
+        let divergence = Divergence::between(&first, &second).expect("they differ");
+        assert_eq!(divergence.line, 3, "line 1 is the header, line 2 the final phase");
+        assert!(divergence.first.contains("500") && divergence.second.contains("600"), "{divergence:?}");
+        let shorter = history(&[EventKind::FinalPhase]);
+        assert_eq!(Divergence::between(&first, &shorter).map(|d| (d.line, d.second)), Some((3, String::new())));
+    }
+
+    #[test]
+    fn a_panicking_run_is_unknown_with_its_message() {
+        let payload: Box<dyn std::any::Any + Send> = Box::new(format!("the simulation stopped: {}", 42));
+        assert_eq!(panic_message(payload.as_ref()), "the simulation stopped: 42");
+        let run = Run { seed: 3, replay: String::new(), outcome: Outcome::Panicked("boom".to_owned()) };
+        assert_eq!(run.verdict(), Verdict::Unknown, "a panic decides nothing about the implementation");
+    }
+}

@@ -1,0 +1,215 @@
+//! Verdicts: a scenario's runs summed up into one row, and the rows into a certificate.
+
+use super::implementation::Implementation;
+use super::run::{Determinism, Divergence, Outcome, Run};
+use std::process::ExitCode;
+use syncsim::{Expectation, Violation};
+
+/// What a run, a scenario or a whole certification proved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Verdict {
+    /// Every invariant held on every seed.
+    Pass,
+    /// A run panicked: nothing is proved either way (exit status 2).
+    Unknown,
+    /// An invariant was violated, or a seed did not repeat itself (exit status 1).
+    Fail,
+}
+
+impl Verdict {
+    /// The verdict of several: a failure is a proof and outweighs an undecided run, which
+    /// outweighs passes.
+    pub(crate) fn of(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
+        verdicts.into_iter().max().unwrap_or(Verdict::Pass)
+    }
+
+    /// How reports spell it: `pass`, `fail`, `unknown`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Unknown => "unknown",
+        }
+    }
+
+    /// 0 on a pass, 1 on a failure, 2 when undecided.
+    pub(crate) fn exit_code(self) -> ExitCode {
+        ExitCode::from(match self {
+            Verdict::Pass => 0,
+            Verdict::Fail => 1,
+            Verdict::Unknown => 2,
+        })
+    }
+}
+
+/// Something that went wrong in one seed, with the command that replays it.
+#[derive(Clone, Debug)]
+pub(crate) struct Sample<T> {
+    /// The seed.
+    pub(crate) seed: u64,
+    /// The command that replays it.
+    pub(crate) replay: String,
+    /// What went wrong.
+    pub(crate) what: T,
+}
+
+impl<T> Sample<T> {
+    fn new(seed: u64, replay: &str, what: T) -> Self {
+        Sample { seed, replay: replay.to_owned(), what }
+    }
+}
+
+/// One scenario's runs, summed up.
+#[derive(Clone, Debug)]
+pub(crate) struct Summary {
+    /// The scenario's name.
+    pub(crate) scenario: String,
+    /// Seeds run, panicked ones included.
+    pub(crate) seeds_run: usize,
+    /// Fail if any seed failed, else unknown if any panicked, else pass.
+    pub(crate) verdict: Verdict,
+    /// Times to converge of the runs that converged (virtual ms), sorted.
+    pub(crate) converge_ms: Vec<u64>,
+    /// The invariants checked, in report order, with their expectations and, for
+    /// Sometimes ones, the hits summed over the seeds.
+    pub(crate) checked: Vec<(&'static str, Expectation, u64)>,
+    /// Every violation, seed by seed, in time order within a seed.
+    pub(crate) violations: Vec<Sample<Violation>>,
+    /// Runs that panicked, with the panic's message.
+    pub(crate) panics: Vec<Sample<String>>,
+    /// Seeds whose second run differed from the first.
+    pub(crate) divergences: Vec<Sample<Divergence>>,
+}
+
+impl Summary {
+    /// Sums up the runs of scenario `scenario`, in seed order.
+    pub(crate) fn new(scenario: &str, runs: Vec<Run>) -> Self {
+        let mut summary = Summary {
+            scenario: scenario.to_owned(),
+            seeds_run: runs.len(),
+            verdict: Verdict::of(runs.iter().map(Run::verdict)),
+            converge_ms: Vec::new(),
+            checked: Vec::new(),
+            violations: Vec::new(),
+            panics: Vec::new(),
+            divergences: Vec::new(),
+        };
+        for run in runs {
+            summary.add(run);
+        }
+        summary.converge_ms.sort_unstable();
+        summary
+    }
+
+    fn add(&mut self, run: Run) {
+        let (seed, replay) = (run.seed, run.replay.as_str());
+        match run.outcome {
+            Outcome::Panicked(message) => self.panics.push(Sample::new(seed, replay, message)),
+            Outcome::Checked { findings, converged_after_ms, divergence } => {
+                self.converge_ms.extend(converged_after_ms);
+                self.divergences.extend(divergence.map(|d| Sample::new(seed, replay, d)));
+                for finding in findings {
+                    self.count(finding.invariant, finding.expectation, finding.hits);
+                    self.violations.extend(finding.violations.into_iter().map(|v| Sample::new(seed, replay, v)));
+                }
+            }
+        }
+    }
+
+    fn count(&mut self, invariant: &'static str, expectation: Expectation, hits: u64) {
+        match self.checked.iter_mut().find(|(name, ..)| *name == invariant) {
+            Some((.., sum)) => *sum += hits,
+            None => self.checked.push((invariant, expectation, hits)),
+        }
+    }
+
+    /// Whether the scenario checks `invariant`, and for a Sometimes one, its hits.
+    pub(crate) fn hits(&self, invariant: &str) -> Option<u64> {
+        self.checked.iter().find(|(name, ..)| *name == invariant).map(|(.., hits)| *hits)
+    }
+
+    /// The median time to converge (the lower middle for an even count), if any run did.
+    pub(crate) fn median_converge_ms(&self) -> Option<u64> {
+        self.converge_ms.get(self.converge_ms.len().saturating_sub(1) / 2).copied()
+    }
+
+    /// The slowest time to converge, if any run did.
+    pub(crate) fn max_converge_ms(&self) -> Option<u64> {
+        self.converge_ms.last().copied()
+    }
+
+    /// The first violation of `invariant` in each seed that violated it, seed order.
+    pub(crate) fn first_per_seed(&self, invariant: &str) -> Vec<&Sample<Violation>> {
+        let mut firsts: Vec<&Sample<Violation>> = Vec::new();
+        for sample in self.violations.iter().filter(|s| s.what.invariant == invariant) {
+            if firsts.last().is_none_or(|last| last.seed != sample.seed) {
+                firsts.push(sample);
+            }
+        }
+        firsts
+    }
+
+    /// How many violations of `invariant` the runs found, over every seed.
+    pub(crate) fn violation_count(&self, invariant: &str) -> usize {
+        self.violations.iter().filter(|s| s.what.invariant == invariant).count()
+    }
+
+    /// The invariants violated, in the order the scenario checks them.
+    pub(crate) fn violated(&self) -> Vec<&'static str> {
+        self.checked.iter().map(|(name, ..)| *name).filter(|name| self.violation_count(name) > 0).collect()
+    }
+}
+
+/// A whole certification: how it was run, and one summary per scenario.
+#[derive(Clone, Debug)]
+pub(crate) struct Certificate {
+    /// The implementation under test.
+    pub(crate) implementation: Implementation,
+    /// Seeds run per scenario (`1..=seeds`).
+    pub(crate) seeds: u64,
+    /// Whether every seed was run twice.
+    pub(crate) determinism: Determinism,
+    /// The invariants, in report order, with their expectations: the table's columns.
+    pub(crate) invariants: Vec<(&'static str, Expectation)>,
+    /// One summary per scenario, in suite order.
+    pub(crate) summaries: Vec<Summary>,
+}
+
+impl Certificate {
+    /// The verdict over every scenario.
+    pub(crate) fn verdict(&self) -> Verdict {
+        Verdict::of(self.summaries.iter().map(|s| s.verdict))
+    }
+
+    /// For a mutant: the scenarios where its expected invariant caught it, with the seeds
+    /// that did. `None` for the reference.
+    pub(crate) fn caught(&self) -> Option<Vec<(&str, usize)>> {
+        let Implementation::Mutant(mutant) = self.implementation else { return None };
+        let caught = self.summaries.iter().map(|s| (s.scenario.as_str(), s.first_per_seed(mutant.caught_by).len()));
+        Some(caught.filter(|(_, seeds)| *seeds > 0).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_outweighs_an_undecided_run_which_outweighs_a_pass() {
+        use Verdict::*;
+        assert_eq!(Verdict::of([Pass, Unknown, Pass]), Unknown);
+        assert_eq!(Verdict::of([Unknown, Fail, Pass]), Fail, "a violation is a proof, a panic is not");
+        assert_eq!(Verdict::of([]), Pass);
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_lower_middle() {
+        let runs = [300, 100, 200, 400].map(|ms| Run {
+            seed: ms,
+            replay: String::new(),
+            outcome: Outcome::Checked { findings: Vec::new(), converged_after_ms: Some(ms), divergence: None },
+        });
+        let summary = Summary::new("s", runs.into());
+        assert_eq!((summary.median_converge_ms(), summary.max_converge_ms()), (Some(200), Some(400)));
+    }
+}
