@@ -79,6 +79,16 @@ fn finish_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
     Ok(())
 }
 
+/// Advances this device's hybrid logical clock past the stamps of a record the server
+/// answered a push with: the device now shows what they stamp, so its next write must
+/// order after them.
+fn observe(tx: &Tx<'_>, record: &Record, physical_ms: i64, config: &ClientConfig) -> Result<()> {
+    let Some(stamp) = record.max_stamp().filter(|_| !config.bugged(Bug::HlcIgnoresRemote)) else { return Ok(()) };
+    let mut clock = tx.hlc()?;
+    clock.observe(stamp, physical_ms);
+    tx.save_hlc(&clock)
+}
+
 /// Stores a record the server sent, unless this device already knows a newer version (a
 /// replayed push result carries the record as it was then).
 fn store_server_record(tx: &Tx<'_>, record: &Record, config: &ClientConfig) -> Result<()> {
@@ -174,7 +184,10 @@ fn apply_result(
     };
     tx.rebase_after(&entry.key, clean_version)?;
     match record {
-        Some(r) => store_server_record(tx, r, config),
+        Some(r) => {
+            observe(tx, r, now_ms, config)?;
+            store_server_record(tx, r, config)
+        }
         None => {
             let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
             let gone = matches!(outcome, Outcome::Rejected { code: RejectCode::NotFound, .. });

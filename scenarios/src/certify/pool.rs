@@ -54,7 +54,9 @@ pub(crate) fn run(plan: Plan<'_>, threads: usize) -> Vec<Vec<Run>> {
         for i in 0..threads {
             let (sender, next) = (sender.clone(), &next);
             let worker = thread::Builder::new().name(format!("certify-{i}")).stack_size(STACK);
-            worker.spawn_scoped(scope, move || work(plan, next, sender)).expect("the OS starts a worker thread");
+            #[allow(clippy::disallowed_methods)]
+            let spawned = worker.spawn_scoped(scope, move || work(plan, next, sender)); // allowed: whole runs on workers, none shared
+            spawned.expect("the OS starts a worker thread");
         }
         drop(sender);
         gather(receiver, plan.len(), &mut progress)
