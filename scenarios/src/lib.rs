@@ -1,8 +1,10 @@
 //! The syncsim certification suite on the reference implementation.
 //!
 //! [`reference`] plugs the reference client and server into the harness through its two
-//! traits; [`suite`] holds the scenarios, each named for its situation. The `syncsim`
-//! binary lists and runs them.
+//! traits; [`suite`] holds the scenarios, each named for its situation; [`mutant`] holds
+//! deliberately broken variants of the reference that the suite must catch. The `syncsim`
+//! binary certifies an implementation against the whole suite, and lists and runs single
+//! scenarios.
 //!
 //! ```no_run
 //! use scenarios::reference::{ReferenceClient, ReferenceServer};
