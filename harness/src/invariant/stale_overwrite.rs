@@ -88,24 +88,24 @@ mod tests {
 
     /// Device 0 creates t1; devices 0 and 1 then both retitle it, neither seeing the other.
     fn concurrent_titles() -> Timeline {
+        let timeline = created_under_server_wins().at(20);
+        retitle(retitle(timeline, DEVICE0, 2, "title #2", "title #1"), DEVICE1, 3, "title #3", "title #1")
+    }
+
+    /// Device 0 creates t1, titled "title #1", under server-wins.
+    fn created_under_server_wins() -> Timeline {
         let t1 = task("t1");
-        Timeline::new(&[ALICE, ALICE])
-            .strategy("task", Strategy::ServerWins)
-            .at(10)
-            .acked(DEVICE0, 1, create(&t1, json!({"title": "title #1"})))
-            .at(20)
-            .acked_seeing(
-                DEVICE0,
-                2,
-                update(&t1, Changes::new().set("title", "title #2")),
-                json!({"title": "title #1"}),
-            )
-            .acked_seeing(
-                DEVICE1,
-                3,
-                update(&t1, Changes::new().set("title", "title #3")),
-                json!({"title": "title #1"}),
-            )
+        Timeline::new(&[ALICE, ALICE]).strategy("task", Strategy::ServerWins).at(10).acked(
+            DEVICE0,
+            1,
+            create(&t1, json!({"title": "title #1"})),
+        )
+    }
+
+    /// `host` retitles t1 to `title` (operation `op`), having shown `seen`.
+    fn retitle(timeline: Timeline, host: &str, op: u64, title: &str, seen: &str) -> Timeline {
+        let change = update(&task("t1"), Changes::new().set("title", title));
+        timeline.acked_seeing(host, op, change, json!({ "title": seen }))
     }
 
     fn facts_of(history: &crate::history::History) -> Vec<(&str, String)> {
@@ -139,27 +139,9 @@ mod tests {
 
     #[test]
     fn a_write_that_saw_the_one_before_may_replace_it() {
-        let t1 = task("t1");
-        let history = Timeline::new(&[ALICE, ALICE])
-            .strategy("task", Strategy::ServerWins)
-            .at(10)
-            .acked(DEVICE0, 1, create(&t1, json!({"title": "title #1"})))
-            .at(20)
-            .acked_seeing(
-                DEVICE0,
-                2,
-                update(&t1, Changes::new().set("title", "title #2")),
-                json!({"title": "title #1"}),
-            )
-            .at(30)
-            .acked_seeing(
-                DEVICE1,
-                3,
-                update(&t1, Changes::new().set("title", "title #3")),
-                json!({"title": "title #2"}),
-            )
-            .at(900)
-            .settle(&[(ALICE, records(&[(&t1, json!({"title": "title #3"}))]))]);
+        let timeline = retitle(created_under_server_wins().at(20), DEVICE0, 2, "title #2", "title #1");
+        let timeline = retitle(timeline.at(30), DEVICE1, 3, "title #3", "title #2");
+        let history = timeline.at(900).settle(&[(ALICE, records(&[(&task("t1"), json!({"title": "title #3"}))]))]);
         assert!(facts_of(&history.build()).is_empty());
     }
 }
