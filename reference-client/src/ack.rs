@@ -35,11 +35,8 @@ pub(crate) fn apply_page(
     // pushed but never pulled may have been deleted and purged since.
     let (cursor, resyncing) = read_cursor(&tx.tx, entity)?;
     let resyncing = resyncing || cursor == 0;
-    let mut clock = tx.hlc()?;
+    observe(tx, &page.changes, physical_ms, config)?;
     for record in &page.changes {
-        if let Some(stamp) = record.max_stamp().filter(|_| !config.bugged(Bug::HlcIgnoresRemote)) {
-            clock.observe(stamp, physical_ms);
-        }
         if config.bugged(Bug::PullOverwritesPendingEdits) {
             tx.store_as_is(record)?;
         } else {
@@ -52,7 +49,6 @@ pub(crate) fn apply_page(
             )?;
         }
     }
-    tx.save_hlc(&clock)?;
     if resyncing && !page.has_more {
         finish_resync(tx, entity)?;
     }
@@ -79,13 +75,20 @@ fn finish_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
     Ok(())
 }
 
-/// Advances this device's hybrid logical clock past the stamps of a record the server
-/// answered a push with: the device now shows what they stamp, so its next write must
-/// order after them.
-fn observe(tx: &Tx<'_>, record: &Record, physical_ms: i64, config: &ClientConfig) -> Result<()> {
-    let Some(stamp) = record.max_stamp().filter(|_| !config.bugged(Bug::HlcIgnoresRemote)) else { return Ok(()) };
+/// Advances this device's hybrid logical clock past the stamps of records the server sent
+/// (a pull page, or the answers to a push): the device now shows what they stamp, so its
+/// next write must order after them.
+fn observe<'r>(
+    tx: &Tx<'_>,
+    records: impl IntoIterator<Item = &'r Record>,
+    physical_ms: i64,
+    config: &ClientConfig,
+) -> Result<()> {
+    if config.bugged(Bug::HlcIgnoresRemote) {
+        return Ok(());
+    }
     let mut clock = tx.hlc()?;
-    clock.observe(stamp, physical_ms);
+    records.into_iter().filter_map(Record::max_stamp).for_each(|stamp| clock.observe(stamp, physical_ms));
     tx.save_hlc(&clock)
 }
 
@@ -111,13 +114,15 @@ pub(crate) fn apply_results(
     results: &[MutationResult],
     config: &ClientConfig,
 ) -> Result<PushTally> {
+    let now_ms = config.clock.now_ms();
+    observe(tx, results.iter().filter_map(|r| r.outcome.record()), now_ms, config)?;
     let mut tally = PushTally::default();
     for result in results {
         let Some(entry) = sent.iter().find(|e| e.key == result.key) else {
             tracing::warn!(key = %result.key, "push result for a mutation that was not sent; ignored");
             continue;
         };
-        apply_result(tx, entry, &result.outcome, config, &mut tally)?;
+        apply_result(tx, entry, &result.outcome, now_ms, config, &mut tally)?;
     }
     Ok(tally)
 }
@@ -126,10 +131,11 @@ fn apply_result(
     tx: &Tx<'_>,
     entry: &QueueEntry,
     outcome: &Outcome,
+    now_ms: i64,
     config: &ClientConfig,
     tally: &mut PushTally,
 ) -> Result<()> {
-    let (max_retries, now_ms) = (config.max_retries, config.clock.now_ms());
+    let max_retries = config.max_retries;
     match outcome {
         Outcome::Accepted { .. } => {
             tally.accepted += 1;
@@ -184,10 +190,7 @@ fn apply_result(
     };
     tx.rebase_after(&entry.key, clean_version)?;
     match record {
-        Some(r) => {
-            observe(tx, r, now_ms, config)?;
-            store_server_record(tx, r, config)
-        }
+        Some(r) => store_server_record(tx, r, config),
         None => {
             let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
             let gone = matches!(outcome, Outcome::Rejected { code: RejectCode::NotFound, .. });

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::store::Tx;
 use protocol::{
     resolve, Action, Entity, FieldKind, FieldStamp, Hlc, Mutation, MutationResult, Outcome, Record, RejectCode,
-    Resolution, Strategies, Write,
+    Resolution, Write,
 };
 use std::collections::BTreeSet;
 
@@ -16,7 +16,7 @@ pub(crate) struct Context<'a> {
     pub(crate) user: &'a str,
     pub(crate) device: &'a str,
     pub(crate) now_ms: i64,
-    pub(crate) strategies: &'a Strategies,
+    /// The server's configuration: the declared strategies (and a planted bug, if any).
     pub(crate) config: &'a ServerConfig,
 }
 
@@ -24,11 +24,13 @@ pub(crate) struct Context<'a> {
 /// answered from the idempotency table; every other outcome except a retryable rejection
 /// is stored there in the same transaction as its effects.
 pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutation) -> Result<MutationResult> {
-    let replayed = tx.idempotent(cx.user, &m.key)?;
-    if let Some((stored, _)) = replayed.clone().filter(|_| !cx.config.bugged(Bug::IdempotencyIgnored)) {
-        tracing::debug!(key = %m.key, "replayed mutation answered from the idempotency table");
-        return Ok(stored);
-    }
+    let replayed = match tx.idempotent(cx.user, &m.key)? {
+        Some((stored, _)) if !cx.config.bugged(Bug::IdempotencyIgnored) => {
+            tracing::debug!(key = %m.key, "replayed mutation answered from the idempotency table");
+            return Ok(stored);
+        }
+        stored => stored.is_some(),
+    };
     let base = match &m.after {
         None => m.base_version,
         Some(prev) => match tx.idempotent(cx.user, prev)? {
@@ -53,7 +55,7 @@ pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutat
     };
     let result = MutationResult { key: m.key.clone(), outcome };
     let retryable = matches!(result.outcome, Outcome::Rejected { retryable: true, .. });
-    if !retryable && replayed.is_none() {
+    if !retryable && !replayed {
         let version_after = result.outcome.record().map(|r| r.version);
         tx.remember(cx.user, &result, version_after)?;
     }
@@ -104,10 +106,13 @@ fn update(
         return Ok(Outcome::Conflict { resolution: Resolution::Deleted, fields_kept, record });
     }
     let base = if cx.config.bugged(Bug::NoBaseVersionCheck) { record.version } else { base };
-    let device_clock = Hlc { wall_ms: m.client_time_ms, counter: 0, node: m.hlc.node.clone() };
-    let hlc = if cx.config.bugged(Bug::LastWriteWinsByDeviceClock) { &device_clock } else { &m.hlc };
-    let write = Write { base_version: base, hlc, fields: &m.changes.fields };
-    let decision = resolve(cx.strategies.of(entity), record.version, &record.stamps, write);
+    let device_clock = cx.config.bugged(Bug::LastWriteWinsByDeviceClock).then(|| Hlc {
+        wall_ms: m.client_time_ms,
+        counter: 0,
+        node: m.hlc.node.clone(),
+    });
+    let write = Write { base_version: base, hlc: device_clock.as_ref().unwrap_or(&m.hlc), fields: &m.changes.fields };
+    let decision = resolve(cx.config.strategies.of(entity), record.version, &record.stamps, write);
     if let Some(refused) = check_parents(tx, cx, entity, m, &decision.apply)? {
         return Ok(refused);
     }

@@ -107,7 +107,7 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> 
         .collect::<Result<Vec<Entity>>>()?;
     let config = &state.config;
     let now_ms = config.clock.now_ms();
-    let cx = Context { user: &user, device: &request.device, now_ms, strategies: &config.strategies, config };
+    let cx = Context { user: &user, device: &request.device, now_ms, config };
     let results = {
         let mut store = state.store.lock().expect("a panic while holding the store lock is a server bug");
         store.write(|tx| {
