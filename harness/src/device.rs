@@ -10,7 +10,7 @@ use crate::history::EventKind;
 use crate::implementation::{App, BoxError, Client};
 use crate::net::{Connector, Link};
 use crate::sim::{Phase, Run};
-use crate::state::SyncOutcome;
+use crate::state::{DeviceState, SyncOutcome};
 use crate::step::Step;
 use crate::workload;
 use rand::rngs::SmallRng;
@@ -32,6 +32,11 @@ pub(crate) struct DeviceShared {
     pub(crate) conditions: Conditions,
     /// The app version installed: upgrades change it between boots.
     pub(crate) app_version: Cell<u32>,
+    /// Set by an upgrade until the upgraded app has opened and reported its state.
+    pub(crate) upgrading: Cell<bool>,
+    /// Reads the open app's state, for the driver (an upgrade compares before and after).
+    /// It holds the app weakly: a kill still drops every database handle.
+    pub(crate) probe: RefCell<Option<Probe>>,
     pub(crate) seed: u64,
     /// The user's RNG: which operations, on which records.
     pub(crate) rng: RefCell<SmallRng>,
@@ -57,7 +62,15 @@ pub(crate) struct DeviceShared {
     pub(crate) snapshot_taken: Cell<bool>,
 }
 
+/// Reads the state of the app open on a device, if it is still open.
+pub(crate) type Probe = Box<dyn Fn() -> Option<Result<DeviceState, BoxError>>>;
+
 impl DeviceShared {
+    /// What the open app holds now: `None` when no app is open (or it could not say).
+    pub(crate) fn probe(&self) -> Option<DeviceState> {
+        self.probe.borrow().as_ref().and_then(|probe| probe()).and_then(Result::ok)
+    }
+
     /// Notes `step`; says whether the app must stop here (a kill is armed for it).
     pub(crate) fn reach(&self, step: Step) -> bool {
         self.step.set(Some(step));
@@ -107,6 +120,16 @@ pub(crate) async fn main<C: Client>(client: C, device: Rc<DeviceShared>, run: Rc
             return std::future::pending().await;
         }
     };
+    let weak = Rc::downgrade(&app);
+    *device.probe.borrow_mut() = Some(Box::new(move || weak.upgrade().map(|app| app.state())));
+    if device.upgrading.replace(false) {
+        let version = device.app_version.get();
+        let kind = match app.state() {
+            Ok(state) => EventKind::Upgraded { version, state },
+            Err(e) => EventKind::OpenFailed { error: format!("the upgraded app could not report its state: {e}") },
+        };
+        run.record(&device.host, kind);
+    }
     match run.phase.get() {
         Phase::Faults => {
             let wrote = Rc::new(Notify::new());
@@ -251,7 +274,8 @@ async fn round<A: App>(app: &A, device: &DeviceShared, run: &Run) -> Option<Sync
         }
     };
     if let Ok(state) = app.state() {
-        run.record(&device.host, EventKind::Read { user: device.user.clone(), records: state.records });
+        let (user, protocol) = (device.user.clone(), state.protocol);
+        run.record(&device.host, EventKind::Read { user, protocol, records: state.records });
     }
     outcome
 }

@@ -23,6 +23,13 @@ pub trait Client: Clone + 'static {
     /// simulated host; every database handle must belong to the returned app, so that a
     /// kill drops it.
     fn open(&self, env: DeviceEnv) -> impl Future<Output = Result<Self::App, BoxError>>;
+
+    /// The newest app version this client can open as ([`DeviceEnv::app_version`] runs from
+    /// 1 to it). Scenarios that do not name a version install this one. Default: 1, an
+    /// implementation with a single version.
+    fn latest_app_version(&self) -> u32 {
+        1
+    }
 }
 
 /// An open device app: what a user does with it, and what it shows.

@@ -37,7 +37,8 @@ pub struct Scenario {
     pub(crate) invariants: Vec<Rc<dyn Invariant>>,
     pub(crate) clock_offsets: BTreeMap<usize, i64>,
     pub(crate) tombstone_horizon: Option<Duration>,
-    pub(crate) app_version: u32,
+    pub(crate) app_version: Option<u32>,
+    pub(crate) app_versions: BTreeMap<usize, u32>,
     pub(crate) replay: String,
     pub(crate) description: String,
 }
@@ -47,8 +48,8 @@ pub struct Scenario {
 /// Defaults: 1 user, 2 devices, every device on `slow-4g`, [`Workload::mixed`] with 10
 /// operations per device, no faults, a 60 s fault phase, convergence within 120 s of the
 /// final phase, a 1 ms tick, [`SyncPolicy::default`], `Strategies::default()` (field merge
-/// for projects, last-write-wins by hybrid clock for tasks), every invariant, app
-/// version 1, the replay command [`REPLAY`].
+/// for projects, last-write-wins by hybrid clock for tasks), every invariant, the client's
+/// latest app version ([`crate::Client::latest_app_version`]), the replay command [`REPLAY`].
 #[must_use]
 pub struct Builder {
     scenario: Scenario,
@@ -74,7 +75,8 @@ impl Scenario {
                 invariants: invariant::all(),
                 clock_offsets: BTreeMap::new(),
                 tombstone_horizon: None,
-                app_version: 1,
+                app_version: None,
+                app_versions: BTreeMap::new(),
                 replay: REPLAY.to_owned(),
                 description: String::new(),
             },
@@ -99,6 +101,27 @@ impl Scenario {
     /// The profile of device `i`.
     pub(crate) fn profile_of(&self, i: usize) -> Profile {
         self.device_profiles.get(&i).copied().unwrap_or(self.profile)
+    }
+
+    /// The app version device `i` starts with, given the client's latest version.
+    pub(crate) fn app_version_of(&self, i: usize, latest: u32) -> u32 {
+        self.app_versions.get(&i).copied().or(self.app_version).unwrap_or(latest)
+    }
+
+    /// Panics unless every app version the scenario installs is one the client has.
+    pub(crate) fn check_app_versions(&self, latest: u32) {
+        let upgrades = self.schedule.iter().filter_map(|(_, f)| match f {
+            Fault::Upgrade(_, v) => Some(*v),
+            _ => None,
+        });
+        let installed = (0..self.devices).map(|i| self.app_version_of(i, latest));
+        if let Some(v) = installed.chain(upgrades).find(|v| *v > latest) {
+            panic!(
+                "scenario {} installs app version {v}, but this client's latest is {latest}: \
+                 implement Client::latest_app_version, or install versions 1 to {latest}",
+                self.name
+            );
+        }
     }
 
     /// The command that replays seed `seed` of this scenario.
@@ -264,9 +287,17 @@ impl Builder {
         self
     }
 
-    /// The app version installed on every device.
+    /// The app version installed on every device (default: the client's latest).
     pub fn app_version(mut self, version: u32) -> Self {
-        self.scenario.app_version = version;
+        assert!(version >= 1, "app versions start at 1");
+        self.scenario.app_version = Some(version);
+        self
+    }
+
+    /// The app version installed on `device`, for a fleet of mixed versions.
+    pub fn app_version_on(mut self, device: usize, version: u32) -> Self {
+        assert!(version >= 1, "app versions start at 1");
+        self.scenario.app_versions.insert(device, version);
         self
     }
 
@@ -320,7 +351,7 @@ impl Builder {
                 assert!((500..600).contains(status), "scenario `{}`: `{fault}` is not a 5xx status", s.name);
             }
         }
-        for i in s.device_profiles.keys().chain(s.clock_offsets.keys()) {
+        for i in s.device_profiles.keys().chain(s.clock_offsets.keys()).chain(s.app_versions.keys()) {
             assert!(
                 *i < s.devices,
                 "scenario `{}` configures device {i} of {}: add devices or fix the index",

@@ -107,6 +107,8 @@ struct Driver<'a> {
 
 /// Runs `scenario` once with `seed` and returns its history.
 pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, server: &S, seed: u64) -> History {
+    let latest = client.latest_app_version();
+    scenario.check_app_versions(latest);
     let dir = tempfile::Builder::new().prefix("syncsim-").tempdir().expect("a temporary directory for the run's data");
     let infos: Vec<DeviceInfo> =
         (0..scenario.devices).map(|i| DeviceInfo { host: host_name(i), user: user(i % scenario.users) }).collect();
@@ -139,7 +141,9 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
                 clock: crate::clock::DeviceClock::with_offset(scenario.clock_offsets.get(&i).copied().unwrap_or(0)),
                 link: Rc::new(Link::new(profile, derive(seed, &format!("link {i}")), scenario.tick)),
                 conditions: Conditions::default(),
-                app_version: Cell::new(scenario.app_version),
+                app_version: Cell::new(scenario.app_version_of(i, latest)),
+                upgrading: Cell::new(false),
+                probe: RefCell::new(None),
                 seed: derive(seed, &info.host),
                 rng: RefCell::new(SmallRng::seed_from_u64(derive(seed, &format!("user {i}")))),
                 next_op: Cell::new(0),
@@ -423,7 +427,11 @@ impl Driver<'_> {
             Fault::Skip(span) => self.skip(*span),
             Fault::Upgrade(target, version) => {
                 for i in target.indexes(count) {
-                    self.devices[i].app_version.set(*version);
+                    let device = &self.devices[i];
+                    let before = device.probe();
+                    let from = device.app_version.replace(*version);
+                    device.upgrading.set(true);
+                    self.run.record(&host_name(i), EventKind::Upgrade { from, to: *version, before });
                     if self.kill(i, "upgrade") {
                         self.restarts.push((self.now() + UPGRADE_DOWNTIME, Host::Device(i)));
                     }

@@ -5,8 +5,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What a device app shows and holds, as reported by [`crate::App::state`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceState {
+    /// The sync protocol version the app speaks: it shows and writes only the fields of
+    /// that version (see [`protocol::FieldDef::since`]).
+    pub protocol: u32,
     /// Every record the user can see (deleted records excluded), with its visible fields.
     pub records: BTreeMap<RecordKey, Fields>,
     /// Mutations still waiting to reach the server (in flight included).
@@ -18,10 +21,29 @@ pub struct DeviceState {
     pub conflicts: Vec<RecordKey>,
 }
 
+impl Default for DeviceState {
+    /// Nothing shown, nothing pending, speaking the latest protocol.
+    fn default() -> Self {
+        Self {
+            protocol: protocol::PROTOCOL_VERSION,
+            records: BTreeMap::new(),
+            pending: 0,
+            failed: Vec::new(),
+            conflicts: Vec::new(),
+        }
+    }
+}
+
 impl DeviceState {
     /// Whether a write to `key` was surfaced to the user, as a failure or a conflict.
     pub fn surfaced(&self, key: &RecordKey) -> bool {
         self.failed.contains(key) || self.conflicts.contains(key)
+    }
+
+    /// Whether this app knows `field` of `key`'s entity (a field of a later protocol version
+    /// than the app's is neither shown nor written by it).
+    pub fn knows(&self, key: &RecordKey, field: &str) -> bool {
+        knows(self.protocol, key, field)
     }
 }
 
@@ -62,4 +84,10 @@ impl SyncOutcome {
     pub fn idle(&self) -> bool {
         self.pulled == 0 && self.pushed == 0
     }
+}
+
+/// Whether an app speaking protocol `version` knows `field` of `key`'s entity. Fields the
+/// protocol does not declare at all are known to every version (so they are compared).
+pub(crate) fn knows(version: u32, key: &RecordKey, field: &str) -> bool {
+    key.entity.field(field).is_none_or(|def| def.since <= version)
 }

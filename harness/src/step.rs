@@ -1,4 +1,5 @@
-//! The named points of a sync round that a client reports, so the harness can kill it there.
+//! The named points of a sync round (and of a schema migration) that a client reports, so
+//! the harness can kill it there.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -21,10 +22,14 @@ pub enum Step {
     PushResponseReceived,
     /// The push answers are saved locally.
     PushAcknowledged,
+    /// Opening the app, a local schema migration is under way: part of it is done, not
+    /// yet committed. A kill here interrupts the migration itself.
+    Migrating,
 }
 
 impl Step {
-    /// Every step, in the order a round reaches them.
+    /// Every step of a sync round, in the order a round reaches them ([`Step::Migrating`]
+    /// belongs to opening the app, not to a round).
     pub const ALL: [Step; 6] = [
         Step::PullStarting,
         Step::PullPageReceived,
@@ -43,6 +48,7 @@ impl Step {
             Step::PushStarting => "push_starting",
             Step::PushResponseReceived => "push_response_received",
             Step::PushAcknowledged => "push_acknowledged",
+            Step::Migrating => "migrating",
         }
     }
 

@@ -216,11 +216,22 @@ fn edit_text(rng: &mut SmallRng, shown: &DeviceState, n: u64) -> Option<Operatio
     let entity = if rng.gen_bool(0.7) { Entity::Task } else { Entity::Project };
     let key = pick_record(rng, shown, entity)?;
     let fields: &[&str] = match entity {
+        Entity::Task if shown.protocol >= 2 => &["title", "notes", "due_on"],
         Entity::Task => &["title", "notes"],
         Entity::Project => &["name", "description"],
     };
     let field = fields[rng.gen_range(0..fields.len())];
-    Some(update(key, Changes::new().set(field, format!("{field} #{n}"))))
+    let value = match field {
+        "due_on" => due_date(n),
+        _ => format!("{field} #{n}"),
+    };
+    Some(update(key, Changes::new().set(field, value)))
+}
+
+/// A date (`YYYY-MM-DD`, the protocol's `due_on`) that no other operation number writes, so
+/// the checks can tell whose write a value is.
+fn due_date(n: u64) -> String {
+    format!("{:04}-{:02}-{:02}", 2026 + n / 336, n % 336 / 28 + 1, n % 28 + 1)
 }
 
 fn toggle_done(rng: &mut SmallRng, shown: &DeviceState) -> Option<Operation> {
@@ -286,6 +297,13 @@ pub(crate) fn uuid(rng: &mut SmallRng) -> String {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn due_dates_are_distinct_and_fit_the_field() {
+        let dates: std::collections::BTreeSet<String> = (0..5_000).map(due_date).collect();
+        assert_eq!(dates.len(), 5_000);
+        assert!(dates.iter().all(|d| d.len() == 10), "{:?}", dates.iter().next());
+    }
 
     #[test]
     fn ids_are_uuids_the_protocol_accepts() {

@@ -133,6 +133,18 @@ impl Outcome {
             Outcome::Rejected { record, .. } => record.as_ref(),
         }
     }
+
+    /// The outcome as a client speaking protocol `version` receives it: its record without
+    /// the fields of later versions.
+    pub fn restrict_to(&mut self, version: u32) {
+        let record = match self {
+            Outcome::Accepted { record, .. } | Outcome::Conflict { record, .. } => Some(record),
+            Outcome::Rejected { record, .. } => record.as_mut(),
+        };
+        if let Some(record) = record {
+            record.restrict_to(version);
+        }
+    }
 }
 
 /// How a conflict ended.

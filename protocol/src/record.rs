@@ -83,6 +83,17 @@ impl Record {
         out
     }
 
+    /// The record as a client speaking protocol `version` receives it: without the fields
+    /// (and their stamps) of later versions.
+    pub fn restrict_to(&mut self, version: u32) {
+        let entity = self.entity;
+        let known = |name: &String| entity.field_in(name, version).is_some();
+        self.fields.retain(|name, _| known(name));
+        self.counters.retain(|name, _| known(name));
+        self.sets.retain(|name, _| known(name));
+        self.stamps.retain(|name, _| known(name));
+    }
+
     /// The greatest write stamp on the record, if any: what a reader must observe so that
     /// its next write orders after everything it saw.
     pub fn max_stamp(&self) -> Option<&Hlc> {

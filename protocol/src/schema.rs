@@ -43,6 +43,16 @@ impl Entity {
         self.fields().iter().find(|f| f.name == name)
     }
 
+    /// The fields a client speaking protocol `version` knows.
+    pub fn fields_in(self, version: u32) -> impl Iterator<Item = &'static FieldDef> {
+        self.fields().iter().filter(move |f| f.since <= version)
+    }
+
+    /// Looks up one field a client speaking protocol `version` knows.
+    pub fn field_in(self, name: &str, version: u32) -> Option<&'static FieldDef> {
+        self.field(name).filter(|f| f.since <= version)
+    }
+
     /// Depth in the parent -> child hierarchy: parents are created before their children
     /// and deleted after them.
     pub fn depth(self) -> u8 {
@@ -93,14 +103,23 @@ pub struct FieldDef {
     pub kind: FieldKind,
     /// Whether a create must set it.
     pub required: bool,
+    /// The protocol version that introduced it. A client speaking an older version never
+    /// sees it, and its writes leave it as it is.
+    pub since: u32,
 }
 
 const fn field(name: &'static str, kind: FieldKind, required: bool) -> FieldDef {
-    FieldDef { name, kind, required }
+    FieldDef { name, kind, required, since: 1 }
+}
+
+const fn field_since(version: u32, name: &'static str, kind: FieldKind) -> FieldDef {
+    FieldDef { name, kind, required: false, since: version }
 }
 
 const TEXT: FieldKind = FieldKind::Text { max_len: 1_000 };
 const LONG_TEXT: FieldKind = FieldKind::Text { max_len: 10_000 };
+/// A calendar date, `YYYY-MM-DD`.
+const DATE: FieldKind = FieldKind::Text { max_len: 10 };
 
 const PROJECT_FIELDS: &[FieldDef] = &[
     field("name", TEXT, true),
@@ -116,6 +135,7 @@ const TASK_FIELDS: &[FieldDef] = &[
     field("done", FieldKind::Bool, false),
     field("pomodoros", FieldKind::Counter, false),
     field("labels", FieldKind::Set, false),
+    field_since(2, "due_on", DATE),
 ];
 
 /// Whether `id` is a textual UUID (8-4-4-4-12 lower- or upper-case hex digits).
@@ -138,6 +158,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn fields_of_later_versions_are_optional_and_hidden_from_older_ones() {
+        for entity in Entity::ALL {
+            for f in entity.fields().iter().filter(|f| f.since > 1) {
+                assert!(!f.required, "{entity}.{}: an older client cannot set a field it does not know", f.name);
+                assert!(entity.field_in(f.name, f.since - 1).is_none());
+                assert!(entity.fields_in(f.since - 1).all(|g| g.name != f.name));
+            }
+        }
+        assert_eq!(Entity::Task.field_in("due_on", 2).map(|f| f.since), Some(2));
     }
 
     #[test]

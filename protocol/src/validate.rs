@@ -13,11 +13,18 @@ pub const MAX_ELEMENT_LEN: usize = 100;
 /// Largest absolute counter increment accepted in one mutation.
 pub const MAX_INCREMENT: i64 = 1_000_000_000;
 
-/// Checks that `m` is well-formed against the schema and returns its entity.
+/// Checks that `m` is well-formed against the schema of the latest protocol version and
+/// returns its entity (see [`validate_mutation_in`]).
+pub fn validate_mutation(m: &Mutation) -> Result<Entity, ErrorBody> {
+    validate_mutation_in(m, crate::PROTOCOL_VERSION)
+}
+
+/// Checks that `m` is well-formed against the schema of protocol `version` (a field of a
+/// later version is unknown) and returns its entity.
 ///
 /// It does not look at any stored state: conflicts, missing records and missing parents are
 /// per-mutation outcomes, not malformed requests.
-pub fn validate_mutation(m: &Mutation) -> Result<Entity, ErrorBody> {
+pub fn validate_mutation_in(m: &Mutation, version: u32) -> Result<Entity, ErrorBody> {
     let bad = |code, msg: String| ErrorBody::new(code, format!("mutation {}: {msg}", m.key));
     let within = |e: ErrorBody| bad(e.error, e.message);
     if m.key.is_empty() || m.key.len() > MAX_KEY_LEN || !m.key.bytes().all(|b| b.is_ascii_graphic()) {
@@ -34,10 +41,10 @@ pub fn validate_mutation(m: &Mutation) -> Result<Entity, ErrorBody> {
         return Err(bad(ErrorCode::InvalidValue, format!("id {:?} is not a UUID", m.id)));
     }
     for (name, value) in &m.changes.fields {
-        check_register(entity, name, value).map_err(within)?;
+        check_register(entity, version, name, value).map_err(within)?;
     }
     for (name, delta) in &m.changes.increments {
-        expect_kind(entity, name, "counter", |k| k == FieldKind::Counter).map_err(within)?;
+        expect_kind(entity, version, name, "counter", |k| k == FieldKind::Counter).map_err(within)?;
         if delta.abs() > MAX_INCREMENT {
             return Err(bad(ErrorCode::InvalidValue, format!("increment of {name} is larger than {MAX_INCREMENT}")));
         }
@@ -45,7 +52,7 @@ pub fn validate_mutation(m: &Mutation) -> Result<Entity, ErrorBody> {
     let set_fields = m.changes.set_add.iter().map(|(n, e)| (n, e.iter().collect::<Vec<_>>()));
     let removed = m.changes.set_remove.iter().map(|(n, e)| (n, e.keys().collect::<Vec<_>>()));
     for (name, elements) in set_fields.chain(removed) {
-        expect_kind(entity, name, "set", |k| k == FieldKind::Set).map_err(within)?;
+        expect_kind(entity, version, name, "set", |k| k == FieldKind::Set).map_err(within)?;
         if let Some(e) = elements.iter().find(|e| e.is_empty() || e.chars().count() > MAX_ELEMENT_LEN) {
             return Err(bad(
                 ErrorCode::InvalidValue,
@@ -84,9 +91,21 @@ fn check_action(m: &Mutation, entity: Entity) -> Result<(), ErrorBody> {
     Ok(())
 }
 
-fn expect_kind(entity: Entity, name: &str, what: &str, ok: impl Fn(FieldKind) -> bool) -> Result<FieldKind, ErrorBody> {
-    let Some(def) = entity.field(name) else {
-        return Err(ErrorBody::new(ErrorCode::UnknownField, format!("{entity} has no field {name:?}")));
+fn expect_kind(
+    entity: Entity,
+    version: u32,
+    name: &str,
+    what: &str,
+    ok: impl Fn(FieldKind) -> bool,
+) -> Result<FieldKind, ErrorBody> {
+    let Some(def) = entity.field_in(name, version) else {
+        let message = match entity.field(name) {
+            Some(def) => {
+                format!("{entity}.{name} is not in protocol version {version}: it arrived in version {}", def.since)
+            }
+            None => format!("{entity} has no field {name:?}"),
+        };
+        return Err(ErrorBody::new(ErrorCode::UnknownField, message));
     };
     if !ok(def.kind) {
         return Err(ErrorBody::new(ErrorCode::WrongType, format!("{entity}.{name} is not a {what} field")));
@@ -94,8 +113,8 @@ fn expect_kind(entity: Entity, name: &str, what: &str, ok: impl Fn(FieldKind) ->
     Ok(def.kind)
 }
 
-fn check_register(entity: Entity, name: &str, value: &Value) -> Result<(), ErrorBody> {
-    let kind = expect_kind(entity, name, "text, bool or reference", FieldKind::is_register)?;
+fn check_register(entity: Entity, version: u32, name: &str, value: &Value) -> Result<(), ErrorBody> {
+    let kind = expect_kind(entity, version, name, "text, bool or reference", FieldKind::is_register)?;
     let required = entity.field(name).is_some_and(|f| f.required);
     let wrong = |expected: &str| {
         Err(ErrorBody::new(ErrorCode::WrongType, format!("{entity}.{name} must be {expected}, got {value}")))
@@ -166,5 +185,14 @@ mod tests {
         let mut m = task_create();
         m.changes.increments.insert("title".into(), 1);
         assert_eq!(code_of(&m), ErrorCode::WrongType);
+    }
+
+    #[test]
+    fn a_field_of_a_later_version_is_unknown_to_an_older_one() {
+        let m = Mutation { changes: task_create().changes.set("due_on", "2026-12-01"), ..task_create() };
+        assert_eq!(validate_mutation_in(&m, 2), Ok(Entity::Task));
+        let refused = validate_mutation_in(&m, 1).expect_err("version 1 has no due_on");
+        assert_eq!(refused.error, ErrorCode::UnknownField);
+        assert!(refused.message.contains("arrived in version 2"), "{}", refused.message);
     }
 }

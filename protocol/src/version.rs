@@ -3,11 +3,11 @@
 /// The request header naming the protocol version the client speaks.
 pub const VERSION_HEADER: &str = "x-sync-protocol";
 
-/// The protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol version this crate speaks. Version 2 added the task field `due_on`.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Every version a current server serves.
-pub const SUPPORTED_VERSIONS: &[u32] = &[1];
+pub const SUPPORTED_VERSIONS: &[u32] = &[1, 2];
 
 /// Bodies larger than this are gzip-compressed in both directions.
 pub const GZIP_THRESHOLD: usize = 10 * 1024;

@@ -5,7 +5,7 @@ use crate::bug::Bug;
 use crate::client::ClientConfig;
 use crate::error::Result;
 use crate::queue::{QueueEntry, QueueStatus};
-use crate::store::{read_cursor, NewConflict, Tx};
+use crate::store::{NewConflict, Tx};
 use protocol::{Action, Entity, MutationResult, Outcome, PullResponse, Record, RejectCode, Resolution};
 
 /// What applying a push response did, for the sync report.
@@ -33,7 +33,7 @@ pub(crate) fn apply_page(
 ) -> Result<()> {
     // A pull from the start is a full re-sync whatever the server says: records this device
     // pushed but never pulled may have been deleted and purged since.
-    let (cursor, resyncing) = read_cursor(&tx.tx, entity)?;
+    let (cursor, resyncing) = tx.cursor(entity)?;
     let resyncing = resyncing || cursor == 0;
     observe(tx, &page.changes, physical_ms, config)?;
     for record in &page.changes {
@@ -98,7 +98,9 @@ fn store_server_record(tx: &Tx<'_>, record: &Record, config: &ClientConfig) -> R
     let known = tx.row(record.entity, &record.id)?.and_then(|r| r.server);
     let newer = |k: &Record| match config.bugged(Bug::SecondResolutionTieBreak) {
         true => record.updated_at_ms / 1000 > k.updated_at_ms / 1000,
-        false => record.version > k.version,
+        // An equal version is the same server state, perhaps carrying more fields: the
+        // full re-sync after a protocol upgrade brings the fields the old protocol left out.
+        false => record.version >= k.version,
     };
     let server = match known {
         Some(k) if !newer(&k) => k,

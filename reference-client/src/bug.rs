@@ -36,4 +36,13 @@ pub enum Bug {
     /// Opening the app after an upgrade recreates the local database instead of migrating
     /// it.
     MigrationRecreatesDatabase,
+    /// Migrations run statement by statement, each committing on its own, without checking
+    /// what already exists; the schema version is bumped at the end. An app killed during
+    /// an upgrade leaves a half-migrated database that its next open fails to migrate
+    /// ("duplicate column name", "table already exists").
+    MigrationNotIdempotent,
+    /// Schema version 3 adds `cursors.protocol` as `NOT NULL` without a default. SQLite
+    /// refuses that on a table with rows: a device that has ever pulled cannot upgrade, and
+    /// the app does not open.
+    NotNullWithoutDefault,
 }

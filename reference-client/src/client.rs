@@ -26,7 +26,8 @@ pub const DB_FILE: &str = "syncsim-client.db";
 /// How a client is opened.
 ///
 /// Defaults: the system clock, RNG seed derived from the device name, default
-/// [`Timeouts`], pull pages of 200, push batches of 100, 10 retries, no hook.
+/// [`Timeouts`], pull pages of 200, push batches of 100, 10 retries, no hook, the latest
+/// local schema and protocol version.
 #[derive(Clone)]
 pub struct ClientConfig {
     /// Directory holding the local database; it survives app kills.
@@ -55,6 +56,10 @@ pub struct ClientConfig {
     /// The local schema version this app runs (an older app's, in upgrade tests); the
     /// database is migrated up to it on open. Default: the latest.
     pub schema_version: u32,
+    /// The sync protocol version this app speaks. Default: [`protocol::PROTOCOL_VERSION`].
+    /// An app whose local schema is older than version 3 can speak only protocol 1: its
+    /// cursors do not record the protocol they were pulled with.
+    pub protocol_version: u32,
     /// A deliberate bug to plant, for the mutant catalog. Default: none.
     #[cfg(feature = "mutants")]
     pub bug: Option<crate::Bug>,
@@ -78,6 +83,7 @@ impl ClientConfig {
             max_retries: 10,
             hook: None,
             schema_version: crate::schema::LATEST_VERSION,
+            protocol_version: protocol::PROTOCOL_VERSION,
             #[cfg(feature = "mutants")]
             bug: None,
         }
@@ -183,17 +189,46 @@ pub struct Client {
 
 impl Client {
     /// Opens (creating or upgrading) the local database and resets writes that were in
-    /// flight when the app last stopped to pending.
+    /// flight when the app last stopped to pending. [`Client::start`] does the same and
+    /// shows the upgrade's progress to the hook.
+    ///
+    /// # Panics
+    /// If `config` asks for a protocol version above 1 at a local schema older than version
+    /// 3, or for a schema version this build does not know.
     pub fn open(config: ClientConfig) -> Result<Client> {
+        crate::schema::complete_now(Self::opening(config, None))
+    }
+
+    /// Opens the app like [`Client::open`], reporting [`SyncStep::Migrating`] to the
+    /// config's hook after each change of a schema migration, inside the migration's
+    /// transaction: dropping this future there (the app killed mid-upgrade) rolls the
+    /// migration back, and the database stays at the last completed version.
+    ///
+    /// # Panics
+    /// Like [`Client::open`].
+    pub async fn start(config: ClientConfig) -> Result<Client> {
+        let hook = config.hook.clone();
+        Self::opening(config, hook).await
+    }
+
+    async fn opening(config: ClientConfig, hook: Option<Rc<dyn SyncHook>>) -> Result<Client> {
+        assert!(
+            config.protocol_version <= 1 || config.schema_version >= 3,
+            "an app at local schema version {} speaks only protocol 1, not {}: set protocol_version to 1, \
+             or schema_version to 3 or later",
+            config.schema_version,
+            config.protocol_version
+        );
         std::fs::create_dir_all(&config.data_dir)?;
-        let recreate = config.bugged(Bug::MigrationRecreatesDatabase);
-        let mut store = Store::open(&config.data_dir.join(DB_FILE), &config.device, config.schema_version, recreate)?;
+        let mut store = Store::open(&config.data_dir.join(DB_FILE), &config, hook.as_deref()).await?;
         let boots: u64 = store.meta("boots")?.and_then(|b| b.parse().ok()).unwrap_or(0) + 1;
         let tx = store.transaction()?;
         tx.set_meta("boots", &boots.to_string())?;
         tx.commit()?;
+        tracing::debug!(device = %config.device, boots, schema = store.schema(), "app opened");
         let rng = SmallRng::seed_from_u64(config.seed ^ boots.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let transport = Transport::new(config.connector.clone(), config.token.clone(), config.timeouts);
+        let transport =
+            Transport::new(config.connector.clone(), config.token.clone(), config.protocol_version, config.timeouts);
         let inner = Inner {
             store: RefCell::new(store),
             transport: tokio::sync::Mutex::new(transport),
@@ -293,7 +328,12 @@ impl Client {
             tokio::time::sleep_until(at).await;
         }
         self.inner.run.borrow_mut().syncing = true;
+        let started_at_ms = self.inner.config.clock.now_ms();
         let result = sync_round(&self.inner).await;
+        let finished_at_ms = self.inner.config.clock.now_ms();
+        if let Err(e) = self.inner.store.borrow_mut().log_round(started_at_ms, finished_at_ms, &result) {
+            tracing::warn!(error = %e, "sync round not logged");
+        }
         self.note_backoff(&result);
         let mut run = self.inner.run.borrow_mut();
         run.syncing = false;

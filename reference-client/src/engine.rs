@@ -51,11 +51,17 @@ pub enum SyncStep {
         /// Idempotency keys in the batch.
         keys: Vec<String>,
     },
+    /// One change of a schema migration is made, not yet committed (reported only by
+    /// [`Client::start`](crate::Client::start)).
+    Migrating {
+        /// The version the migration brings the database to.
+        version: u32,
+    },
 }
 
 impl SyncStep {
     /// The step's stable name: `pull_starting`, `pull_page_received`, `pull_page_applied`,
-    /// `push_starting`, `push_response_received`, `push_acknowledged`.
+    /// `push_starting`, `push_response_received`, `push_acknowledged`, `migrating`.
     pub fn name(&self) -> &'static str {
         match self {
             SyncStep::PullStarting { .. } => "pull_starting",
@@ -64,6 +70,7 @@ impl SyncStep {
             SyncStep::PushStarting { .. } => "push_starting",
             SyncStep::PushResponseReceived { .. } => "push_response_received",
             SyncStep::PushAcknowledged { .. } => "push_acknowledged",
+            SyncStep::Migrating { .. } => "migrating",
         }
     }
 }

@@ -3,10 +3,10 @@
 
 use crate::error::{Error, Result};
 use crate::queue::{QueueEntry, QueueStatus};
-use crate::schema::QUEUE_FORMAT;
+use crate::schema::queue_format;
 use crate::store::Tx;
 use protocol::Changes;
-use protocol::{validate_mutation, Action, Entity, FieldKind};
+use protocol::{validate_mutation_in, Action, Entity, FieldKind};
 
 /// A write as the app asks for it.
 pub(crate) struct LocalWrite<'a> {
@@ -59,9 +59,9 @@ pub(crate) fn enqueue(tx: &Tx<'_>, mut w: LocalWrite<'_>) -> Result<QueueEntry> 
         status: QueueStatus::Pending,
         retries: 0,
         last_error: None,
-        format_version: QUEUE_FORMAT,
+        format_version: queue_format(tx.schema()),
     };
-    validate_mutation(&entry.to_mutation()).map_err(Error::Invalid)?;
+    validate_mutation_in(&entry.to_mutation(), tx.protocol()).map_err(Error::Invalid)?;
     tx.save_hlc(&clock)?;
     tx.insert_entry(&entry, w.now_ms)?;
     let server = row.and_then(|r| r.server);

@@ -42,13 +42,56 @@ impl QueueStatus {
     }
 }
 
-/// The part of a queue entry stored as JSON.
+/// The part of a queue entry stored as JSON. Queue format 2 stores it as it is, the changes
+/// nested under `changes`; format 1 flattens the changes beside `hlc` and `client_time_ms`
+/// ([`FlatPayload`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Payload {
-    #[serde(flatten)]
     pub(crate) changes: Changes,
     pub(crate) hlc: Hlc,
     pub(crate) client_time_ms: i64,
+}
+
+/// A payload in queue format 1.
+#[derive(Serialize, Deserialize)]
+struct FlatPayload {
+    #[serde(flatten)]
+    changes: Changes,
+    hlc: Hlc,
+    client_time_ms: i64,
+}
+
+impl Payload {
+    /// The JSON of this payload in queue format `format` (see
+    /// [`queue_format`](crate::schema::queue_format)).
+    ///
+    /// # Panics
+    /// If `format` is not 1 or 2: no schema writes another.
+    pub(crate) fn encode(&self, format: u32) -> String {
+        let json = match format {
+            1 => serde_json::to_string(&FlatPayload {
+                changes: self.changes.clone(),
+                hlc: self.hlc.clone(),
+                client_time_ms: self.client_time_ms,
+            }),
+            2 => serde_json::to_string(self),
+            _ => panic!("queue format {format} does not exist: formats are 1 and 2"),
+        };
+        json.expect("payloads serialize")
+    }
+
+    /// Reads a payload stored in queue format `format`, as the entry that carries it says.
+    pub(crate) fn decode(json: &str, format: u32) -> serde_json::Result<Payload> {
+        match format {
+            1 => serde_json::from_str(json).map(|p: FlatPayload| Payload {
+                changes: p.changes,
+                hlc: p.hlc,
+                client_time_ms: p.client_time_ms,
+            }),
+            2 => serde_json::from_str(json),
+            _ => Err(serde::de::Error::custom(format!("unknown queue format {format}"))),
+        }
+    }
 }
 
 /// One queued mutation.
@@ -144,5 +187,32 @@ impl QueueEntry {
             Action::Update => (1, 0),
             Action::Delete => (2, u8::MAX - self.entity.depth()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload() -> Payload {
+        let changes = Changes::new().set("title", "Dig").increment("pomodoros", 1).remove("tags", "home");
+        Payload { changes, hlc: Hlc::zero("phone"), client_time_ms: 7 }
+    }
+
+    #[test]
+    fn format_1_flattens_the_changes_and_format_2_nests_them() {
+        let flat: serde_json::Value = serde_json::from_str(&payload().encode(1)).unwrap();
+        let nested: serde_json::Value = serde_json::from_str(&payload().encode(2)).unwrap();
+        assert_eq!(flat["fields"]["title"], "Dig");
+        assert_eq!(nested["changes"]["fields"]["title"], "Dig");
+        assert_eq!(flat["client_time_ms"], nested["client_time_ms"]);
+    }
+
+    #[test]
+    fn each_format_reads_back_what_it_wrote() {
+        for format in [1, 2] {
+            assert_eq!(Payload::decode(&payload().encode(format), format).unwrap(), payload(), "format {format}");
+        }
+        assert!(Payload::decode(&payload().encode(2), 3).is_err(), "an unknown format is unreadable, not guessed");
     }
 }

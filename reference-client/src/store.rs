@@ -2,9 +2,12 @@
 //! queue entry, a pull page with its cursor, an acknowledgement with the record's new
 //! version. A kill between any two of them loses nothing and duplicates nothing.
 
+use crate::bug::Bug;
+use crate::client::ClientConfig;
+use crate::engine::{SyncHook, SyncReport};
 use crate::error::{corrupt, Error, Result};
 use crate::queue::{Payload, QueueEntry, QueueStatus};
-use crate::schema::{self, QUEUE_FORMAT};
+use crate::schema::{self, queue_format, Mode};
 use protocol::Changes;
 use protocol::{Action, Entity, HlcClock, Record};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
@@ -62,32 +65,45 @@ pub struct LocalRecord {
     pub updated_at_ms: i64,
 }
 
+/// Sync rounds kept in `sync_log`.
+pub(crate) const SYNC_LOG_ROUNDS: u32 = 100;
+
 /// The local database of one device.
 #[derive(Debug)]
 pub(crate) struct Store {
     conn: Connection,
     device: String,
+    /// The schema version the database was opened at: the app's, not necessarily the latest.
+    schema: u32,
+    /// The sync protocol version the app speaks.
+    protocol: u32,
 }
 
 pub(crate) const RECORD_COLUMNS: &str = "entity, id, visible, version, sync_status, updated_at_ms";
 
 impl Store {
-    /// Opens the database at `path`, migrated to schema version `schema` (see
-    /// [`ClientConfig::schema_version`](crate::ClientConfig::schema_version)).
-    pub(crate) fn open(path: &Path, device: &str, schema: u32, recreate_on_upgrade: bool) -> Result<Self> {
+    /// Opens the database at `path`, migrated to the app's schema version (see
+    /// [`ClientConfig::schema_version`]), showing each migration change to `hook`.
+    pub(crate) async fn open(path: &Path, config: &ClientConfig, hook: Option<&dyn SyncHook>) -> Result<Self> {
         let mut conn = Connection::open(path)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
         let found = schema::version(&conn)?;
-        if recreate_on_upgrade && found > 0 && found < schema {
+        let schema = config.schema_version;
+        if config.bugged(Bug::MigrationRecreatesDatabase) && found > 0 && found < schema {
             schema::recreate(&mut conn)?;
         }
-        schema::migrate_to(&mut conn, schema)?;
+        schema::upgrade(&mut conn, schema, migration_mode(config), hook).await?;
         conn.execute("UPDATE queue SET status = 'pending' WHERE status = 'in_flight'", [])?;
-        Ok(Self { conn, device: device.to_owned() })
+        Ok(Self { conn, device: config.device.clone(), schema, protocol: config.protocol_version })
     }
 
     pub(crate) fn device(&self) -> &str {
         &self.device
+    }
+
+    /// The schema version the database was opened at.
+    pub(crate) fn schema(&self) -> u32 {
+        self.schema
     }
 
     pub(crate) fn conn(&self) -> &Connection {
@@ -96,7 +112,7 @@ impl Store {
 
     pub(crate) fn transaction(&mut self) -> Result<Tx<'_>> {
         let tx = self.conn.transaction()?;
-        Ok(Tx { tx, device: &self.device })
+        Ok(Tx { tx, device: &self.device, schema: self.schema, protocol: self.protocol })
     }
 
     pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -121,7 +137,8 @@ impl Store {
 
     pub(crate) fn queue(&self, status: Option<QueueStatus>) -> Result<Vec<QueueEntry>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {QUEUE_COLUMNS} FROM queue WHERE ?1 IS NULL OR status = ?1 ORDER BY seq"
+            "SELECT {} FROM queue WHERE ?1 IS NULL OR status = ?1 ORDER BY seq",
+            queue_columns(self.schema)
         ))?;
         let rows = stmt.query_map([status.map(QueueStatus::name)], queue_entry)?;
         rows.map(|r| r?).collect()
@@ -140,7 +157,8 @@ impl Store {
         attempted: &std::collections::BTreeSet<String>,
     ) -> Result<Vec<QueueEntry>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {QUEUE_COLUMNS} FROM queue WHERE status IN ('pending', 'in_flight') ORDER BY seq"
+            "SELECT {} FROM queue WHERE status IN ('pending', 'in_flight') ORDER BY seq",
+            queue_columns(self.schema)
         ))?;
         let mut out = Vec::new();
         for row in stmt.query_map([], queue_entry)? {
@@ -155,12 +173,53 @@ impl Store {
         Ok(out)
     }
 
+    /// Where the next pull of `entity` starts, and whether a full re-sync of it is under way
+    /// (see [`cursor_for`]).
     pub(crate) fn cursor(&self, entity: Entity) -> Result<(u64, bool)> {
-        read_cursor(&self.conn, entity)
+        cursor_for(&self.conn, entity, self.schema, self.protocol)
+    }
+
+    /// Records one sync round in `sync_log`, keeping the last [`SYNC_LOG_ROUNDS`] (from
+    /// schema version 3; an older app keeps no log).
+    pub(crate) fn log_round(
+        &mut self,
+        started_at_ms: i64,
+        finished_at_ms: i64,
+        outcome: &Result<SyncReport>,
+    ) -> Result<()> {
+        if self.schema < 3 {
+            return Ok(());
+        }
+        let (pulled, pushed, error) = match outcome {
+            Ok(report) => (report.pulled, report.pushed, None),
+            Err(e) => (0, 0, Some(e.to_string())),
+        };
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO sync_log (started_at_ms, finished_at_ms, pulled, pushed, error) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![started_at_ms, finished_at_ms, pulled as i64, pushed as i64, error],
+        )?;
+        tx.execute(
+            "DELETE FROM sync_log WHERE id NOT IN (SELECT id FROM sync_log ORDER BY id DESC LIMIT ?1)",
+            [SYNC_LOG_ROUNDS],
+        )?;
+        Ok(tx.commit()?)
     }
 }
 
-/// An entity's pull cursor and whether a full re-sync of it is under way.
+/// How the app's migrations run: correctly, unless a migration mutant is planted.
+fn migration_mode(config: &ClientConfig) -> Mode {
+    if config.bugged(Bug::MigrationNotIdempotent) {
+        Mode::Autocommit
+    } else if config.bugged(Bug::NotNullWithoutDefault) {
+        Mode::NoDefaults
+    } else {
+        Mode::Correct
+    }
+}
+
+/// An entity's pull cursor as stored, whatever protocol version pulled it, and whether a
+/// full re-sync of it is under way.
 pub(crate) fn read_cursor(conn: &Connection, entity: Entity) -> Result<(u64, bool)> {
     let row = conn
         .query_row("SELECT seq, resync FROM cursors WHERE entity = ?1", [entity.name()], |r| {
@@ -170,8 +229,33 @@ pub(crate) fn read_cursor(conn: &Connection, entity: Entity) -> Result<(u64, boo
     Ok(row.unwrap_or((0, false)))
 }
 
-pub(crate) const QUEUE_COLUMNS: &str =
-    "seq, key, entity, record_id, action, base_version, after_key, payload, status, retries, last_error, format_version";
+/// Where the next pull of `entity` starts for an app at `schema` speaking `protocol`: the
+/// stored cursor, or 0 (a full re-sync) when it was pulled with an older protocol, whose
+/// records lack the fields this one carries. Below schema version 3 cursors do not say their
+/// protocol, and such an app speaks only protocol 1.
+pub(crate) fn cursor_for(conn: &Connection, entity: Entity, schema: u32, protocol: u32) -> Result<(u64, bool)> {
+    if schema < 3 {
+        return read_cursor(conn, entity);
+    }
+    let pulled_with: Option<u32> =
+        conn.query_row("SELECT protocol FROM cursors WHERE entity = ?1", [entity.name()], |r| r.get(0)).optional()?;
+    match pulled_with {
+        Some(p) if p < protocol => Ok((0, true)),
+        _ => read_cursor(conn, entity),
+    }
+}
+
+/// The queue columns [`queue_entry`] reads. The stored JSON is `payload` up to schema
+/// version 3 and `body` from version 5; at version 4 both are written, and `payload` is read
+/// only if a row somehow lacks its `body`.
+fn queue_columns(schema: u32) -> String {
+    let json = match schema {
+        ..=3 => "payload",
+        4 => "COALESCE(body, payload)",
+        _ => "body",
+    };
+    format!("seq, key, entity, record_id, action, base_version, after_key, {json}, status, retries, last_error, format_version")
+}
 
 fn local_record(r: &Row<'_>) -> rusqlite::Result<Result<LocalRecord>> {
     let entity: String = r.get(0)?;
@@ -192,10 +276,11 @@ fn local_record(r: &Row<'_>) -> rusqlite::Result<Result<LocalRecord>> {
 pub(crate) fn queue_entry(r: &Row<'_>) -> rusqlite::Result<Result<QueueEntry>> {
     let entity: String = r.get(2)?;
     let action: String = r.get(4)?;
-    let payload: String = r.get(7)?;
+    let json: String = r.get(7)?;
     let status: String = r.get(8)?;
+    let format_version: u32 = r.get(11)?;
     Ok((|| {
-        let payload: Payload = serde_json::from_str(&payload).map_err(corrupt("queue payload"))?;
+        let payload = Payload::decode(&json, format_version).map_err(corrupt("queue payload"))?;
         Ok(QueueEntry {
             seq: r.get(0)?,
             key: r.get(1)?,
@@ -210,7 +295,7 @@ pub(crate) fn queue_entry(r: &Row<'_>) -> rusqlite::Result<Result<QueueEntry>> {
             status: QueueStatus::parse(&status),
             retries: r.get(9)?,
             last_error: r.get(10)?,
-            format_version: r.get(11)?,
+            format_version,
         })
     })())
 }
@@ -226,6 +311,8 @@ fn parse_entity(name: &str) -> Result<Entity> {
 pub(crate) struct Tx<'c> {
     pub(crate) tx: Transaction<'c>,
     pub(crate) device: &'c str,
+    schema: u32,
+    protocol: u32,
 }
 
 /// A record row's sync state, as stored.
@@ -237,6 +324,22 @@ pub(crate) struct RecordRow {
 impl Tx<'_> {
     pub(crate) fn commit(self) -> Result<()> {
         Ok(self.tx.commit()?)
+    }
+
+    /// The schema version the database was opened at: new queue entries are written in
+    /// its [`queue_format`].
+    pub(crate) fn schema(&self) -> u32 {
+        self.schema
+    }
+
+    /// The sync protocol version the app speaks: local writes may set only its fields.
+    pub(crate) fn protocol(&self) -> u32 {
+        self.protocol
+    }
+
+    /// Where the next pull of `entity` starts, like [`Store::cursor`].
+    pub(crate) fn cursor(&self, entity: Entity) -> Result<(u64, bool)> {
+        cursor_for(&self.tx, entity, self.schema, self.protocol)
     }
 
     pub(crate) fn hlc(&self) -> Result<HlcClock> {
@@ -277,27 +380,37 @@ impl Tx<'_> {
     /// The last open (pending or in-flight) entry of a record: a new write chains after it.
     pub(crate) fn last_open(&self, entity: Entity, id: &str) -> Result<Option<QueueEntry>> {
         let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {QUEUE_COLUMNS} FROM queue WHERE entity = ?1 AND record_id = ?2
-             AND status IN ('pending', 'in_flight') ORDER BY seq DESC LIMIT 1"
+            "SELECT {} FROM queue WHERE entity = ?1 AND record_id = ?2
+             AND status IN ('pending', 'in_flight') ORDER BY seq DESC LIMIT 1",
+            queue_columns(self.schema)
         ))?;
         stmt.query_row(params![entity.name(), id], queue_entry).optional()?.transpose()
     }
 
     pub(crate) fn open_entries(&self, entity: Entity, id: &str) -> Result<Vec<QueueEntry>> {
         let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {QUEUE_COLUMNS} FROM queue WHERE entity = ?1 AND record_id = ?2
-             AND status IN ('pending', 'in_flight') ORDER BY seq"
+            "SELECT {} FROM queue WHERE entity = ?1 AND record_id = ?2
+             AND status IN ('pending', 'in_flight') ORDER BY seq",
+            queue_columns(self.schema)
         ))?;
         let rows = stmt.query_map(params![entity.name(), id], queue_entry)?;
         rows.map(|r| r?).collect()
     }
 
+    /// Queues `e` as a pending entry in the queue format of the open schema (whatever
+    /// `e.format_version` says): an old app writes what an old app reads.
     pub(crate) fn insert_entry(&self, e: &QueueEntry, now_ms: i64) -> Result<()> {
+        let format = queue_format(self.schema);
         let payload = Payload { changes: e.changes.clone(), hlc: e.hlc.clone(), client_time_ms: e.client_time_ms };
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO queue (key, entity, record_id, action, base_version, after_key, payload, status, created_at_ms, format_version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9)",
-        )?;
+        let (columns, values) = match self.schema {
+            ..=3 => ("payload", "?7"),
+            4 => ("payload, body", "?7, ?7"),
+            _ => ("body", "?7"),
+        };
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "INSERT INTO queue (key, entity, record_id, action, base_version, after_key, {columns}, status, created_at_ms, format_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, {values}, 'pending', ?8, ?9)"
+        ))?;
         stmt.execute(params![
             e.key,
             e.entity.name(),
@@ -305,9 +418,9 @@ impl Tx<'_> {
             e.action.name(),
             e.base_version as i64,
             e.after,
-            serde_json::to_string(&payload).expect("payloads serialize"),
+            payload.encode(format),
             now_ms,
-            QUEUE_FORMAT,
+            format,
         ])?;
         Ok(())
     }
@@ -409,12 +522,21 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Saves `entity`'s cursor, from schema version 3 with the protocol it is pulled with.
     pub(crate) fn set_cursor(&self, entity: Entity, seq: u64, resync: bool) -> Result<()> {
-        self.tx.execute(
-            "INSERT INTO cursors (entity, seq, resync) VALUES (?1, ?2, ?3)
-             ON CONFLICT (entity) DO UPDATE SET seq = ?2, resync = ?3",
-            params![entity.name(), seq as i64, resync],
-        )?;
+        if self.schema < 3 {
+            self.tx.execute(
+                "INSERT INTO cursors (entity, seq, resync) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (entity) DO UPDATE SET seq = ?2, resync = ?3",
+                params![entity.name(), seq as i64, resync],
+            )?;
+        } else {
+            self.tx.execute(
+                "INSERT INTO cursors (entity, seq, resync, protocol) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (entity) DO UPDATE SET seq = ?2, resync = ?3, protocol = ?4",
+                params![entity.name(), seq as i64, resync, self.protocol],
+            )?;
+        }
         Ok(())
     }
 
@@ -448,4 +570,124 @@ pub(crate) struct NewConflict<'a> {
     pub(crate) mine: &'a Changes,
     pub(crate) server: &'a Record,
     pub(crate) needs_user: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::complete_now;
+    use crate::TcpConnector;
+    use protocol::Hlc;
+    use std::rc::Rc;
+    use tempfile::TempDir;
+
+    fn open(dir: &TempDir, schema: u32, protocol: u32) -> Store {
+        let connector = Rc::new(TcpConnector::new(([127, 0, 0, 1], 9).into()));
+        let mut config = ClientConfig::new(dir.path(), "phone", "token", connector);
+        config.schema_version = schema;
+        config.protocol_version = protocol;
+        complete_now(Store::open(&dir.path().join("local.db"), &config, None)).unwrap()
+    }
+
+    fn save_cursor(store: &mut Store, seq: u64) {
+        let tx = store.transaction().unwrap();
+        tx.set_cursor(Entity::Task, seq, false).unwrap();
+        tx.commit().unwrap();
+    }
+
+    fn entry(key: &str) -> QueueEntry {
+        QueueEntry {
+            seq: 0,
+            key: key.to_owned(),
+            entity: Entity::Task,
+            record_id: "t1".to_owned(),
+            action: Action::Update,
+            base_version: 3,
+            after: None,
+            changes: Changes::new().set("title", "Dig").increment("pomodoros", 2).add("tags", "home"),
+            hlc: Hlc::zero("phone"),
+            client_time_ms: 1_000,
+            status: QueueStatus::Pending,
+            retries: 0,
+            last_error: None,
+            format_version: 0,
+        }
+    }
+
+    #[test]
+    fn a_cursor_pulled_with_an_older_protocol_starts_a_full_resync() {
+        let dir = TempDir::new().unwrap();
+        save_cursor(&mut open(&dir, 2, 1), 42);
+        assert_eq!(
+            open(&dir, 3, 1).cursor(Entity::Task).unwrap(),
+            (42, false),
+            "cursors from before v3 are protocol 1"
+        );
+        let mut store = open(&dir, 3, 2);
+        assert_eq!(store.cursor(Entity::Task).unwrap(), (0, true), "protocol 1 records lack protocol 2's fields");
+        save_cursor(&mut store, 7);
+        assert_eq!(store.cursor(Entity::Task).unwrap(), (7, false));
+        assert_eq!(open(&dir, 5, 1).cursor(Entity::Task).unwrap(), (7, false), "a newer protocol's cursor serves");
+    }
+
+    #[test]
+    fn the_sync_log_keeps_the_last_rounds_from_schema_3() {
+        let dir = TempDir::new().unwrap();
+        open(&dir, 2, 1).log_round(0, 1, &Ok(SyncReport::default())).unwrap();
+        let mut store = open(&dir, 3, 1);
+        for round in 0..SYNC_LOG_ROUNDS + 5 {
+            let report = SyncReport { pulled: round as usize, ..SyncReport::default() };
+            store.log_round(i64::from(round), i64::from(round) + 1, &Ok(report)).unwrap();
+        }
+        store.log_round(200, 201, &Err(Error::NoSuchConflict(1))).unwrap();
+        let (rounds, oldest, errors): (u32, i64, u32) = store
+            .conn()
+            .query_row("SELECT COUNT(*), MIN(started_at_ms), COUNT(error) FROM sync_log", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!((rounds, oldest, errors), (SYNC_LOG_ROUNDS, 6, 1), "the oldest six rounds are trimmed");
+    }
+
+    #[test]
+    fn queue_entries_are_written_and_read_in_the_open_schemas_format() {
+        for schema in 1..=schema::LATEST_VERSION {
+            let dir = TempDir::new().unwrap();
+            let mut store = open(&dir, schema, 1);
+            let tx = store.transaction().unwrap();
+            tx.insert_entry(&entry("k1"), 5).unwrap();
+            tx.commit().unwrap();
+            let read = store.queue(None).unwrap();
+            let expected = QueueEntry { seq: 1, format_version: queue_format(schema), ..entry("k1") };
+            assert_eq!(read, [expected], "at schema {schema}");
+            if schema == 4 {
+                let same: bool = store.conn().query_row("SELECT body = payload FROM queue", [], |r| r.get(0)).unwrap();
+                assert!(same, "at schema 4 both columns are written");
+            }
+        }
+    }
+
+    #[test]
+    fn entries_queued_by_an_older_app_read_the_same_after_the_upgrade() {
+        let dir = TempDir::new().unwrap();
+        let mut store = open(&dir, 3, 1);
+        let tx = store.transaction().unwrap();
+        tx.insert_entry(&entry("old"), 5).unwrap();
+        tx.commit().unwrap();
+        let before = store.queue(None).unwrap();
+        drop(store);
+        for schema in 4..=schema::LATEST_VERSION {
+            let mut store = open(&dir, schema, 1);
+            assert_eq!(store.queue(None).unwrap()[..1], before, "at schema {schema}");
+            let tx = store.transaction().unwrap();
+            tx.insert_entry(&entry(&format!("new at {schema}")), 5).unwrap();
+            tx.commit().unwrap();
+        }
+        let formats: Vec<u32> = store_formats(&open(&dir, schema::LATEST_VERSION, 1));
+        assert_eq!(formats, [1, 2, 2]);
+    }
+
+    fn store_formats(store: &Store) -> Vec<u32> {
+        store.queue(None).unwrap().iter().map(|e| e.format_version).collect()
+    }
 }

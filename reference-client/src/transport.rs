@@ -9,7 +9,7 @@ use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, Connection, SendRequest};
 use hyper_util::rt::TokioIo;
-use protocol::{ErrorBody, GZIP_THRESHOLD, PROTOCOL_VERSION, VERSION_HEADER};
+use protocol::{ErrorBody, GZIP_THRESHOLD, VERSION_HEADER};
 use std::cell::Cell;
 use std::future::Future;
 use std::io::{Read, Write};
@@ -170,14 +170,16 @@ struct Open {
 pub(crate) struct Transport {
     connector: Rc<dyn Connector>,
     token: String,
+    /// The protocol version sent with every request.
+    protocol: u32,
     timeouts: Timeouts,
     open: Option<Open>,
     pub(crate) counters: Rc<WireCounters>,
 }
 
 impl Transport {
-    pub(crate) fn new(connector: Rc<dyn Connector>, token: String, timeouts: Timeouts) -> Self {
-        Self { connector, token, timeouts, open: None, counters: Rc::default() }
+    pub(crate) fn new(connector: Rc<dyn Connector>, token: String, protocol: u32, timeouts: Timeouts) -> Self {
+        Self { connector, token, protocol, timeouts, open: None, counters: Rc::default() }
     }
 
     /// Sends one request and returns the (decompressed) body of a 2xx response.
@@ -249,7 +251,7 @@ impl Transport {
             .uri(path)
             .header(HOST, "server")
             .header(AUTHORIZATION, format!("Bearer {}", self.token))
-            .header(VERSION_HEADER, PROTOCOL_VERSION.to_string())
+            .header(VERSION_HEADER, self.protocol.to_string())
             .header(ACCEPT_ENCODING, "gzip");
         let (builder, body) = match json {
             None => (builder, Bytes::new()),

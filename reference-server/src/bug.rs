@@ -29,4 +29,8 @@ pub enum Bug {
     CounterOverwrite,
     /// Pulls are not filtered by the authenticated user.
     LeaksOtherUsers,
+    /// An update from a client of an older protocol version is brought to the current
+    /// version by filling in the fields it does not know with their defaults (null): an old
+    /// app's edit erases what newer apps wrote to those fields.
+    OldWritesResetUnknownFields,
 }

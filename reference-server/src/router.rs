@@ -14,7 +14,7 @@ use axum::Router;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, StatusCode};
 use protocol::{
-    validate_mutation, Entity, ErrorCode, PullQuery, PullResponse, PushRequest, PushResponse, MAX_BATCH, MAX_PAGE,
+    validate_mutation_in, Entity, ErrorCode, PullQuery, PullResponse, PushRequest, PushResponse, MAX_BATCH, MAX_PAGE,
     PULL_PATH, PUSH_PATH, SUPPORTED_VERSIONS, VERSION_HEADER,
 };
 use std::sync::{Arc, Mutex};
@@ -61,7 +61,7 @@ async fn method_not_allowed() -> Error {
 }
 
 async fn pull(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response> {
-    check_version(&headers)?;
+    let version = check_version(&headers)?;
     let user = authenticate(&state.config, &headers)?;
     let query = parse_pull_query(query.as_deref().unwrap_or(""))?;
     let store = state.store.lock().expect("a panic while holding the store lock is a server bug");
@@ -72,8 +72,9 @@ async fn pull(State(state): State<AppState>, headers: HeaderMap, RawQuery(query)
             format!("cursor {} is ahead of the latest change {last}: this server did not issue it", query.since),
         ));
     }
-    let page = store.pull(&user, query.entity, query.since, query.limit, state.config.planted())?;
+    let mut page = store.pull(&user, query.entity, query.since, query.limit, state.config.planted())?;
     drop(store);
+    page.changes.iter_mut().for_each(|record| record.restrict_to(version));
     tracing::info!(%user, entity = %query.entity, since = query.since, changes = page.changes.len(), has_more = page.has_more, reset = page.reset, "pull");
     let response =
         PullResponse { changes: page.changes, cursor: page.cursor, has_more: page.has_more, reset: page.reset };
@@ -81,9 +82,9 @@ async fn pull(State(state): State<AppState>, headers: HeaderMap, RawQuery(query)
 }
 
 async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response> {
-    check_version(&headers)?;
+    let version = check_version(&headers)?;
     let user = authenticate(&state.config, &headers)?;
-    let request: PushRequest = read_json(&headers, body).await?;
+    let mut request: PushRequest = read_json(&headers, body).await?;
     if request.device.is_empty() || request.device.len() > 64 {
         return Err(Error::bad_request(ErrorCode::InvalidValue, "device must be 1 to 64 characters"));
     }
@@ -99,13 +100,16 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> 
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            validate_mutation(m).map_err(|body| Error::Refused {
+            validate_mutation_in(m, version).map_err(|body| Error::Refused {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 body: protocol::ErrorBody::new(body.error, format!("mutations[{i}]: {}", body.message)),
             })
         })
         .collect::<Result<Vec<Entity>>>()?;
     let config = &state.config;
+    if config.bugged(Bug::OldWritesResetUnknownFields) {
+        reset_unknown_fields(&mut request, &entities, version);
+    }
     let now_ms = config.clock.now_ms();
     let cx = Context { user: &user, device: &request.device, now_ms, config };
     let results = {
@@ -122,8 +126,23 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> 
                 .collect::<Result<Vec<_>>>()
         })?
     };
+    let mut results = results;
+    results.iter_mut().for_each(|result| result.outcome.restrict_to(version));
     tracing::info!(%user, device = %request.device, mutations = results.len(), "push");
     Ok(json_response(&headers, &PushResponse { results }))
+}
+
+/// The old-writes-reset-unknown-fields mutant: an older client's updates set every field
+/// of later versions to null.
+fn reset_unknown_fields(request: &mut PushRequest, entities: &[Entity], version: u32) {
+    for (m, entity) in request.mutations.iter_mut().zip(entities) {
+        if m.action != protocol::Action::Update {
+            continue;
+        }
+        for def in entity.fields().iter().filter(|f| f.since > version && f.kind.is_register()) {
+            m.changes.fields.entry(def.name.to_owned()).or_insert(serde_json::Value::Null);
+        }
+    }
 }
 
 fn check_version(headers: &HeaderMap) -> Result<u32> {

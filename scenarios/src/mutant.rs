@@ -164,9 +164,37 @@ pub const ALL: &[Mutant] = &[
         name: "migration_recreates_database",
         change: "opening the app after an upgrade recreates the local database instead of migrating it",
         imitates: "\"clear the cache on schema change\": the offline queue is thrown away with the cache",
-        caught_by: "no lost acknowledged writes",
+        caught_by: "upgrade preserves data",
         scenario: "app_upgrade_with_a_full_queue",
         plant: Plant::Client(ClientBug::MigrationRecreatesDatabase),
+    },
+    Mutant {
+        name: "migration_not_idempotent",
+        change: "migrations commit statement by statement and assume nothing of them has run yet",
+        imitates:
+            "a migration killed halfway: the next start fails on \"duplicate column\" and the app never opens again",
+        caught_by: "upgrade preserves data",
+        scenario: "kill_in_the_middle_of_a_migration",
+        plant: Plant::Client(ClientBug::MigrationNotIdempotent),
+    },
+    Mutant {
+        name: "not_null_without_default",
+        change: "the version 3 migration adds `cursors.protocol` as NOT NULL without a default",
+        imitates:
+            "a migration tested only on an empty database: SQLite refuses it on every upgrade, the app cannot start",
+        caught_by: "upgrade preserves data",
+        scenario: "app_upgrade_with_a_full_queue",
+        plant: Plant::Client(ClientBug::NotNullWithoutDefault),
+    },
+    Mutant {
+        name: "old_writes_reset_unknown_fields",
+        change: "the server brings an older client's update to the current protocol by filling in the fields it lacks \
+                 with null",
+        imitates: "a compatibility shim that upgrades old requests to full new ones: an old app's edit erases the due \
+                   dates newer apps set",
+        caught_by: "upgrade preserves data",
+        scenario: "newer_server_with_old_clients",
+        plant: Plant::Server(ServerBug::OldWritesResetUnknownFields),
     },
     Mutant {
         name: "second_resolution_tie_break",

@@ -87,6 +87,8 @@ pub enum EventKind {
     Read {
         /// The device's user.
         user: String,
+        /// The protocol version the app spoke (it shows only that version's fields).
+        protocol: u32,
         /// Every visible record.
         records: UserRecords,
     },
@@ -106,6 +108,26 @@ pub enum EventKind {
     },
     /// The host's software started again on the same data directory.
     Restart,
+    /// The scenario replaced the app with another version: the app is killed now and
+    /// opens as version `to` on the same data directory after the upgrade's downtime.
+    Upgrade {
+        /// The version installed before.
+        from: u32,
+        /// The version installed now.
+        to: u32,
+        /// What the app held just before it was killed for the upgrade; absent when it was
+        /// not open (then there is nothing to compare).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<DeviceState>,
+    },
+    /// The upgraded app opened (its migration done) and reported what it holds, before any
+    /// user operation or sync.
+    Upgraded {
+        /// The version that opened.
+        version: u32,
+        /// What it holds.
+        state: DeviceState,
+    },
     /// The app or the server could not start; it stays down.
     OpenFailed {
         /// The error.

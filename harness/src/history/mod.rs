@@ -18,7 +18,7 @@ use std::time::Duration;
 /// The `schema` value of every history header.
 pub const SCHEMA: &str = "syncsim-history";
 /// The history format version this crate writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The first line of a history: which run it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,7 +193,7 @@ impl History {
         self.events
             .iter()
             .filter_map(|event| match &event.kind {
-                EventKind::Read { user, records } => {
+                EventKind::Read { user, records, .. } => {
                     Some(ReadView { host: &event.host, user, t_ms: event.t_ms, records })
                 }
                 _ => None,
@@ -256,13 +256,13 @@ mod tests {
         let h = sample();
         let text = h.to_jsonl();
         assert_eq!(text.lines().count(), 3, "header plus two events:\n{text}");
-        assert!(text.starts_with(r#"{"schema":"syncsim-history","version":1,"#), "{text}");
+        assert!(text.starts_with(r#"{"schema":"syncsim-history","version":2,"#), "{text}");
         assert_eq!(History::from_jsonl(&text).unwrap(), h);
     }
 
     #[test]
     fn another_schema_version_is_refused_with_the_line() {
-        let text = sample().to_jsonl().replacen(r#""version":1"#, r#""version":9"#, 1);
+        let text = sample().to_jsonl().replacen(r#""version":2"#, r#""version":9"#, 1);
         let err = History::from_jsonl(&text).unwrap_err().to_string();
         assert!(err.contains("line 1") && err.contains("version 9"), "{err}");
     }

@@ -3,7 +3,7 @@
 use super::facts::{shown, Facts};
 use super::{Check, Expectation, Invariant, Violation};
 use crate::history::{EventKind, History};
-use crate::state::UserRecords;
+use crate::state::{knows, UserRecords};
 use std::collections::BTreeSet;
 
 /// Catches devices that never agree with the server: a final phase that reached its time
@@ -65,7 +65,18 @@ fn divergence(facts: &Facts<'_>, host: &str, user: &str) -> Option<String> {
     let Some(server) = facts.servers.get(user) else {
         return Some(format!("the server never reported the records of {user}, so {host} cannot be compared"));
     };
-    first_difference(&state.records, server).map(|d| format!("{host} differs from the server's records of {user}: {d}"))
+    let known = known_to(server, state.protocol);
+    first_difference(&state.records, &known).map(|d| format!("{host} differs from the server's records of {user}: {d}"))
+}
+
+/// `server`'s records as an app speaking protocol `version` must show them: without the
+/// fields of later versions.
+fn known_to(server: &UserRecords, version: u32) -> UserRecords {
+    let mut known = server.clone();
+    for (key, fields) in known.iter_mut() {
+        fields.retain(|field, _| knows(version, key, field));
+    }
+    known
 }
 
 /// The first record, in key order, where `device` and `server` differ.

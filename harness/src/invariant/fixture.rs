@@ -103,7 +103,7 @@ impl Timeline {
     /// Device `host` shows `records`.
     pub(crate) fn read(self, host: &str, records: UserRecords) -> Self {
         let user = self.user(host);
-        self.event(host, EventKind::Read { user, records })
+        self.event(host, EventKind::Read { user, protocol: protocol::PROTOCOL_VERSION, records })
     }
 
     /// Device `host` reports its final state.

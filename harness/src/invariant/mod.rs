@@ -23,6 +23,7 @@ mod read_your_writes;
 mod retries_back_off;
 mod stale_overwrite;
 mod strategy_honoured;
+mod upgrade_preserves_data;
 
 pub use causality::Causality;
 pub use convergence::Convergence;
@@ -38,6 +39,7 @@ pub use reached_lost_acknowledgement::ReachedLostAcknowledgement;
 pub use read_your_writes::ReadYourWrites;
 pub use retries_back_off::RetriesBackOff;
 pub use strategy_honoured::StrategyHonoured;
+pub use upgrade_preserves_data::UpgradePreservesData;
 
 use crate::history::History;
 use serde::{Deserialize, Serialize};
@@ -141,6 +143,7 @@ pub fn all() -> Vec<Rc<dyn Invariant>> {
         Rc::new(QueueDrains),
         Rc::new(Isolation),
         Rc::new(RetriesBackOff),
+        Rc::new(UpgradePreservesData),
         Rc::new(ReachedConflict),
         Rc::new(ReachedKillDuringPush),
         Rc::new(ReachedLostAcknowledgement),

@@ -9,7 +9,8 @@
 //! - `compression`: gzip request and response bodies;
 //! - `validation`: every class of bad input is a 4xx that changes nothing;
 //! - `auth`: bearer tokens and isolation between users;
-//! - `purge`: the tombstone horizon and resets.
+//! - `purge`: the tombstone horizon and resets;
+//! - `versions`: clients of protocol versions 1 and 2 served at once.
 
 mod auth;
 mod compression;
@@ -19,3 +20,4 @@ mod push;
 mod strategy;
 mod support;
 mod validation;
+mod versions;

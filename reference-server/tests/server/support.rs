@@ -10,7 +10,8 @@ use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use protocol::{
     Action, Clock, Entity, ErrorBody, HlcClock, Mutation, MutationResult, Outcome, PullResponse, PushRequest,
-    PushResponse, Record, RejectCode, Resolution, Strategies, Tag, PULL_PATH, PUSH_PATH, VERSION_HEADER,
+    PushResponse, Record, RejectCode, Resolution, Strategies, Tag, PROTOCOL_VERSION, PULL_PATH, PUSH_PATH,
+    VERSION_HEADER,
 };
 use reference_server::{app_with_shared_store, ServerConfig, Store};
 use serde::de::DeserializeOwned;
@@ -192,7 +193,7 @@ pub(crate) fn request(method: Method, uri: &str, token: &str) -> http::request::
     Request::builder()
         .method(method)
         .uri(uri)
-        .header(VERSION_HEADER, "1")
+        .header(VERSION_HEADER, PROTOCOL_VERSION.to_string())
         .header(AUTHORIZATION, format!("Bearer {token}"))
         .header(CONTENT_TYPE, "application/json")
 }

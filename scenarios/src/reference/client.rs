@@ -46,10 +46,27 @@ impl Default for ReferenceClient {
 pub struct ReferenceApp {
     client: Client,
     env: DeviceEnv,
+    protocol: u32,
+}
+
+/// The sync protocol version the reference app's version `app_version` speaks: 2 from
+/// version 3, whose local schema records the protocol each cursor was pulled with (so that
+/// the upgraded app knows to pull everything again for the fields it did not know).
+pub(crate) fn protocol_of(app_version: u32) -> u32 {
+    if app_version >= 3 {
+        2
+    } else {
+        1
+    }
 }
 
 impl syncsim::Client for ReferenceClient {
     type App = ReferenceApp;
+
+    /// App version N runs local schema version N.
+    fn latest_app_version(&self) -> u32 {
+        reference_client::schema::LATEST_VERSION
+    }
 
     async fn open(&self, env: DeviceEnv) -> Result<ReferenceApp, BoxError> {
         let mut config = ClientConfig::new(
@@ -65,9 +82,11 @@ impl syncsim::Client for ReferenceClient {
         config.batch_size = self.batch_size;
         config.hook = Some(Rc::new(StepHook(env.steps.clone())));
         config.bug = self.bug;
-        config.schema_version = env.app_version.clamp(1, reference_client::schema::LATEST_VERSION);
-        let client = Client::open(config)?;
-        Ok(ReferenceApp { client, env })
+        config.schema_version = env.app_version;
+        config.protocol_version = protocol_of(env.app_version);
+        let protocol = config.protocol_version;
+        let client = Client::start(config).await?;
+        Ok(ReferenceApp { client, env, protocol })
     }
 }
 
@@ -102,7 +121,7 @@ impl syncsim::App for ReferenceApp {
             .map(|entry| RecordKey::new(entry.entity, entry.record_id))
             .collect();
         let conflicts = self.client.conflicts()?.into_iter().map(|c| RecordKey::new(c.entity, c.record_id)).collect();
-        Ok(DeviceState { records, pending: status.pending, failed, conflicts })
+        Ok(DeviceState { protocol: self.protocol, records, pending: status.pending, failed, conflicts })
     }
 }
 
@@ -139,6 +158,7 @@ impl SyncHook for StepHook {
             SyncStep::PushStarting { .. } => Step::PushStarting,
             SyncStep::PushResponseReceived { .. } => Step::PushResponseReceived,
             SyncStep::PushAcknowledged { .. } => Step::PushAcknowledged,
+            SyncStep::Migrating { .. } => Step::Migrating,
         };
         Box::pin(self.0.reached(step))
     }

@@ -79,20 +79,3 @@ pub fn many_devices_of_several_users() -> Scenario {
         .duration(secs(30))
         .build()
 }
-
-/// An app update installed while the offline queue is full: the local database is
-/// migrated under the queue.
-pub fn app_upgrade_with_a_full_queue() -> Scenario {
-    Scenario::builder("app_upgrade_with_a_full_queue")
-        .description("device0 queues writes offline from 3 s and is upgraded to app version 2 at 15 s; device1 at 10 s")
-        .devices(2)
-        .profile(Profile::SLOW_4G)
-        .app_version(1)
-        .workload(Workload::mixed(24).every(secs(1)))
-        .at(secs(3), Fault::Profile(0.into(), Profile::OFFLINE))
-        .at(secs(10), Fault::Upgrade(1.into(), 2))
-        .at(secs(15), Fault::Upgrade(0.into(), 2))
-        .at(secs(24), Fault::Profile(0.into(), Profile::SLOW_4G))
-        .duration(secs(34))
-        .build()
-}

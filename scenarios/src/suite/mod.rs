@@ -9,6 +9,7 @@ mod long_offline;
 mod mixed;
 mod network;
 mod server;
+mod upgrades;
 
 pub use conflicts::*;
 pub use devices::*;
@@ -16,6 +17,7 @@ pub use long_offline::*;
 pub use mixed::*;
 pub use network::*;
 pub use server::*;
+pub use upgrades::*;
 
 pub(crate) const fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -29,7 +31,6 @@ pub fn all() -> Vec<Scenario> {
         slow_networks(),
         network_cut_during_a_push(),
         kill_at_each_sync_step(),
-        app_upgrade_with_a_full_queue(),
         same_record_edited_on_two_devices_offline(),
         edits_on_both_sides_of_a_partition(),
         concurrent_edits_under_server_wins(),
@@ -50,6 +51,11 @@ pub fn all() -> Vec<Scenario> {
         every_fault_in_turn(),
         long_offline_with_thousands_of_queued_mutations(),
         device_offline_longer_than_the_tombstone_horizon(),
+        app_upgrade_with_a_full_queue(),
+        kill_in_the_middle_of_a_migration(),
+        upgrade_from_v1_straight_to_v5(),
+        mixed_versions_editing_the_same_records(),
+        newer_server_with_old_clients(),
     ]
 }
 

@@ -70,6 +70,9 @@ mod is_caught {
     mutant!(counter_overwrite);
     mutant!(leaks_other_users);
     mutant!(migration_recreates_database);
+    mutant!(migration_not_idempotent);
+    mutant!(not_null_without_default);
+    mutant!(old_writes_reset_unknown_fields);
     mutant!(second_resolution_tie_break);
     mutant!(pull_overwrites_pending_edits);
     mutant!(retry_without_backoff);

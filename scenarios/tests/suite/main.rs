@@ -112,6 +112,47 @@ fn every_fault_in_turn_leaves_the_reference_converged() {
     }
 }
 
+/// Seed 1's history of `scenario` on the reference.
+fn history_of(scenario: &Scenario) -> syncsim::History {
+    scenario.history(&ReferenceClient::default(), &ReferenceServer::default(), 1)
+}
+
+#[test]
+fn kill_in_the_middle_of_a_migration_leaves_a_database_that_migrates_on_restart() {
+    let scenario = suite::kill_in_the_middle_of_a_migration();
+    sweep(&scenario);
+    let history = history_of(&scenario);
+    for (device, version) in [(0, 5), (1, 4)] {
+        let host = syncsim::net::device(device);
+        let mine = || history.events.iter().filter(|e| e.host == host);
+        let killed = mine().any(|e| matches!(&e.kind, EventKind::Kill { cause, .. } if cause == "at migrating"));
+        assert!(killed, "{host} is killed inside its migration");
+        let upgraded = mine().any(|e| matches!(&e.kind, EventKind::Upgraded { version: v, .. } if *v == version));
+        assert!(upgraded, "{host} opens as version {version} after the restart");
+    }
+}
+
+#[test]
+fn newer_server_with_old_clients_keeps_the_due_dates_old_apps_cannot_see() {
+    let scenario = suite::newer_server_with_old_clients();
+    sweep(&scenario);
+    let history = history_of(&scenario);
+    let (mut dated_on_server, mut shown_to_old) = (0, 0);
+    for event in &history.events {
+        match &event.kind {
+            EventKind::ServerState { records, .. } => {
+                dated_on_server += records.values().filter(|f| f.get("due_on").is_some_and(|v| !v.is_null())).count();
+            }
+            EventKind::Snapshot { state, .. } if state.protocol == 1 => {
+                shown_to_old += state.records.values().filter(|f| f.contains_key("due_on")).count();
+            }
+            _ => {}
+        }
+    }
+    assert!(dated_on_server > 0, "device3 set due dates that reached the server");
+    assert_eq!(shown_to_old, 0, "protocol 1 apps never show a due date");
+}
+
 #[test]
 fn every_scenario_of_the_suite_has_a_test_here() {
     let tested = include_str!("main.rs");
@@ -135,6 +176,8 @@ macro_rules! passes {
 
 passes!(cold_start_offline_converges: cold_start_offline);
 passes!(app_upgrade_with_a_full_queue_keeps_the_queue: app_upgrade_with_a_full_queue);
+passes!(upgrade_from_v1_straight_to_v5_keeps_every_record: upgrade_from_v1_straight_to_v5);
+passes!(mixed_versions_editing_the_same_records_converge: mixed_versions_editing_the_same_records);
 passes!(slow_networks_converge: slow_networks);
 passes!(network_cut_during_a_push_loses_nothing: network_cut_during_a_push);
 passes!(same_record_edited_on_two_devices_offline_converges: same_record_edited_on_two_devices_offline, reaching "sometimes a conflict");
