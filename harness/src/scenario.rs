@@ -108,8 +108,25 @@ impl Scenario {
         self.app_versions.get(&i).copied().or(self.app_version).unwrap_or(latest)
     }
 
-    /// Panics unless every app version the scenario installs is one the client has.
+    /// Panics unless every app version the scenario installs is one the client has, and
+    /// every upgrade installs a later version than the device runs.
     pub(crate) fn check_app_versions(&self, latest: u32) {
+        let mut running: Vec<u32> = (0..self.devices).map(|i| self.app_version_of(i, latest)).collect();
+        let mut schedule: Vec<&(Duration, Fault)> = self.schedule.iter().collect();
+        schedule.sort_by_key(|(at, _)| *at);
+        for (at, fault) in schedule {
+            let Fault::Upgrade(target, to) = fault else { continue };
+            for i in target.indexes(self.devices) {
+                assert!(
+                    *to > running[i],
+                    "scenario {}: the upgrade at {at:?} installs app version {to} on device {i}, which runs version {}: \
+                     an upgrade installs a later version",
+                    self.name,
+                    running[i]
+                );
+                running[i] = *to;
+            }
+        }
         let upgrades = self.schedule.iter().filter_map(|(_, f)| match f {
             Fault::Upgrade(_, v) => Some(*v),
             _ => None,
@@ -450,5 +467,26 @@ mod tests {
     fn a_workload_may_start_after_a_skip() {
         let builder = Scenario::builder("skip").workload(Workload::mixed(10).start(DAY + secs(20)));
         builder.at(secs(10), Fault::skip(DAY)).duration(DAY + secs(60)).build();
+    }
+
+    #[test]
+    fn mixed_fleets_start_each_device_on_its_version_and_others_on_the_latest() {
+        let scenario = idle("fleet").devices(3).app_version_on(1, 2).build();
+        let versions: Vec<u32> = (0..3).map(|i| scenario.app_version_of(i, 5)).collect();
+        assert_eq!(versions, [5, 2, 5]);
+        scenario.check_app_versions(5);
+    }
+
+    #[test]
+    #[should_panic(expected = "installs app version 6, but this client's latest is 5")]
+    fn a_version_the_client_does_not_have_is_refused() {
+        idle("fleet").app_version(1).at(secs(10), Fault::Upgrade(0.into(), 6)).build().check_app_versions(5);
+    }
+
+    #[test]
+    #[should_panic(expected = "installs app version 2 on device 0, which runs version 3")]
+    fn a_downgrade_is_refused() {
+        let scenario = idle("fleet").app_version(1).at(secs(10), Fault::Upgrade(0.into(), 3));
+        scenario.at(secs(20), Fault::Upgrade(0.into(), 2)).build().check_app_versions(5);
     }
 }

@@ -36,6 +36,9 @@ pub enum Bug {
     /// Opening the app after an upgrade recreates the local database instead of migrating
     /// it.
     MigrationRecreatesDatabase,
+    /// An app upgraded to a newer protocol keeps pulling from its old cursors: records it
+    /// pulled before the upgrade never get the fields the old protocol left out.
+    UpgradeKeepsCursors,
     /// Migrations run statement by statement, each committing on its own, without checking
     /// what already exists; the schema version is bumped at the end. An app killed during
     /// an upgrade leaves a half-migrated database that its next open fails to migrate

@@ -77,6 +77,9 @@ pub(crate) struct Store {
     schema: u32,
     /// The sync protocol version the app speaks.
     protocol: u32,
+    /// A cursor pulled with an older protocol than this starts a full re-sync: the app's
+    /// protocol (1, so that none does, with the upgrade-keeps-cursors mutant).
+    resync_below: u32,
 }
 
 pub(crate) const RECORD_COLUMNS: &str = "entity, id, visible, version, sync_status, updated_at_ms";
@@ -94,7 +97,9 @@ impl Store {
         }
         schema::upgrade(&mut conn, schema, migration_mode(config), hook).await?;
         conn.execute("UPDATE queue SET status = 'pending' WHERE status = 'in_flight'", [])?;
-        Ok(Self { conn, device: config.device.clone(), schema, protocol: config.protocol_version })
+        let protocol = config.protocol_version;
+        let resync_below = if config.bugged(Bug::UpgradeKeepsCursors) { 1 } else { protocol };
+        Ok(Self { conn, device: config.device.clone(), schema, protocol, resync_below })
     }
 
     pub(crate) fn device(&self) -> &str {
@@ -112,7 +117,8 @@ impl Store {
 
     pub(crate) fn transaction(&mut self) -> Result<Tx<'_>> {
         let tx = self.conn.transaction()?;
-        Ok(Tx { tx, device: &self.device, schema: self.schema, protocol: self.protocol })
+        let (schema, protocol, resync_below) = (self.schema, self.protocol, self.resync_below);
+        Ok(Tx { tx, device: &self.device, schema, protocol, resync_below })
     }
 
     pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -176,7 +182,7 @@ impl Store {
     /// Where the next pull of `entity` starts, and whether a full re-sync of it is under way
     /// (see [`cursor_for`]).
     pub(crate) fn cursor(&self, entity: Entity) -> Result<(u64, bool)> {
-        cursor_for(&self.conn, entity, self.schema, self.protocol)
+        cursor_for(&self.conn, entity, self.schema, self.resync_below)
     }
 
     /// Records one sync round in `sync_log`, keeping the last [`SYNC_LOG_ROUNDS`] (from
@@ -230,8 +236,8 @@ pub(crate) fn read_cursor(conn: &Connection, entity: Entity) -> Result<(u64, boo
 }
 
 /// Where the next pull of `entity` starts for an app at `schema` speaking `protocol`: the
-/// stored cursor, or 0 (a full re-sync) when it was pulled with an older protocol, whose
-/// records lack the fields this one carries. Below schema version 3 cursors do not say their
+/// stored cursor, or 0 (a full re-sync) when it was pulled with an older protocol than
+/// `protocol`, whose records lack the fields this one carries. Below schema version 3 cursors do not say their
 /// protocol, and such an app speaks only protocol 1.
 pub(crate) fn cursor_for(conn: &Connection, entity: Entity, schema: u32, protocol: u32) -> Result<(u64, bool)> {
     if schema < 3 {
@@ -313,6 +319,7 @@ pub(crate) struct Tx<'c> {
     pub(crate) device: &'c str,
     schema: u32,
     protocol: u32,
+    resync_below: u32,
 }
 
 /// A record row's sync state, as stored.
@@ -339,7 +346,7 @@ impl Tx<'_> {
 
     /// Where the next pull of `entity` starts, like [`Store::cursor`].
     pub(crate) fn cursor(&self, entity: Entity) -> Result<(u64, bool)> {
-        cursor_for(&self.tx, entity, self.schema, self.protocol)
+        cursor_for(&self.tx, entity, self.schema, self.resync_below)
     }
 
     pub(crate) fn hlc(&self) -> Result<HlcClock> {

@@ -187,6 +187,14 @@ pub const ALL: &[Mutant] = &[
         plant: Plant::Client(ClientBug::NotNullWithoutDefault),
     },
     Mutant {
+        name: "upgrade_keeps_cursors",
+        change: "an app upgraded to a newer protocol goes on pulling from the cursors the old protocol left",
+        imitates: "an update that adds a field: records synced before it never show the field on the upgraded phone",
+        caught_by: "convergence",
+        scenario: "upgrade_from_v1_straight_to_v5",
+        plant: Plant::Client(ClientBug::UpgradeKeepsCursors),
+    },
+    Mutant {
         name: "old_writes_reset_unknown_fields",
         change: "the server brings an older client's update to the current protocol by filling in the fields it lacks \
                  with null",

@@ -49,21 +49,22 @@ pub fn kill_in_the_middle_of_a_migration() -> Scenario {
         .build()
 }
 
-/// Users skip updates: an app goes from version 1 straight to 5, another from 3 to 5.
+/// Users skip updates: an app goes from version 1 straight to 5, another from 3 to 5,
+/// after the records they hold were given due dates their old versions could not see.
 pub fn upgrade_from_v1_straight_to_v5() -> Scenario {
     Scenario::builder("upgrade_from_v1_straight_to_v5")
         .description(
-            "device0 runs app version 1, device1 version 3, device2 version 5; device0 is upgraded to 5 at 10 s \
-             (four migrations at once) and device1 to 5 at 16 s",
+            "device0 runs app version 1, device1 version 3, device2 version 5, all editing until 12 s; device0 is \
+             upgraded to 5 at 16 s (four migrations at once) and device1 to 5 at 20 s",
         )
         .devices(3)
         .profile(Profile::SLOW_4G)
         .app_version_on(0, 1)
         .app_version_on(1, 3)
         .app_version_on(2, 5)
-        .workload(Workload::mixed(20).every(secs(1)))
-        .at(secs(10), Fault::Upgrade(0.into(), 5))
-        .at(secs(16), Fault::Upgrade(1.into(), 5))
+        .workload(Workload::mixed(12).every(secs(1)))
+        .at(secs(16), Fault::Upgrade(0.into(), 5))
+        .at(secs(20), Fault::Upgrade(1.into(), 5))
         .duration(secs(30))
         .build()
 }

@@ -72,6 +72,7 @@ mod is_caught {
     mutant!(migration_recreates_database);
     mutant!(migration_not_idempotent);
     mutant!(not_null_without_default);
+    mutant!(upgrade_keeps_cursors);
     mutant!(old_writes_reset_unknown_fields);
     mutant!(second_resolution_tie_break);
     mutant!(pull_overwrites_pending_edits);
