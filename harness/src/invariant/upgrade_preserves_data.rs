@@ -210,25 +210,25 @@ mod tests {
         DeviceState { pending, ..showing(records(&[(&task("t1"), json!({ "title": "a" }))])) }
     }
 
+    /// device0 holds `before`, is upgraded from 1 to 5, then reopens: `after` is what
+    /// happens at the reopen (`upgraded`, or `open_failed`).
+    fn upgraded(before: DeviceState, after: EventKind) -> History {
+        Timeline::new(&[ALICE]).at(100).event(DEVICE0, upgrade(Some(before))).at(1_100).event(DEVICE0, after).build()
+    }
+
+    fn opened(state: DeviceState) -> EventKind {
+        EventKind::Upgraded { version: 5, state }
+    }
+
     #[test]
     fn an_upgrade_that_keeps_records_and_queue_preserves_data() {
-        let history = Timeline::new(&[ALICE])
-            .at(100)
-            .event(DEVICE0, upgrade(Some(holding(3))))
-            .at(1_100)
-            .event(DEVICE0, EventKind::Upgraded { version: 5, state: holding(3) })
-            .build();
+        let history = upgraded(holding(3), opened(holding(3)));
         assert_eq!(UpgradePreservesData.check(&history), Check::ok());
     }
 
     #[test]
     fn an_upgrade_that_empties_the_database_is_caught_with_both_counts() {
-        let history = Timeline::new(&[ALICE])
-            .at(100)
-            .event(DEVICE0, upgrade(Some(holding(3))))
-            .at(1_100)
-            .event(DEVICE0, EventKind::Upgraded { version: 5, state: DeviceState::default() })
-            .build();
+        let history = upgraded(holding(3), opened(DeviceState::default()));
         let check = UpgradePreservesData.check(&history);
         assert_eq!(check.violations.len(), 1, "{check:?}");
         let details = &check.violations[0].details;
@@ -238,23 +238,13 @@ mod tests {
 
     #[test]
     fn a_lost_queue_entry_is_caught() {
-        let history = Timeline::new(&[ALICE])
-            .at(100)
-            .event(DEVICE0, upgrade(Some(holding(3))))
-            .at(1_100)
-            .event(DEVICE0, EventKind::Upgraded { version: 5, state: holding(2) })
-            .build();
+        let history = upgraded(holding(3), opened(holding(2)));
         assert_eq!(UpgradePreservesData.check(&history).violations.len(), 1);
     }
 
     #[test]
     fn an_app_that_cannot_open_after_its_upgrade_is_caught_until_it_opens() {
-        let failed = Timeline::new(&[ALICE])
-            .at(100)
-            .event(DEVICE0, upgrade(Some(holding(1))))
-            .at(1_100)
-            .event(DEVICE0, EventKind::OpenFailed { error: "duplicate column name: protocol".into() })
-            .build();
+        let failed = upgraded(holding(1), EventKind::OpenFailed { error: "duplicate column name: protocol".into() });
         let check = UpgradePreservesData.check(&failed);
         assert_eq!(check.violations.len(), 1, "{check:?}");
         assert!(check.violations[0].details.contains("duplicate column"), "{check:?}");
@@ -268,12 +258,7 @@ mod tests {
         before.records.get_mut(&task("t1")).unwrap().insert("due_on".into(), json!("2026-12-01"));
         let mut after = holding(0);
         after.protocol = 1;
-        let history = Timeline::new(&[ALICE])
-            .at(100)
-            .event(DEVICE0, upgrade(Some(before)))
-            .at(1_100)
-            .event(DEVICE0, EventKind::Upgraded { version: 5, state: after })
-            .build();
+        let history = upgraded(before, opened(after));
         assert_eq!(UpgradePreservesData.check(&history), Check::ok());
     }
 
