@@ -51,6 +51,7 @@ mod device;
 mod env;
 mod error;
 pub mod fault;
+pub mod fuzz;
 pub mod history;
 mod implementation;
 pub mod invariant;
