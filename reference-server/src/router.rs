@@ -64,7 +64,13 @@ async fn pull(State(state): State<AppState>, headers: HeaderMap, RawQuery(query)
     let version = check_version(&headers)?;
     let user = authenticate(&state.config, &headers)?;
     let query = parse_pull_query(query.as_deref().unwrap_or(""))?;
-    let store = state.store.lock().expect("a panic while holding the store lock is a server bug");
+    let mut store = state.store.lock().expect("a panic while holding the store lock is a server bug");
+    if let Some(horizon) = state.config.tombstone_horizon {
+        // Purged here as on every push, so that a device back after the horizon is told to
+        // re-sync even when nobody wrote meanwhile.
+        let now_ms = state.config.clock.now_ms();
+        store.write(|tx| tx.purge_tombstones(now_ms - horizon.as_millis() as i64))?;
+    }
     let last = store.last_seq()?;
     if query.since > last && !state.config.bugged(Bug::CursorByTimestamp) {
         return Err(Error::bad_request(

@@ -116,6 +116,10 @@ impl Store {
             Some(last) => last.version,
             None => since,
         };
+        // The last page ends past the purge: the purged changes are deletions a re-synced
+        // client has already applied (it drops what the re-sync did not return). Ending
+        // below it would answer the next pull with a reset again, for ever.
+        let cursor = if has_more || by_timestamp { cursor } else { cursor.max(purged_through) };
         let reset = !by_timestamp && since > 0 && since < purged_through;
         Ok(Page { changes, cursor, has_more, reset })
     }

@@ -1,4 +1,4 @@
-//! Tombstones older than the horizon are purged, and a client whose cursor is older than a
+//! Tombstones older than the horizon are purged on pushes and pulls, and a client whose cursor is older than a
 //! purge is told to re-sync instead of silently missing the deletion.
 
 use crate::support::{accepted, id, rejected, Device, Edit, Server, ALICE, ALICE_TOKEN};
@@ -37,11 +37,40 @@ async fn a_tombstone_older_than_the_horizon_is_purged_on_the_next_push() {
     let phone = Device::alice("phone");
     deleted_project(&server, &phone).await;
     server.clock.advance(HORIZON * 2);
-    assert!(server.record(ALICE, &id(1)).deleted, "nothing is purged until a push");
+    assert!(server.record(ALICE, &id(1)).deleted, "nothing is purged until a request");
 
     server.push_one(&phone, phone.create_project(&id(3), "new")).await;
 
     assert_eq!(ids(&server), [id(2), id(3)]);
+}
+
+#[tokio::test]
+async fn a_pull_purges_too_so_that_a_device_back_after_the_horizon_is_told_to_re_sync() {
+    let server = Server::configured(|config| config.tombstone_horizon(HORIZON));
+    let phone = Device::alice("phone");
+    deleted_project(&server, &phone).await;
+    server.clock.advance(HORIZON * 2);
+
+    let page = server.pull(ALICE_TOKEN, Entity::Project, 1, 100).await;
+
+    assert!(page.reset, "nobody pushed since the deletion aged, and the pull still purged it");
+    assert_eq!(ids(&server), [id(2)]);
+}
+
+#[tokio::test]
+async fn a_re_sync_ends_past_the_purge_and_is_not_told_to_re_sync_again() {
+    let server = Server::configured(|config| config.tombstone_horizon(HORIZON));
+    let phone = Device::alice("phone");
+    deleted_project(&server, &phone).await;
+    server.clock.advance(HORIZON * 2);
+    assert!(server.pull(ALICE_TOKEN, Entity::Project, 1, 100).await.reset);
+
+    let resync = server.pull(ALICE_TOKEN, Entity::Project, 0, 100).await;
+
+    assert_eq!(resync.changes.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [id(2)]);
+    assert_eq!(resync.cursor, 3, "past the purged deletion (change 3), not at the last live record (change 2)");
+    let next = server.pull(ALICE_TOKEN, Entity::Project, resync.cursor, 100).await;
+    assert!(!next.reset && next.changes.is_empty(), "a re-synced device is done");
 }
 
 #[tokio::test]
