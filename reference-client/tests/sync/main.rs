@@ -1,5 +1,6 @@
 //! The reference client against the reference server on loopback TCP.
 
+mod model;
 mod scheduler;
 mod support;
 
