@@ -65,6 +65,22 @@ impl Mix {
     };
 }
 
+impl Mix {
+    /// Edits and deletes of existing records, few creates: what a device away past the
+    /// tombstone horizon must learn of when it is back.
+    pub const DELETES: Mix = Mix {
+        create_project: 0,
+        create_task: 1,
+        edit_text: 6,
+        toggle_done: 0,
+        increment: 0,
+        add_element: 0,
+        remove_element: 0,
+        delete_task: 5,
+        delete_project: 1,
+    };
+}
+
 /// The users' behaviour in a scenario.
 ///
 /// Defaults: from 1 s, one operation every 2 s, [`Mix::BALANCED`], nothing set up.

@@ -1,0 +1,361 @@
+//! Campaigns of generated runs: case `k` of campaign `seed` is drawn from the two alone, a
+//! failing case is shrunk with its run seed pinned, and what is left is a
+//! [`Counterexample`] with a timeline and a regression test.
+
+use super::{sized_plan, Plan, FULL_SIZE};
+use crate::implementation::{Client, Server};
+use crate::report::Report;
+use crate::scenario::Scenario;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+
+/// Shrink attempts after a failure, by default: each one is a whole run.
+pub const MAX_SHRINK_ITERS: u32 = 200;
+
+/// The case from which a campaign draws plans of full size.
+pub const GROWN: u64 = 40;
+
+/// How a generated case is replayed from the command line.
+pub const FUZZ_REPLAY: &str = "cargo run --release -p scenarios -- fuzz --seed {campaign} --case {case}";
+
+/// A campaign: cases `0..cases` drawn from `seed`, for a client whose latest app version is
+/// `latest`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Campaign {
+    /// The campaign's seed: with a case's index, all its case is drawn from.
+    pub seed: u64,
+    /// How many cases it runs.
+    pub cases: u64,
+    /// The latest app version of the client under test.
+    pub latest: u32,
+    /// Shrink attempts at most, each a whole run.
+    pub max_shrink_iters: u32,
+}
+
+/// One generated case: a plan and the run seed it runs with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Case {
+    /// The campaign's seed.
+    pub campaign: u64,
+    /// Its index in the campaign.
+    pub index: u64,
+    /// The run seed, drawn with the plan and pinned while the plan shrinks.
+    pub seed: u64,
+    /// What the run does.
+    pub plan: Plan,
+}
+
+/// How a case fails.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// It violated this invariant (the first, when it violated several).
+    Violated(String),
+    /// The run panicked, with this message: the harness could not drive the
+    /// implementation, or the implementation itself panicked.
+    Panicked(String),
+}
+
+/// What came of one run of a case: its report, or the message of its panic.
+pub type Outcome = Result<Report, String>;
+
+/// A failing case shrunk as far as it goes.
+#[derive(Debug)]
+pub struct Shrunk {
+    /// The smallest plan that still fails the same way.
+    pub plan: Plan,
+    /// Its run.
+    pub outcome: Outcome,
+    /// Runs tried while shrinking.
+    pub tries: u32,
+    /// Of those, the ones that still failed the same way and were kept.
+    pub kept: u32,
+}
+
+/// A failing case of a campaign, as drawn and as shrunk.
+#[derive(Debug)]
+pub struct Counterexample {
+    /// The case as drawn.
+    pub case: Case,
+    /// How it failed: the shrunk case fails the same way.
+    pub failure: Failure,
+    /// The case shrunk.
+    pub shrunk: Shrunk,
+    /// The latest app version of the client it failed on.
+    pub latest: u32,
+}
+
+impl Failure {
+    /// How `outcome` fails, if it does.
+    pub fn of(outcome: &Outcome) -> Option<Failure> {
+        match outcome {
+            Ok(report) => report.violations().next().map(|v| Failure::Violated(v.invariant.clone())),
+            Err(message) => Some(Failure::Panicked(message.clone())),
+        }
+    }
+
+    /// Whether `outcome` fails this way: the same invariant violated (among others), or a
+    /// panic (any message: shrinking changes what is printed).
+    fn matches(&self, outcome: &Outcome) -> bool {
+        match (self, outcome) {
+            (Failure::Violated(invariant), Ok(report)) => report.violations().any(|v| &v.invariant == invariant),
+            (Failure::Panicked(_), Err(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Violated(invariant) => write!(f, "violates {invariant}"),
+            Failure::Panicked(message) => write!(f, "panics: {message}"),
+        }
+    }
+}
+
+/// Runs `scenario` with `seed`, turning a panic into its message.
+pub fn run_caught<C: Client, S: Server>(scenario: &Scenario, client: &C, server: &S, seed: u64) -> Outcome {
+    panic::catch_unwind(AssertUnwindSafe(|| scenario.run(client, server, seed))).map_err(|p| panic_message(p.as_ref()))
+}
+
+/// The message a panic was raised with.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+        (Some(message), _) => (*message).to_owned(),
+        (_, Some(message)) => message.clone(),
+        _ => "a panic without a message".to_owned(),
+    }
+}
+
+impl Campaign {
+    /// Campaign `seed` of `cases` cases for a client whose latest app version is `latest`.
+    pub fn new(seed: u64, cases: u64, latest: u32) -> Self {
+        Campaign { seed, cases, latest, max_shrink_iters: MAX_SHRINK_ITERS }
+    }
+
+    /// Case `index`, drawn from the campaign's seed and `index` alone.
+    pub fn case(&self, index: u64) -> Case {
+        let tree = self.tree(index);
+        let seed = crate::seed::derive(self.seed, &format!("fuzz run {index}")) % 1_000_000 + 1;
+        Case { campaign: self.seed, index, seed, plan: tree.current() }
+    }
+
+    /// The size case `index` is drawn at: campaigns start small and reach
+    /// [`FULL_SIZE`] at case [`GROWN`].
+    pub fn size(&self, index: u64) -> u32 {
+        (index.min(GROWN) * u64::from(FULL_SIZE) / GROWN) as u32
+    }
+
+    /// The value tree case `index` is drawn from and shrinks along.
+    fn tree(&self, index: u64) -> impl ValueTree<Value = Plan> {
+        let bytes: Vec<u8> = (0..4u64)
+            .flat_map(|word| crate::seed::derive(self.seed, &format!("fuzz case {index} word {word}")).to_le_bytes())
+            .collect();
+        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
+        let config = Config { failure_persistence: None, ..Config::default() };
+        let mut runner = TestRunner::new_with_rng(config, rng);
+        sized_plan(self.latest, self.size(index))
+            .new_tree(&mut runner)
+            .expect("a plan is always drawn: no filter rejects one")
+    }
+
+    /// Shrinks failing case `case`, whose run ended in `outcome`, with its run seed pinned:
+    /// `run` runs a candidate scenario with that seed, and a candidate ([`Plan::smaller`])
+    /// is kept when it fails the same way ([`Failure`]). Returns the last kept plan and its
+    /// outcome, or the case's own when nothing smaller fails.
+    pub fn shrink(
+        &self,
+        case: &Case,
+        failure: &Failure,
+        outcome: Outcome,
+        mut run: impl FnMut(&Scenario, u64) -> Outcome,
+    ) -> Shrunk {
+        let mut shrunk = Shrunk { plan: case.plan.clone(), outcome, tries: 0, kept: 0 };
+        // Greedily: the first smaller plan that still fails, again, until none does. Not
+        // proptest's own shrinking: it spends its runs on times and durations that leave the
+        // size as it is, and cannot return to a part once it has moved past it.
+        'greedy: while shrunk.tries < self.max_shrink_iters {
+            for candidate in shrunk.plan.smaller() {
+                if shrunk.tries >= self.max_shrink_iters {
+                    break 'greedy;
+                }
+                if shrunk.keeps(case, candidate, failure, self.latest, &mut run) {
+                    continue 'greedy;
+                }
+            }
+            break;
+        }
+        shrunk
+    }
+
+    /// Runs case `index` on `client` and `server`; when it fails, shrinks it.
+    pub fn try_case<C: Client, S: Server>(&self, index: u64, client: &C, server: &S) -> Option<Counterexample> {
+        let case = self.case(index);
+        let outcome = run_caught(&case.scenario(self.latest), client, server, case.seed);
+        self.counterexample(case, outcome, |scenario, seed| run_caught(scenario, client, server, seed))
+    }
+
+    /// The counterexample of `case` when `outcome`, its run, failed: the case shrunk with
+    /// `run` (see [`Campaign::shrink`]).
+    pub fn counterexample(
+        &self,
+        case: Case,
+        outcome: Outcome,
+        run: impl FnMut(&Scenario, u64) -> Outcome,
+    ) -> Option<Counterexample> {
+        let failure = Failure::of(&outcome)?;
+        let shrunk = self.shrink(&case, &failure, outcome, run);
+        Some(Counterexample { case, failure, shrunk, latest: self.latest })
+    }
+
+    /// Runs every case in order and returns the first that fails, shrunk.
+    pub fn run<C: Client, S: Server>(&self, client: &C, server: &S) -> Result<(), Box<Counterexample>> {
+        match (0..self.cases).find_map(|index| self.try_case(index, client, server)) {
+            Some(counterexample) => Err(Box::new(counterexample)),
+            None => Ok(()),
+        }
+    }
+
+    /// Panics with the shrunk counterexample, its timeline and a regression test when a
+    /// case fails. The regression test names `client` and `server` as `C::default()` and
+    /// `S::default()`: edit them if your adapters are built otherwise.
+    #[track_caller]
+    pub fn assert_survives<C: Client, S: Server>(&self, client: &C, server: &S) {
+        if let Err(counterexample) = self.run(client, server) {
+            let (c, s) = (short_type_name::<C>(), short_type_name::<S>());
+            let adapters = Adapters {
+                client: format!("{c}::default()"),
+                server: format!("{s}::default()"),
+                ..Adapters::default()
+            };
+            let test = counterexample.regression_test(&adapters);
+            panic!("{counterexample}\nregression test:\n{test}");
+        }
+    }
+}
+
+fn short_type_name<T>() -> &'static str {
+    let name = std::any::type_name::<T>();
+    name.rsplit("::").next().unwrap_or(name)
+}
+
+impl Case {
+    /// The scenario's name: `fuzz_seed_{campaign}_case_{index}`.
+    pub fn name(&self) -> String {
+        format!("fuzz_seed_{}_case_{}", self.campaign, self.index)
+    }
+
+    /// The scenario of this case for a client whose latest app version is `latest`; its
+    /// replay command is [`FUZZ_REPLAY`].
+    pub fn scenario(&self, latest: u32) -> Scenario {
+        let replay =
+            FUZZ_REPLAY.replace("{campaign}", &self.campaign.to_string()).replace("{case}", &self.index.to_string());
+        let builder =
+            self.plan.calls(latest).into_iter().fold(Scenario::builder(&self.name()), |b, call| call.apply(b));
+        builder.replay(&replay).build()
+    }
+
+    fn with_plan(&self, plan: Plan) -> Case {
+        Case { plan, ..self.clone() }
+    }
+}
+
+impl Shrunk {
+    /// Runs `candidate` and keeps it when it fails as `failure` says.
+    fn keeps(
+        &mut self,
+        case: &Case,
+        candidate: Plan,
+        failure: &Failure,
+        latest: u32,
+        run: &mut impl FnMut(&Scenario, u64) -> Outcome,
+    ) -> bool {
+        self.tries += 1;
+        let outcome = run(&case.with_plan(candidate.clone()).scenario(latest), case.seed);
+        let keep = failure.matches(&outcome);
+        if keep {
+            self.kept += 1;
+            self.plan = candidate;
+            self.outcome = outcome;
+        }
+        keep
+    }
+}
+
+/// How a regression test makes the implementation under test: the `use` paths it needs,
+/// statements that set it up, and the expressions of the client and the server.
+#[derive(Clone, Debug, Default)]
+pub struct Adapters {
+    /// `use` paths, without `use` and `;`: `my_app::sim::{MyClient, MyServer}`.
+    pub imports: Vec<String>,
+    /// Statements before the run: `let server = MyServer::new();`.
+    pub setup: Vec<String>,
+    /// The client adapter: `MyClient::default()`.
+    pub client: String,
+    /// The server adapter: `server`.
+    pub server: String,
+}
+
+impl Counterexample {
+    /// A `#[test]` that replays the shrunk case with its pinned seed and asserts it holds:
+    /// it fails until the bug is fixed, then guards against its return.
+    pub fn regression_test(&self, adapters: &Adapters) -> String {
+        let name = self.case.name();
+        let mut uses = BTreeSet::from(["Scenario"]);
+        let calls: Vec<String> = self.shrunk.plan.calls(self.latest).iter().map(|c| c.rust(&mut uses)).collect();
+        let syncsim: Vec<&str> = uses.into_iter().collect();
+        // Sorted, as rustfmt orders them.
+        let mut imports = vec!["std::time::Duration".to_owned(), format!("syncsim::{{{}}}", syncsim.join(", "))];
+        imports.extend(adapters.imports.iter().cloned());
+        imports.sort();
+        let mut out: String = imports.iter().map(|import| format!("use {import};\n")).collect();
+        let replay = FUZZ_REPLAY.replace("{campaign}", &self.case.campaign.to_string());
+        out += &format!(
+            "\n/// Found by `{}`: {}; shrunk from size {} to {}.\n",
+            replay.replace("{case}", &self.case.index.to_string()),
+            self.failure,
+            self.case.plan.size(),
+            self.shrunk.plan.size()
+        );
+        out += &format!("fn {name}() -> Scenario {{\n    let ms = Duration::from_millis;\n");
+        out += &format!("    Scenario::builder({name:?})\n");
+        for call in calls {
+            out += &format!("        {call}\n");
+        }
+        out += &format!("        .replay(\"cargo test {name}\")\n        .build()\n}}\n\n");
+        out += &format!("#[test]\nfn {name}_holds() {{\n");
+        for statement in &adapters.setup {
+            out += &format!("    {statement}\n");
+        }
+        out += &format!(
+            "    {name}().run(&{}, &{}, {}).assert_ok();\n}}\n",
+            adapters.client, adapters.server, self.case.seed
+        );
+        out
+    }
+}
+
+impl fmt::Display for Counterexample {
+    /// The case as drawn and as shrunk, then the shrunk run's verdict or panic (its
+    /// timeline is `shrunk.outcome`'s `Report::timeline`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (case, shrunk) = (&self.case, &self.shrunk);
+        writeln!(f, "case {} of campaign {} (run seed {}) {}", case.index, case.campaign, case.seed, self.failure)?;
+        writeln!(f, "drawn, size {}:\n{}", case.plan.size(), case.plan.timeline())?;
+        writeln!(
+            f,
+            "shrunk to size {} ({} of {} tries kept):\n{}",
+            shrunk.plan.size(),
+            shrunk.kept,
+            shrunk.tries,
+            shrunk.plan.timeline()
+        )?;
+        match &shrunk.outcome {
+            Ok(report) => write!(f, "{report}"),
+            Err(message) => writeln!(f, "the shrunk run panics: {message}"),
+        }
+    }
+}
