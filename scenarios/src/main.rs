@@ -9,9 +9,15 @@
 //! - `syncsim certify [--seeds N] [--filter TEXT] [--mutant NAME] [--report PATH]
 //!   [--check-determinism] [--jobs N]` runs every scenario over seeds 1..=N and prints a
 //!   table, a row per scenario and a column per invariant; exits 0 when all pass, 1 on a
-//!   violation or a nondeterministic seed, 2 when it could not decide.
+//!   violation or a nondeterministic seed, 2 when it could not decide;
+//! - `syncsim fuzz [--cases N] [--seed S] [--mutant NAME] [--shard I/N] [--case K]
+//!   [--report PATH] [--jobs N]` runs generated scenarios until one fails, shrinks it and
+//!   prints it as a timeline and a regression test; `--merge A B ..` joins the reports of a
+//!   campaign's shards; exits 0 when no case fails, 1 when one does, 2 on a usage error.
 
 mod certify;
+mod fuzz;
+mod progress;
 
 use certify::Implementation;
 use clap::{Parser, Subcommand};
@@ -57,6 +63,8 @@ enum Command {
     },
     /// Runs every scenario over many seeds and prints a verdict per scenario and invariant.
     Certify(certify::Options),
+    /// Runs generated scenarios until one fails, shrinks it and prints it as a test.
+    Fuzz(fuzz::Options),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +88,7 @@ fn main() -> ExitCode {
         // No log subscriber: the logs of hundreds of runs on several threads interleave into
         // noise. `run` replays one seed with its logs.
         Command::Certify(options) => certify::certify(&options),
+        Command::Fuzz(options) => fuzz::fuzz(&options),
     }
 }
 

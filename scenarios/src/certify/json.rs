@@ -89,7 +89,7 @@ struct Panic<'a> {
 /// Where the certifying binary came from: `target` and `commit` are null when the build
 /// could not tell (no git, or a build script without a target).
 #[derive(Serialize)]
-struct Build {
+pub(crate) struct Build {
     version: &'static str,
     profile: &'static str,
     target: Option<&'static str>,
@@ -162,7 +162,7 @@ fn sometimes(summary: &Summary) -> BTreeMap<&'static str, u64> {
     counters.map(|&(name, _, hits)| (name, hits)).collect()
 }
 
-fn build() -> Build {
+pub(crate) fn build() -> Build {
     let known = |value: &'static str| (!value.is_empty()).then_some(value);
     Build {
         version: env!("CARGO_PKG_VERSION"),

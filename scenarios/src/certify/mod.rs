@@ -4,13 +4,12 @@
 //! not decide (a usage error, a run that panicked).
 //!
 //! Modules: `implementation` (the reference or a mutant), `run` (one seed, its panic, its
-//! determinism), `pool` (worker threads, results in a fixed order), `progress` (the bar),
-//! `summary` (verdicts), `table` and `json` (the two outputs).
+//! determinism), `pool` (worker threads, results in a fixed order; its bar is the crate's
+//! `progress`), `summary` (verdicts), `table` and `json` (the two outputs).
 
 mod implementation;
-mod json;
+pub(crate) mod json;
 mod pool;
-mod progress;
 mod run;
 mod summary;
 mod table;

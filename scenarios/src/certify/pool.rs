@@ -5,8 +5,8 @@
 //! runs are put back in plan order, so what is printed does not depend on thread timing.
 
 use super::implementation::Implementation;
-use super::progress::Progress;
 use super::run::{Determinism, Run};
+use crate::progress::Progress;
 use scenarios::suite;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -46,7 +46,7 @@ impl Plan<'_> {
 /// Runs the plan on `threads` worker threads, with a progress bar; returns the runs
 /// scenario by scenario, each in seed order.
 pub(crate) fn run(plan: Plan<'_>, threads: usize) -> Vec<Vec<Run>> {
-    let mut progress = Progress::start(plan.len());
+    let mut progress = Progress::start(plan.len(), "runs");
     let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::channel();
     // Worker threads are outside any simulation: each run is whole on one of them.

@@ -103,3 +103,72 @@ fn list_mutants_prints_exactly_the_catalog_names() {
         "one name a line, nothing else"
     );
 }
+
+/// Runs `syncsim fuzz ARGS --report DIR/NAME.json` and returns the output and the report.
+fn fuzz(dir: &Path, name: &str, args: &[&str]) -> (Output, Value) {
+    let path = dir.join(format!("{name}.json"));
+    let output = syncsim(&[&["fuzz"], args, &["--report", path.to_str().expect("a UTF-8 path")]].concat());
+    (output, read(&path))
+}
+
+#[test]
+fn a_fuzz_campaign_on_the_reference_passes_and_reports_its_speed() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (output, report) = fuzz(dir.path(), "reference", &["--cases", "2", "--seed", "5"]);
+    assert_eq!(output.status.code(), Some(0), "no case fails: {}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!((&report["schema"], &report["verdict"]), (&"syncsim-fuzz".into(), &"pass".into()));
+    assert_eq!((&report["seed"], &report["cases"], &report["cases_run"]), (&5.into(), &2.into(), &2.into()));
+    assert!(report["cases_per_second"].as_f64().is_some_and(|r| r > 0.0), "{report}");
+    assert_eq!(report["failure"], Value::Null);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("cases/s") && stdout.contains("Verdict: pass"), "{stdout}");
+}
+
+/// Campaign 1 of the mutant below first fails at case 9 (of cases 0..=9): shard 1/2 holds
+/// the even cases, shard 2/2 the odd ones, and merging their reports finds case 9.
+const FOUND: &str = "second_resolution_tie_break";
+
+#[test]
+fn fuzzing_a_mutant_in_shards_finds_it_and_the_merged_reports_agree() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let common = ["--mutant", FOUND, "--cases", "10", "--max-shrink", "2"];
+    let (first, one) = fuzz(dir.path(), "one", &[&common[..], &["--shard", "1/2"]].concat());
+    let (second, two) = fuzz(dir.path(), "two", &[&common[..], &["--shard", "2/2"]].concat());
+    assert_eq!(first.status.code(), Some(0), "cases 0 to 8 pass: {}", String::from_utf8_lossy(&first.stdout));
+    assert_eq!(second.status.code(), Some(1), "case 9 fails: {}", String::from_utf8_lossy(&second.stdout));
+    assert_eq!((&one["shards"], &two["shards"]), (&Value::from(vec![1]), &Value::from(vec![2])));
+    let failure = &two["failure"];
+    assert_eq!((&failure["case"], &failure["failure"]), (&9.into(), &"violates convergence".into()));
+    let replay = failure["replay"].as_str().expect("a replay command");
+    assert!(replay.ends_with(&format!("fuzz --seed 1 --case 9 --mutant {FOUND}")), "{replay}");
+    let test = failure["regression_test"].as_str().expect("a regression test");
+    assert!(test.contains("#[test]") && test.contains("fn fuzz_seed_1_case_9()"), "{test}");
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(stdout.contains("shrunk to size") && stdout.contains("regression test"), "{stdout}");
+
+    let merged_path = dir.path().join("merged.json");
+    let (one_path, two_path) = (dir.path().join("one.json"), dir.path().join("two.json"));
+    let merge = |paths: &[&Path]| {
+        let mut args = vec!["fuzz", "--merge"];
+        args.extend(paths.iter().map(|p| p.to_str().expect("a UTF-8 path")));
+        args.extend(["--report", merged_path.to_str().expect("a UTF-8 path")]);
+        syncsim(&args)
+    };
+    let output = merge(&[&one_path, &two_path]);
+    assert_eq!(output.status.code(), Some(1), "the campaign fails: {}", stderr(&output));
+    let merged = read(&merged_path);
+    assert_eq!((&merged["verdict"], &merged["shards"]), (&"fail".into(), &Value::from(vec![1, 2])));
+    assert_eq!(merged["failure"]["case"], 9);
+    let output = merge(&[&one_path, &one_path]);
+    assert_eq!(output.status.code(), Some(2), "a shard twice is refused");
+    assert!(stderr(&output).contains("shard 1/2 is in two"), "{}", stderr(&output));
+    let output = merge(&[&one_path]);
+    assert_eq!(output.status.code(), Some(2), "shard 2 of 2 is missing: undecided");
+}
+
+#[test]
+fn a_shard_that_is_not_i_of_n_is_a_usage_error() {
+    let output = syncsim(&["fuzz", "--shard", "3/2"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("`3/2` is not a shard"), "{}", stderr(&output));
+}

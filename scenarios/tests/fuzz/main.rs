@@ -1,54 +1,62 @@
-//! Generated runs (`syncsim::fuzz`) against the reference, and against a mutant that
-//! generated runs must find.
+//! Generated runs (`syncsim::fuzz`) against the reference, and against a mutant that a
+//! campaign must find, shrink and print as a regression test.
 //!
-//! CI runs a small budget: `SYNCSIM_FUZZ_CASES` cases (default 24) for the reference. A
-//! failing case shrinks to a minimal plan, printed as a timeline with its seed; proptest
-//! keeps it in `main.proptest-regressions` beside this file, which is committed, so the case
-//! is tried first on every later run.
+//! CI runs a small budget: campaign `SYNCSIM_FUZZ_SEED` (default 1) of `SYNCSIM_FUZZ_CASES`
+//! cases (default 24) on the reference. Longer campaigns: `syncsim fuzz --cases N`. A
+//! failing case is printed shrunk, as a timeline and as a `#[test]` to paste beside
+//! `regression.rs`, which holds one found on a mutant: what a campaign prints is exactly
+//! what is pasted there (the scenario fails on the mutant with its pinned seed), and the
+//! pasted test runs in CI, on the reference, where it passes.
 
-use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
+mod regression;
+
 use scenarios::mutant;
 use scenarios::reference::{ReferenceClient, ReferenceServer};
-use syncsim::fuzz::{plan, Plan};
+use syncsim::fuzz::{Adapters, Campaign, Failure};
 use syncsim::Client;
 
-/// Cases per campaign in CI; `SYNCSIM_FUZZ_CASES=N` runs a longer one.
-fn cases() -> u32 {
+/// Cases of the CI campaign; `SYNCSIM_FUZZ_CASES=N` runs a longer one.
+fn cases() -> u64 {
     std::env::var("SYNCSIM_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(24)
 }
 
-/// Runs `plan` with `seed` on `client` and `server`; a violation fails the case with the
-/// plan's timeline and the report.
-fn survives(client: &ReferenceClient, server: &ReferenceServer, plan: &Plan, seed: u64) -> Result<(), TestCaseError> {
-    let scenario = plan.scenario("generated", client.latest_app_version());
-    let report = scenario.run(client, server, seed);
-    prop_assert!(report.ok(), "seed {seed}, plan: {plan}\n{report}");
-    Ok(())
-}
-
-proptest! {
-    #![proptest_config(Config { cases: cases(), ..Config::default() })]
-
-    #[test]
-    fn the_reference_survives_generated_runs(plan in plan(ReferenceClient::default().latest_app_version()), seed in 1u64..=1_000) {
-        survives(&ReferenceClient::default(), &ReferenceServer::default(), &plan, seed)?;
-    }
+/// The CI campaign's seed; `SYNCSIM_FUZZ_SEED=S` runs another.
+fn seed() -> u64 {
+    std::env::var("SYNCSIM_FUZZ_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(1)
 }
 
 #[test]
-fn generated_runs_find_a_server_that_ignores_idempotency_keys_and_shrink_it() {
-    let mutant = mutant::by_name("idempotency_ignored").expect("the catalog has it");
+fn the_reference_survives_generated_runs() {
+    let client = ReferenceClient::default();
+    Campaign::new(seed(), cases(), client.latest_app_version()).assert_survives(&client, &ReferenceServer::default());
+}
+
+/// The mutant, and the case of campaign 1 that finds it.
+const MUTANT: &str = "dequeue_before_ack";
+const CASE: u64 = 16;
+
+#[test]
+fn a_campaign_finds_a_client_that_dequeues_before_the_answer_and_prints_the_pasted_test() {
+    let mutant = mutant::by_name(MUTANT).expect("the catalog has it");
     let (client, server) = (mutant.client(), mutant.server());
-    let latest = client.latest_app_version();
-    // A fixed RNG, so that CI always needs the same cases and shrink steps.
-    let config = Config { cases: 200, max_shrink_iters: 100, failure_persistence: None, ..Config::default() };
-    let mut runner = TestRunner::new_with_rng(config.clone(), TestRng::deterministic_rng(config.rng_algorithm));
-    let result = runner.run(&(plan(latest), 1u64..=1_000), |(plan, seed)| survives(&client, &server, &plan, seed));
-    let Err(proptest::test_runner::TestError::Fail(why, (shrunk, seed))) = result else {
-        panic!("200 generated runs did not find the mutant: {result:?}");
+    let campaign = Campaign::new(1, 20, client.latest_app_version());
+    let counterexample = campaign.run(&client, &server).expect_err("campaign 1 finds the mutant");
+    assert_eq!(counterexample.case.index, CASE, "the first failing case: {counterexample}");
+    assert_eq!(counterexample.failure, Failure::Violated("no lost acknowledged writes".to_owned()), "{counterexample}");
+    assert!(counterexample.shrunk.plan.size() < counterexample.case.plan.size(), "it shrinks: {counterexample}");
+    let shrunk = counterexample.shrunk.outcome.as_ref().expect("the shrunk run ends");
+    assert!(shrunk.finding("no lost acknowledged writes").is_some_and(|f| !f.violations.is_empty()), "{shrunk}");
+    let adapters = Adapters {
+        imports: vec!["scenarios::reference::{ReferenceClient, ReferenceServer}".to_owned()],
+        setup: Vec::new(),
+        client: "ReferenceClient::default()".to_owned(),
+        server: "ReferenceServer::default()".to_owned(),
     };
-    assert!(why.message().contains("exactly once"), "{}", why.message());
-    eprintln!("shrunk to seed {seed}: {shrunk}");
-    assert!(shrunk.events.len() <= 4, "shrunk to a handful of faults, seed {seed}: {shrunk}");
+    let printed = counterexample.regression_test(&adapters);
+    assert_eq!(
+        printed,
+        include_str!("regression.rs"),
+        "the printed regression test is not the one in regression.rs: when the generator or the \
+         shrinker changed on purpose, paste this one there:\n{printed}"
+    );
 }

@@ -1,0 +1,395 @@
+//! `syncsim fuzz`: a campaign of generated runs (`syncsim::fuzz`) on the reference or a
+//! mutant, stopped at the first failing case, which is shrunk and printed as a timeline, a
+//! replay command and a ready-to-paste regression test. Exit status: 0 when no case fails,
+//! 1 when one does, 2 on a usage error or an incomplete merge.
+//!
+//! Case `k` of campaign `--seed S` is drawn from `S` and `k` alone, so `--shard I/N` (the
+//! cases `k` with `k % N == I - 1`) splits a campaign across machines, `--merge` joins their
+//! reports, and `--case K` replays one case anywhere.
+//!
+//! Modules: `pool` (worker threads, stopping at the first failure), `report` (the JSON
+//! report and the merge).
+
+mod pool;
+mod report;
+
+use crate::certify::json;
+use crate::certify::Implementation;
+use report::{Failure as FailureReport, Report};
+use scenarios::mutant;
+use std::io::{IsTerminal, Write};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::str::FromStr;
+use syncsim::fuzz::{run_caught, Adapters, Campaign, Counterexample, FUZZ_REPLAY, MAX_SHRINK_ITERS};
+use syncsim::Client;
+
+/// Cases of a campaign by default: about a minute and a half on two cores, release build.
+pub(crate) const DEFAULT_CASES: u64 = 200;
+
+/// How to fuzz.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Options {
+    /// Runs cases 0..N of the campaign.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CASES, value_parser = clap::value_parser!(u64).range(1..))]
+    cases: u64,
+    /// The campaign's seed: the same seed draws the same cases.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
+    /// Fuzzes this mutant of the catalog instead of the reference (`syncsim list --mutants`).
+    #[arg(long, value_name = "NAME")]
+    mutant: Option<String>,
+    /// Runs only shard I of N: the cases k with k % N == I - 1.
+    #[arg(long, value_name = "I/N", conflicts_with = "case")]
+    shard: Option<Shard>,
+    /// Replays case K alone, shrinking it if it fails.
+    #[arg(long, value_name = "K")]
+    case: Option<u64>,
+    /// Writes the campaign's result as JSON to PATH.
+    #[arg(long, value_name = "PATH")]
+    report: Option<PathBuf>,
+    /// Shrink attempts at most, each a whole run.
+    #[arg(long, value_name = "N", default_value_t = MAX_SHRINK_ITERS)]
+    max_shrink: u32,
+    /// Worker threads [default: the available parallelism].
+    #[arg(long, value_name = "N")]
+    jobs: Option<NonZeroUsize>,
+    /// Runs a campaign on every mutant of the catalog, each shrunk when found, and prints a
+    /// table: mutant, the first failing case, the invariant, the sizes drawn and shrunk.
+    #[arg(long, conflicts_with_all = ["mutant", "shard", "case", "report", "merge"])]
+    every_mutant: bool,
+    /// Merges the JSON reports of a campaign's shards (into --report PATH, if given) and
+    /// prints the campaign's verdict.
+    #[arg(long, value_name = "REPORT", num_args = 1.., conflicts_with_all = ["mutant", "shard", "case"])]
+    merge: Vec<PathBuf>,
+}
+
+/// Shard `index` (1-based) of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shard {
+    index: u64,
+    count: u64,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let wrong = || format!("`{text}` is not a shard: write I/N with 1 <= I <= N, e.g. 2/4");
+        let (index, count) = text.split_once('/').ok_or_else(wrong)?;
+        let (index, count) = (index.trim().parse().map_err(|_| wrong())?, count.trim().parse().map_err(|_| wrong())?);
+        if !(1..=count).contains(&index) {
+            return Err(wrong());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    const WHOLE: Shard = Shard { index: 1, count: 1 };
+
+    /// The cases of `0..cases` in this shard.
+    fn cases(self, cases: u64) -> Vec<u64> {
+        (0..cases).filter(|k| k % self.count == self.index - 1).collect()
+    }
+}
+
+/// Fuzzes, replays a case or merges reports, as `options` say.
+pub(crate) fn fuzz(options: &Options) -> ExitCode {
+    if !options.merge.is_empty() {
+        return merge(options);
+    }
+    if options.every_mutant {
+        return every_mutant(options);
+    }
+    let implementation = match Implementation::resolve(options.mutant.as_deref()) {
+        Ok(implementation) => implementation,
+        Err(message) => return usage(&message),
+    };
+    let latest = implementation.client().latest_app_version();
+    let campaign =
+        Campaign { max_shrink_iters: options.max_shrink, ..Campaign::new(options.seed, options.cases, latest) };
+    let shard = options.shard.unwrap_or(Shard::WHOLE);
+    let indexes = match options.case {
+        Some(case) => vec![case],
+        None => shard.cases(options.cases),
+    };
+    let threads = options.jobs.map_or_else(available, NonZeroUsize::get).min(indexes.len()).max(1);
+    println!(
+        "fuzz: campaign {}, {} of its {} cases{}, on the {} (latest app version {latest}), {threads} workers",
+        campaign.seed,
+        indexes.len(),
+        campaign.cases,
+        match (options.case, shard) {
+            (Some(k), _) => format!(" (case {k} alone)"),
+            (None, Shard::WHOLE) => String::new(),
+            (None, shard) => format!(" (shard {}/{})", shard.index, shard.count),
+        },
+        implementation.label().replace(':', " "),
+    );
+    if let Some(index) = options.case {
+        // A replay: the whole run on this thread, with its logs (`RUST_LOG`) and timeline.
+        syncsim::trace::init();
+        let case = campaign.case(index);
+        println!("case {index}, run seed {}:\n{}", case.seed, case.plan.timeline());
+        let (client, server) = (implementation.client(), implementation.server());
+        match run_caught(&case.scenario(latest), &client, &server, case.seed) {
+            Ok(report) => print!("{}{report}", report.timeline()),
+            Err(message) => println!("the run panics: {message}"),
+        }
+    }
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now(); // allowed: the wall clock of the CLI, outside any simulation
+    let sweep = pool::sweep(campaign, &indexes, implementation, threads);
+    let wall = started.elapsed().as_secs_f64();
+    let rate = sweep.run as f64 / wall.max(1e-9);
+    println!("{} cases in {wall:.1} s ({rate:.2} cases/s)", sweep.run);
+    let failure = sweep.first_failure.map(|(position, _)| {
+        let index = indexes[position];
+        println!("case {index} fails, the first of {}; shrinking it with its run seed pinned", sweep.run);
+        let counterexample = shrink(campaign, index, implementation);
+        print_counterexample(&counterexample, implementation, options.case.is_some());
+        failure_report(&counterexample, implementation)
+    });
+    let shards = vec![shard.index];
+    // This shard's verdict: whether the whole campaign passes is for `--merge` to say.
+    let verdict = if failure.is_some() { "fail" } else { "pass" };
+    if failure.is_none() {
+        println!("no case fails. Verdict: {verdict}.");
+    } else {
+        println!("Verdict: {verdict}.");
+    }
+    if let Some(path) = &options.report {
+        let report = Report {
+            schema: report::SCHEMA.to_owned(),
+            version: report::VERSION,
+            verdict: verdict.to_owned(),
+            seed: campaign.seed,
+            cases: campaign.cases,
+            implementation: implementation.label(),
+            latest_app_version: latest,
+            shards,
+            shard_count: shard.count,
+            cases_run: sweep.run as u64,
+            wall_seconds: wall,
+            cases_per_second: rate,
+            failure,
+            build: serde_json::to_value(json::build()).expect("build facts serialize"),
+        };
+        if let Err(e) = report.write(path) {
+            eprintln!("could not write the report to {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    exit(verdict)
+}
+
+fn available() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
+/// Runs case `index` again on this thread and shrinks it, drawing the attempts on a
+/// terminal.
+fn shrink(campaign: Campaign, index: u64, implementation: Implementation) -> Counterexample {
+    let (client, server) = (implementation.client(), implementation.server());
+    let case = campaign.case(index);
+    let outcome = run_caught(&case.scenario(campaign.latest), &client, &server, case.seed);
+    let terminal = std::io::stderr().is_terminal();
+    let mut tries = 0;
+    let counterexample = campaign.counterexample(case, outcome, |scenario, seed| {
+        tries += 1;
+        if terminal {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[Kshrinking: try {tries} of at most {}", campaign.max_shrink_iters);
+            let _ = err.flush();
+        }
+        run_caught(scenario, &client, &server, seed)
+    });
+    if terminal {
+        eprintln!();
+    }
+    counterexample.expect("the case failed on a worker, and runs are deterministic: it fails here too")
+}
+
+/// The command that replays case `index` of `campaign` on `implementation`.
+fn replay(campaign: u64, index: u64, implementation: Implementation) -> String {
+    let command = FUZZ_REPLAY.replace("{campaign}", &campaign.to_string()).replace("{case}", &index.to_string());
+    match implementation {
+        Implementation::Reference => command,
+        Implementation::Mutant(m) => format!("{command} --mutant {}", m.name),
+    }
+}
+
+/// The regression test of `counterexample`, with the adapters of `implementation`.
+fn regression_test(counterexample: &Counterexample, implementation: Implementation) -> String {
+    let adapters = match implementation {
+        Implementation::Reference => Adapters {
+            imports: vec!["scenarios::reference::{ReferenceClient, ReferenceServer}".to_owned()],
+            setup: Vec::new(),
+            client: "ReferenceClient::default()".to_owned(),
+            server: "ReferenceServer::default()".to_owned(),
+        },
+        Implementation::Mutant(m) => Adapters {
+            imports: vec!["scenarios::mutant".to_owned()],
+            setup: vec![format!("let mutant = mutant::by_name({:?}).expect(\"the catalog has it\");", m.name)],
+            client: "mutant.client()".to_owned(),
+            server: "mutant.server()".to_owned(),
+        },
+    };
+    counterexample.regression_test(&adapters)
+}
+
+fn print_counterexample(counterexample: &Counterexample, implementation: Implementation, timeline: bool) {
+    if let (true, Ok(report)) = (timeline, &counterexample.shrunk.outcome) {
+        println!("the shrunk run:\n{}", report.timeline());
+    }
+    println!("{counterexample}");
+    println!("regression test, to paste into a test file:\n");
+    println!("{}", regression_test(counterexample, implementation));
+    println!("replay: {}", replay(counterexample.case.campaign, counterexample.case.index, implementation));
+}
+
+fn failure_report(counterexample: &Counterexample, implementation: Implementation) -> FailureReport {
+    let (case, shrunk) = (&counterexample.case, &counterexample.shrunk);
+    let violations = match &shrunk.outcome {
+        Ok(report) => report.violations().map(ToString::to_string).collect(),
+        Err(_) => Vec::new(),
+    };
+    FailureReport {
+        case: case.index,
+        run_seed: case.seed,
+        failure: counterexample.failure.to_string(),
+        violations,
+        drawn_size: case.plan.size(),
+        drawn: case.plan.timeline(),
+        shrunk_size: shrunk.plan.size(),
+        shrunk: shrunk.plan.timeline(),
+        shrink_tries: shrunk.tries,
+        replay: replay(case.campaign, case.index, implementation),
+        regression_test: regression_test(counterexample, implementation),
+    }
+}
+
+/// One campaign per mutant: whether each is found within the cases, how soon, and how small
+/// its counterexample shrinks.
+fn every_mutant(options: &Options) -> ExitCode {
+    let threads = options.jobs.map_or_else(available, NonZeroUsize::get).max(1);
+    let indexes: Vec<u64> = (0..options.cases).collect();
+    println!(
+        "fuzz: campaign {} on each of the {} mutants, up to {} cases and {} shrink runs each",
+        options.seed,
+        mutant::ALL.len(),
+        options.cases,
+        options.max_shrink
+    );
+    println!(
+        "| mutant | found at case | violated | its own invariant | drawn size | shrunk size | shrink runs | seconds |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut missed = Vec::new();
+    for m in mutant::ALL {
+        let implementation = Implementation::Mutant(m);
+        let latest = implementation.client().latest_app_version();
+        let campaign =
+            Campaign { max_shrink_iters: options.max_shrink, ..Campaign::new(options.seed, options.cases, latest) };
+        #[allow(clippy::disallowed_methods)]
+        let started = std::time::Instant::now(); // allowed: the wall clock of the CLI, outside any simulation
+        let sweep = pool::sweep(campaign, &indexes, implementation, threads.min(indexes.len()));
+        let Some((position, _)) = sweep.first_failure else {
+            println!("| `{}` | not found in {} cases | | no | | | | {:.0} |", m.name, sweep.run, wall(started));
+            missed.push(m.name);
+            continue;
+        };
+        let counterexample = shrink(campaign, indexes[position], implementation);
+        let violated: Vec<&str> = match &counterexample.shrunk.outcome {
+            Ok(report) => report.findings.iter().filter(|f| !f.violations.is_empty()).map(|f| f.invariant).collect(),
+            Err(_) => vec!["a panic"],
+        };
+        println!(
+            "| `{}` | {} | {} | {} | {} | {} | {} | {:.0} |",
+            m.name,
+            indexes[position],
+            violated.join(", "),
+            if violated.contains(&m.caught_by) { "yes" } else { "no" },
+            counterexample.case.plan.size(),
+            counterexample.shrunk.plan.size(),
+            counterexample.shrunk.tries,
+            wall(started)
+        );
+    }
+    if missed.is_empty() {
+        println!("every mutant found. Verdict: pass.");
+        ExitCode::SUCCESS
+    } else {
+        println!("not found: {}. Verdict: fail.", missed.join(", "));
+        ExitCode::from(1)
+    }
+}
+
+fn wall(started: std::time::Instant) -> f64 {
+    started.elapsed().as_secs_f64()
+}
+
+fn merge(options: &Options) -> ExitCode {
+    let reports: Result<Vec<Report>, String> = options.merge.iter().map(|path| Report::read(path)).collect();
+    let merged = match reports.and_then(report::merge) {
+        Ok(merged) => merged,
+        Err(message) => return usage(&message),
+    };
+    println!(
+        "campaign {} of {} cases on the {}: shards {:?} of {}, {} cases run in {:.1} s ({:.2} cases/s)",
+        merged.seed,
+        merged.cases,
+        merged.implementation.replace(':', " "),
+        merged.shards,
+        merged.shard_count,
+        merged.cases_run,
+        merged.wall_seconds,
+        merged.cases_per_second
+    );
+    if let Some(failure) = &merged.failure {
+        println!("first failing case: {} ({}), shrunk to size {}:", failure.case, failure.failure, failure.shrunk_size);
+        print!("{}", failure.shrunk);
+        println!("replay: {}", failure.replay);
+    }
+    println!("Verdict: {}.", merged.verdict);
+    if let Some(path) = &options.report {
+        if let Err(e) = merged.write(path) {
+            eprintln!("could not write the report to {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    exit(&merged.verdict)
+}
+
+fn exit(verdict: &str) -> ExitCode {
+    match verdict {
+        "pass" => ExitCode::SUCCESS,
+        "fail" => ExitCode::from(1),
+        _ => ExitCode::from(2),
+    }
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("{message}");
+    ExitCode::from(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shard_is_i_of_n_and_the_shards_split_the_cases() {
+        let shards: Vec<Shard> = ["1/3", "2/3", "3/3"].iter().map(|s| s.parse().unwrap()).collect();
+        let mut all: Vec<u64> = shards.iter().flat_map(|s| s.cases(10)).collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..10).collect::<Vec<_>>(), "every case in exactly one shard");
+        assert_eq!(shards[1].cases(10), [1, 4, 7]);
+        for wrong in ["0/3", "4/3", "3", "a/b", "1/0"] {
+            let error = wrong.parse::<Shard>().unwrap_err();
+            assert!(error.contains("I/N"), "{wrong}: {error}");
+        }
+    }
+}
