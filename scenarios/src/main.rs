@@ -92,7 +92,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn usage(message: &str) -> ExitCode {
+/// Prints `message` and returns the exit status of a usage error.
+pub(crate) fn usage(message: &str) -> ExitCode {
     eprintln!("{message}");
     ExitCode::from(2)
 }

@@ -5,6 +5,7 @@ use super::implementation::Implementation;
 use super::summary::Verdict;
 use serde::Serialize;
 use std::panic::{self, AssertUnwindSafe};
+use syncsim::fuzz::panic_message;
 use syncsim::{Finding, History, Scenario};
 
 /// Characters kept of a differing history line: a final snapshot is one line of
@@ -94,14 +95,6 @@ fn check(scenario: &Scenario, seed: u64, implementation: Implementation, determi
     };
     let report = scenario.check(history);
     Outcome::Checked { findings: report.findings, converged_after_ms: report.converged_after_ms, divergence }
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
-        (Some(message), _) => (*message).to_owned(),
-        (_, Some(message)) => message.clone(),
-        _ => "a panic without a message".to_owned(),
-    }
 }
 
 impl Divergence {

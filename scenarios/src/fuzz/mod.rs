@@ -15,6 +15,7 @@ mod report;
 
 use crate::certify::json;
 use crate::certify::Implementation;
+use crate::usage;
 use report::{Failure as FailureReport, Report};
 use scenarios::mutant;
 use std::io::{IsTerminal, Write};
@@ -369,11 +370,6 @@ fn exit(verdict: &str) -> ExitCode {
         "fail" => ExitCode::from(1),
         _ => ExitCode::from(2),
     }
-}
-
-fn usage(message: &str) -> ExitCode {
-    eprintln!("{message}");
-    ExitCode::from(2)
 }
 
 #[cfg(test)]
