@@ -251,11 +251,12 @@ impl Case {
     /// The scenario of this case for a client whose latest app version is `latest`; its
     /// replay command is [`FUZZ_REPLAY`].
     pub fn scenario(&self, latest: u32) -> Scenario {
-        let replay =
-            FUZZ_REPLAY.replace("{campaign}", &self.campaign.to_string()).replace("{case}", &self.index.to_string());
-        let builder =
-            self.plan.calls(latest).into_iter().fold(Scenario::builder(&self.name()), |b, call| call.apply(b));
-        builder.replay(&replay).build()
+        self.plan.builder(&self.name(), latest).replay(&self.replay_command()).build()
+    }
+
+    /// The command that replays this case and shrinks it again: [`FUZZ_REPLAY`] filled in.
+    pub fn replay_command(&self) -> String {
+        FUZZ_REPLAY.replace("{campaign}", &self.campaign.to_string()).replace("{case}", &self.index.to_string())
     }
 
     fn with_plan(&self, plan: Plan) -> Case {
@@ -312,10 +313,9 @@ impl Counterexample {
         imports.extend(adapters.imports.iter().cloned());
         imports.sort();
         let mut out: String = imports.iter().map(|import| format!("use {import};\n")).collect();
-        let replay = FUZZ_REPLAY.replace("{campaign}", &self.case.campaign.to_string());
         out += &format!(
             "\n/// Found by `{}`: {}; shrunk from size {} to {}.\n",
-            replay.replace("{case}", &self.case.index.to_string()),
+            self.case.replay_command(),
             self.failure,
             self.case.plan.size(),
             self.shrunk.plan.size()

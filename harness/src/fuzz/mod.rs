@@ -177,7 +177,12 @@ impl Plan {
     /// The scenario this plan describes, named `name`, for a client whose latest app version
     /// is `latest`.
     pub fn scenario(&self, name: &str, latest: u32) -> Scenario {
-        self.calls(latest).into_iter().fold(Scenario::builder(name), |builder, call| call.apply(builder)).build()
+        self.builder(name, latest).build()
+    }
+
+    /// The builder of [`Plan::scenario`], every call made, before `build`.
+    fn builder(&self, name: &str, latest: u32) -> crate::Builder {
+        self.calls(latest).into_iter().fold(Scenario::builder(name), |builder, call| call.apply(builder))
     }
 
     /// How big the counterexample is: user operations, faults, and an absence.

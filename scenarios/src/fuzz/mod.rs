@@ -23,7 +23,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr;
-use syncsim::fuzz::{run_caught, Adapters, Campaign, Counterexample, FUZZ_REPLAY, MAX_SHRINK_ITERS};
+use syncsim::fuzz::{run_caught, Adapters, Campaign, Case, Counterexample, MAX_SHRINK_ITERS};
 use syncsim::Client;
 
 /// Cases of a campaign by default: about a minute and a half on two cores, release build.
@@ -213,12 +213,11 @@ fn shrink(campaign: Campaign, index: u64, implementation: Implementation) -> Cou
     counterexample.expect("the case failed on a worker, and runs are deterministic: it fails here too")
 }
 
-/// The command that replays case `index` of `campaign` on `implementation`.
-fn replay(campaign: u64, index: u64, implementation: Implementation) -> String {
-    let command = FUZZ_REPLAY.replace("{campaign}", &campaign.to_string()).replace("{case}", &index.to_string());
+/// The command that replays `case` on `implementation`.
+fn replay(case: &Case, implementation: Implementation) -> String {
     match implementation {
-        Implementation::Reference => command,
-        Implementation::Mutant(m) => format!("{command} --mutant {}", m.name),
+        Implementation::Reference => case.replay_command(),
+        Implementation::Mutant(m) => format!("{} --mutant {}", case.replay_command(), m.name),
     }
 }
 
@@ -248,7 +247,7 @@ fn print_counterexample(counterexample: &Counterexample, implementation: Impleme
     println!("{counterexample}");
     println!("regression test, to paste into a test file:\n");
     println!("{}", regression_test(counterexample, implementation));
-    println!("replay: {}", replay(counterexample.case.campaign, counterexample.case.index, implementation));
+    println!("replay: {}", replay(&counterexample.case, implementation));
 }
 
 fn failure_report(counterexample: &Counterexample, implementation: Implementation) -> FailureReport {
@@ -267,7 +266,7 @@ fn failure_report(counterexample: &Counterexample, implementation: Implementatio
         shrunk_size: shrunk.plan.size(),
         shrunk: shrunk.plan.timeline(),
         shrink_tries: shrunk.tries,
-        replay: replay(case.campaign, case.index, implementation),
+        replay: replay(case, implementation),
         regression_test: regression_test(counterexample, implementation),
     }
 }
