@@ -37,4 +37,11 @@ pub struct PullResponse {
     /// record the full pull does not return.
     #[serde(default)]
     pub reset: bool,
+    /// The highest sequence number of this user's entity whose tombstone the server has
+    /// purged (0 when none); absent when the server does not say. A client notes it on the
+    /// first page of a re-sync (the pull from cursor 0): a later page of the same re-sync
+    /// that comes with `reset` but the same number lost nothing, as no purge ran since the
+    /// re-sync began, and the re-sync goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purged_through: Option<u64>,
 }

@@ -35,6 +35,9 @@ pub(crate) fn apply_page(
     // pushed but never pulled may have been deleted and purged since.
     let (cursor, resyncing) = tx.cursor(entity)?;
     let resyncing = resyncing || cursor == 0;
+    if cursor == 0 {
+        note_purge_mark(tx, entity, page.purged_through)?;
+    }
     observe(tx, &page.changes, physical_ms, config)?;
     for record in &page.changes {
         if config.bugged(Bug::PullOverwritesPendingEdits) {
@@ -53,6 +56,36 @@ pub(crate) fn apply_page(
         finish_resync(tx, entity)?;
     }
     tx.set_cursor(entity, page.cursor, resyncing && page.has_more)
+}
+
+/// Whether `page`, which the server answered with `reset`, is a later page of a re-sync under
+/// way that no purge has overtaken: the server purged nothing since the re-sync's first page,
+/// so every record this device holds and the re-sync has not returned yet was deleted and
+/// purged before it began, and is dropped when it ends. Starting over instead would meet the
+/// same reset on the same page for as long as the purge lies past it.
+pub(crate) fn continues_resync(tx: &Tx<'_>, entity: Entity, page: &PullResponse) -> Result<bool> {
+    let (cursor, resyncing) = tx.cursor(entity)?;
+    if !resyncing || cursor == 0 {
+        return Ok(false);
+    }
+    let Some(purged_through) = page.purged_through else {
+        return Ok(false);
+    };
+    Ok(tx.meta(&purge_mark_key(entity))? == Some(purged_through.to_string()))
+}
+
+/// Notes what the server had purged when a re-sync of `entity` began (its first page), or
+/// forgets it when the server does not say.
+fn note_purge_mark(tx: &Tx<'_>, entity: Entity, purged_through: Option<u64>) -> Result<()> {
+    let key = purge_mark_key(entity);
+    match purged_through {
+        Some(seq) => tx.set_meta(&key, &seq.to_string()),
+        None => tx.delete_meta(&key),
+    }
+}
+
+fn purge_mark_key(entity: Entity) -> String {
+    format!("resync_purged_through:{entity}")
 }
 
 /// Starts a full re-sync of `entity`: the server purged tombstones this device never saw.

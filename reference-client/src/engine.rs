@@ -1,6 +1,6 @@
 //! One sync round: pull every entity (all pages), then push the queue in batches.
 
-use crate::ack::{apply_page, apply_results, begin_resync, PushTally};
+use crate::ack::{apply_page, apply_results, begin_resync, continues_resync, PushTally};
 use crate::bug::Bug;
 use crate::client::Inner;
 use crate::error::Result;
@@ -170,7 +170,7 @@ fn commit_page(inner: &Inner, entity: Entity, page: &PullResponse) -> Result<boo
     let now = inner.config.clock.now_ms();
     let mut store = inner.store.borrow_mut();
     let tx = store.transaction()?;
-    let reset = page.reset && !inner.config.bugged(Bug::ResyncIgnored);
+    let reset = page.reset && !inner.config.bugged(Bug::ResyncIgnored) && !continues_resync(&tx, entity, page)?;
     if reset {
         begin_resync(&tx, entity)?;
     } else {

@@ -82,8 +82,13 @@ async fn pull(State(state): State<AppState>, headers: HeaderMap, RawQuery(query)
     drop(store);
     page.changes.iter_mut().for_each(|record| record.restrict_to(version));
     tracing::info!(%user, entity = %query.entity, since = query.since, changes = page.changes.len(), has_more = page.has_more, reset = page.reset, "pull");
-    let response =
-        PullResponse { changes: page.changes, cursor: page.cursor, has_more: page.has_more, reset: page.reset };
+    let response = PullResponse {
+        changes: page.changes,
+        cursor: page.cursor,
+        has_more: page.has_more,
+        reset: page.reset,
+        purged_through: Some(page.purged_through),
+    };
     Ok(json_response(&headers, &response))
 }
 

@@ -45,6 +45,7 @@ pub(crate) struct Page {
     pub(crate) cursor: u64,
     pub(crate) has_more: bool,
     pub(crate) reset: bool,
+    pub(crate) purged_through: u64,
 }
 
 /// The server's database. Every method runs inline on the caller's thread: in the
@@ -121,7 +122,7 @@ impl Store {
         // below it would answer the next pull with a reset again, for ever.
         let cursor = if has_more || by_timestamp { cursor } else { cursor.max(purged_through) };
         let reset = !by_timestamp && since > 0 && since < purged_through;
-        Ok(Page { changes, cursor, has_more, reset })
+        Ok(Page { changes, cursor, has_more, reset, purged_through })
     }
 
     fn purged_through(&self, user: &str, entity: Entity) -> Result<u64> {

@@ -242,6 +242,83 @@ async fn a_device_offline_past_the_tombstone_horizon_resyncs_without_resurrectio
 }
 
 #[tokio::test]
+async fn a_resync_longer_than_one_page_finishes_though_its_cursor_is_below_the_purge() {
+    let config = ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600));
+    let server = TestServer::with_users(config).await;
+    let dir = TempDir::new().unwrap();
+    let mut phone_config = server.config(&dir, "phone", "a1");
+    phone_config.page_size = 2;
+    let phone = Client::open(phone_config).unwrap();
+    let laptop = server.device(&dir, "laptop", "a2");
+    let (project, tasks) = shared_work(&phone, &laptop).await;
+    let later: Vec<String> = (0..5)
+        .map(|i| {
+            let changes = Changes::new().set("project_id", project.as_str()).set("title", format!("later {i}"));
+            laptop.create(TASK, changes).unwrap()
+        })
+        .collect();
+    laptop.delete(TASK, &later[4]).unwrap();
+    laptop.delete(TASK, &tasks[0]).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    server.clock.advance(2 * 3_600_000);
+    laptop.update(TASK, &tasks[1], Changes::new().set("notes", "purge trigger")).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    // The purge reaches past the first pages of the phone's re-sync: each of them ends
+    // below it, yet none may send the phone back to the start.
+    let report = tokio::time::timeout(Duration::from_secs(60), phone.sync())
+        .await
+        .expect("the re-sync restarted for ever: a page of it was answered with a reset")
+        .unwrap();
+    assert_eq!(report.resets, 1, "one re-sync, however many pages it takes");
+    assert!(phone.get(TASK, &tasks[0]).unwrap().is_none(), "the purged record must not survive the re-sync");
+    sync_until_idle(&phone, 3).await;
+    assert_converged(&server, &phone);
+}
+
+/// A re-sync cut short after its first page, and a record of that page deleted and purged
+/// before it resumes: the purge overtook the re-sync, which must start over, or the record
+/// it already returned would survive.
+#[tokio::test]
+async fn a_resync_overtaken_by_a_purge_starts_over() {
+    let config = ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600));
+    let server = TestServer::with_users(config).await;
+    let dir = TempDir::new().unwrap();
+    let mut phone_config = server.config(&dir, "phone", "a1");
+    phone_config.page_size = 2;
+    let phone = Client::open(phone_config.clone()).unwrap();
+    let laptop = server.device(&dir, "laptop", "a2");
+    let (project, tasks) = shared_work(&phone, &laptop).await;
+    let later = laptop.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", "later")).unwrap();
+    laptop.delete(TASK, &tasks[0]).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    server.clock.advance(2 * 3_600_000);
+    laptop.update(TASK, &tasks[1], Changes::new().set("notes", "first purge")).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    // The project page, then the first task page of the re-sync: tasks[2] and `later`.
+    let hook = KillAt::new("pull_page_applied", 2);
+    phone_config.hook = Some(hook.clone());
+    let killed = Client::open(phone_config.clone()).unwrap();
+    tokio::select! {
+        biased;
+        () = hook.killed.notified() => {}
+        round = killed.sync() => panic!("the round should stop on its second page, it ended with {round:?}"),
+    }
+    assert!(killed.get(TASK, &later).unwrap().is_some(), "the first page of the re-sync returned it");
+    laptop.delete(TASK, &later).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    server.clock.advance(2 * 3_600_000);
+    laptop.update(TASK, &tasks[1], Changes::new().set("notes", "second purge")).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    phone_config.hook = None;
+    let phone = Client::open(phone_config).unwrap();
+    let report = phone.sync().await.unwrap();
+    assert_eq!(report.resets, 1, "the resumed re-sync starts over once");
+    assert!(phone.get(TASK, &later).unwrap().is_none(), "deleted and purged while the re-sync was cut short");
+    sync_until_idle(&phone, 3).await;
+    assert_converged(&server, &phone);
+}
+
+#[tokio::test]
 async fn many_pages_of_changes_arrive_exactly_once() {
     let server = TestServer::with_users(ServerConfig::default()).await;
     let dir = TempDir::new().unwrap();

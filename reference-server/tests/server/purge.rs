@@ -94,6 +94,7 @@ async fn a_cursor_older_than_the_purge_gets_a_reset() {
     let page = server.pull(ALICE_TOKEN, Entity::Project, 1, 100).await;
 
     assert!(page.reset, "cursor 1 never saw the deletion at change 3, which is gone");
+    assert_eq!(page.purged_through, Some(3), "the page says how far the purge reached");
 }
 
 #[tokio::test]
@@ -104,7 +105,9 @@ async fn a_cursor_that_saw_the_deletion_gets_no_reset() {
 
     assert!(!page.reset);
     assert_eq!(page.changes.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [id(3)]);
-    assert!(!server.pull(ALICE_TOKEN, Entity::Task, 1, 100).await.reset, "tasks lost no tombstone");
+    let tasks = server.pull(ALICE_TOKEN, Entity::Task, 1, 100).await;
+    assert!(!tasks.reset, "tasks lost no tombstone");
+    assert_eq!(tasks.purged_through, Some(0), "nothing purged is 0, not absent");
 }
 
 #[tokio::test]
