@@ -195,13 +195,13 @@ fn apply_result(
             tracing::info!(key = %entry.key, ?resolution, ?fields_kept, "conflict");
         }
         Outcome::Rejected { retryable: true, message, .. } => {
-            if tx.count_retry(&entry.key, message, max_retries)? {
-                tally.failed += 1;
-                tracing::warn!(key = %entry.key, %message, "mutation failed after the retry limit");
-            } else {
+            if !tx.count_retry(&entry.key, message, max_retries)? {
                 tally.retried += 1;
+                return Ok(());
             }
-            return Ok(());
+            // Failed for good: no longer shown, like a write refused outright (below).
+            tally.failed += 1;
+            tracing::warn!(key = %entry.key, %message, "mutation failed after the retry limit");
         }
         Outcome::Rejected { code: RejectCode::NotFound, .. } if entry.action == Action::Delete => {
             tally.accepted += 1;

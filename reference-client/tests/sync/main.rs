@@ -204,6 +204,36 @@ async fn server_errors_count_as_retries_until_the_mutation_fails_and_is_surfaced
     assert!(server.visible("alice").contains_key(&(PROJECT, project)), "retrying the failed write delivers it");
 }
 
+/// A write the server keeps answering "not yet" fails at the retry limit, and from then on
+/// is not shown, like a write the server refused outright. Here its parent project never
+/// arrives: another device deleted it and the purge forgot it.
+#[tokio::test]
+async fn a_write_that_fails_at_the_retry_limit_is_no_longer_shown() {
+    let config = ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600));
+    let server = TestServer::with_users(config).await;
+    let dir = TempDir::new().unwrap();
+    let mut config = server.config(&dir, "phone", "a1");
+    config.max_retries = 3;
+    let phone = Client::open(config).unwrap();
+    let laptop = server.device(&dir, "laptop", "a2");
+    let (project, _) = shared_work(&phone, &laptop).await;
+    let task = phone.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", "Orphan")).unwrap();
+    laptop.delete(PROJECT, &project).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    server.clock.advance(2 * 3_600_000);
+    laptop.create(PROJECT, Changes::new().set("name", "purge trigger")).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    for round in 1..=3 {
+        let report = phone.sync().await.unwrap();
+        assert_eq!((report.pushed, report.tally.rejected), (1, 0), "round {round}: retried, not refused");
+        assert!(round == 3 || phone.get(TASK, &task).unwrap().is_some(), "round {round}: still pending, still shown");
+    }
+    let status = phone.status().unwrap();
+    assert_eq!((status.pending, status.failed), (0, 1), "failed at the retry limit, not dropped");
+    assert!(phone.get(TASK, &task).unwrap().is_none(), "the failed create is not shown as if it were synced");
+    assert_eq!(phone.visible_state().unwrap(), server.visible("alice"), "the device shows what the server has");
+}
+
 #[tokio::test]
 async fn an_unreachable_server_leaves_the_device_offline_with_its_queue_intact() {
     let server = TestServer::with_users(ServerConfig::default()).await;
