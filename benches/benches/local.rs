@@ -1,1 +1,57 @@
-fn main() {}
+//! Local work of the reference client, in wall time, on a device holding 10,000 synced
+//! tasks: reading a screenful and everything, a write with its queue entry, applying pull
+//! pages, and a cold start. `syncsim bench-report` compares the medians with the targets.
+
+use benches::{creates, Loopback, LARGE};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use protocol::{Changes, Entity};
+use reference_client::Client;
+use std::time::Duration;
+
+fn local(c: &mut Criterion) {
+    let loopback = Loopback::with_tasks(LARGE);
+    let device = loopback.synced_device("device");
+    assert_eq!(device.list(Entity::Task).expect("a query").len(), LARGE, "the device holds every task");
+    let project = creates(1)[0].key().id;
+
+    let mut group = c.benchmark_group("local");
+    group.bench_function("query_100", |b| b.iter(|| device.first(Entity::Task, 100).expect("a query")));
+    group.bench_function("query_10k", |b| b.iter(|| device.list(Entity::Task).expect("a query")));
+    let mut n = 0u64;
+    group.bench_function("write", |b| {
+        b.iter(|| {
+            n += 1;
+            let changes = Changes::new().set("project_id", project.as_str()).set("title", format!("new task {n}"));
+            device.create(Entity::Task, changes).expect("a local write")
+        })
+    });
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    for size in [500, LARGE] {
+        let page = loopback.page(Entity::Task, size);
+        assert_eq!(page.changes.len(), size);
+        let name = if size == LARGE { "apply_page_10k".to_owned() } else { format!("apply_page_{size}") };
+        let mut fresh = 0u64;
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    fresh += 1;
+                    Client::open(loopback.config(&format!("fresh{size}-{fresh}"), "a3")).expect("a fresh device opens")
+                },
+                |client| client.apply_page(Entity::Task, &page).expect("the page applies"),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    let config = loopback.config("device", "a2");
+    drop(device);
+    group.bench_function("cold_start", |b| {
+        b.iter(|| {
+            let client = Client::open(config.clone()).expect("the device reopens");
+            client.first(Entity::Task, 50).expect("the first screen")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, local);
+criterion_main!(benches);

@@ -66,6 +66,47 @@ pub(crate) struct DeviceShared {
 pub(crate) type Probe = Box<dyn Fn() -> Option<Result<DeviceState, BoxError>>>;
 
 impl DeviceShared {
+    /// Device `index` of a run seeded with `seed`, its data under `dir`, before its first boot.
+    pub(crate) fn new(
+        index: usize,
+        info: &crate::history::DeviceInfo,
+        dir: &std::path::Path,
+        clock: DeviceClock,
+        link: Link,
+        app_version: u32,
+        seed: u64,
+    ) -> Self {
+        use crate::seed::derive;
+        use rand::SeedableRng;
+        DeviceShared {
+            index,
+            host: info.host.clone(),
+            user: info.user.clone(),
+            token: format!("{}-{}", info.user, info.host),
+            data_dir: dir.join(&info.host),
+            clock,
+            link: Rc::new(link),
+            conditions: Conditions::default(),
+            app_version: Cell::new(app_version),
+            upgrading: Cell::new(false),
+            probe: RefCell::new(None),
+            seed: derive(seed, &info.host),
+            rng: RefCell::new(SmallRng::seed_from_u64(derive(seed, &format!("user {index}")))),
+            next_op: Cell::new(0),
+            boots: Cell::new(0),
+            rounds: Cell::new(0),
+            round: Cell::new(None),
+            step: Cell::new(None),
+            open_op: Cell::new(None),
+            kill_at: Cell::new(None),
+            kill_requested: Cell::new(None),
+            down_by_schedule: Cell::new(false),
+            budget: Cell::new(None),
+            idle_since: Cell::new(None),
+            snapshot_taken: Cell::new(false),
+        }
+    }
+
     /// What the open app holds now: `None` when no app is open (or it could not say).
     pub(crate) fn probe(&self) -> Option<DeviceState> {
         self.probe.borrow().as_ref().and_then(|probe| probe()).and_then(Result::ok)
@@ -84,7 +125,7 @@ impl DeviceShared {
         }
     }
 
-    fn env(self: &Rc<Self>) -> DeviceEnv {
+    pub(crate) fn env(self: &Rc<Self>) -> DeviceEnv {
         let boot = self.boots.get();
         DeviceEnv {
             host: self.host.clone(),

@@ -42,6 +42,7 @@
 //! - `clock`: device clocks; `device`, `serve`: the hosts' software; `workload`: users;
 //! - `operation`, `state`, `step`: what implementations report;
 //! - `history`: the timeline and its JSON lines; `invariant`: the checks; `report`;
+//! - `fuzz`: generated runs and their shrinking; `rig`: timing sync work for benchmarks;
 //! - `seed`: seeds and sweep sizes; `trace`: logs in virtual time; `error`.
 
 #![warn(missing_docs)]
@@ -58,6 +59,7 @@ pub mod invariant;
 pub mod net;
 mod operation;
 mod report;
+pub mod rig;
 mod scenario;
 pub mod seed;
 mod serve;

@@ -7,7 +7,7 @@
 
 use crate::clock::{self, Skips};
 use crate::device::{self, DeviceShared, SyncPolicy};
-use crate::env::{Condition, Conditions, Credential, ServerEnv};
+use crate::env::{Condition, Credential, ServerEnv};
 use crate::fault::{ClockChange, ConditionChange, Fault, Host, Ways};
 use crate::history::{DeviceInfo, EventKind, History, HARNESS};
 use crate::implementation::{Client, Server};
@@ -67,6 +67,27 @@ pub(crate) struct Run {
 }
 
 impl Run {
+    /// A run's shared state before its first step: `seed` draws the edge faults.
+    pub(crate) fn new(history: History, seed: u64, sync: SyncPolicy, workload: Workload) -> Self {
+        Run {
+            history: RefCell::new(history),
+            edge: EdgeFaults::new(derive(seed, "edge")),
+            phase: Cell::new(Phase::Faults),
+            sync,
+            workload,
+            last_change: Cell::new(Duration::ZERO),
+            ops: Cell::new(0),
+            driver_now: Cell::new(Duration::ZERO),
+            skipped: Notify::new(),
+        }
+    }
+
+    /// How many requests `host` has sent to the server so far.
+    pub(crate) fn requests(&self, host: &str) -> usize {
+        let history = self.history.borrow();
+        history.events.iter().filter(|e| e.host == host && matches!(e.kind, EventKind::Request { .. })).count()
+    }
+
     /// Timeline time (skipped time included): the host's view inside a host, the driver's
     /// outside.
     pub(crate) fn now(&self) -> Duration {
@@ -105,6 +126,63 @@ struct Driver<'a> {
     skips: Skips,
 }
 
+/// A turmoil simulation with the seed and epoch set, for `duration` of timeline time and
+/// ten minutes more: the links pace every byte, so turmoil adds no latency of its own.
+pub(crate) fn simulation<'a>(seed: u64, tick: Duration, duration: Duration) -> turmoil::Sim<'a> {
+    turmoil::Builder::new()
+        .rng_seed(seed)
+        .epoch(UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
+        .tick_duration(tick)
+        .simulation_duration(duration + Duration::from_secs(600))
+        .min_message_latency(Duration::ZERO)
+        .max_message_latency(Duration::ZERO)
+        .tcp_capacity(4096)
+        .build()
+}
+
+/// The server's environment: its data directory under `dir` and every device's credential.
+pub(crate) fn server_env(
+    dir: &std::path::Path,
+    devices: &[Rc<DeviceShared>],
+    strategies: protocol::Strategies,
+    tombstone_horizon: Option<Duration>,
+    seed: u64,
+) -> ServerEnv {
+    let env = ServerEnv {
+        data_dir: dir.join(SERVER),
+        credentials: devices.iter().map(|d| Credential { user: d.user.clone(), token: d.token.clone() }).collect(),
+        strategies,
+        tombstone_horizon,
+        clock: crate::clock::SimClock,
+        seed: derive(seed, SERVER),
+    };
+    std::fs::create_dir_all(&env.data_dir).expect("the server's data directory");
+    env
+}
+
+/// Adds the server host: `server`'s router behind the harness's accept loop, each
+/// connection paced by its device's link.
+pub(crate) fn host_server<S: Server>(
+    sim: &mut turmoil::Sim<'_>,
+    server: &S,
+    env: &ServerEnv,
+    run: &Rc<Run>,
+    devices: &[Rc<DeviceShared>],
+) {
+    let links: Rc<BTreeMap<String, Rc<Link>>> =
+        Rc::new(devices.iter().map(|d| (d.host.clone(), d.link.clone())).collect());
+    let (server, env, run) = (server.clone(), env.clone(), run.clone());
+    sim.host(SERVER, move || {
+        let (server, env, run, links) = (server.clone(), env.clone(), run.clone(), links.clone());
+        let span = tracing::info_span!("host", name = SERVER);
+        async move {
+            serve::main(server, env, run, links).await;
+            Ok(())
+        }
+        .instrument(span)
+    });
+}
+
 /// Runs `scenario` once with `seed` and returns its history.
 pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, server: &S, seed: u64) -> History {
     let latest = client.latest_app_version();
@@ -116,83 +194,20 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
         .into_iter()
         .map(|(e, s)| (e.to_owned(), s.name().to_owned()))
         .collect();
-    let run = Rc::new(Run {
-        history: RefCell::new(History::new(&scenario.name, seed, infos.clone(), strategies)),
-        edge: EdgeFaults::new(derive(seed, "edge")),
-        phase: Cell::new(Phase::Faults),
-        sync: scenario.sync,
-        workload: scenario.workload.clone(),
-        last_change: Cell::new(Duration::ZERO),
-        ops: Cell::new(0),
-        driver_now: Cell::new(Duration::ZERO),
-        skipped: Notify::new(),
-    });
+    let history = History::new(&scenario.name, seed, infos.clone(), strategies);
+    let run = Rc::new(Run::new(history, seed, scenario.sync, scenario.workload.clone()));
     let devices: Vec<Rc<DeviceShared>> = infos
         .iter()
         .enumerate()
         .map(|(i, info)| {
-            let profile = scenario.profile_of(i);
-            Rc::new(DeviceShared {
-                index: i,
-                host: info.host.clone(),
-                user: info.user.clone(),
-                token: format!("{}-{}", info.user, info.host),
-                data_dir: dir.path().join(&info.host),
-                clock: crate::clock::DeviceClock::with_offset(scenario.clock_offsets.get(&i).copied().unwrap_or(0)),
-                link: Rc::new(Link::new(profile, derive(seed, &format!("link {i}")), scenario.tick)),
-                conditions: Conditions::default(),
-                app_version: Cell::new(scenario.app_version_of(i, latest)),
-                upgrading: Cell::new(false),
-                probe: RefCell::new(None),
-                seed: derive(seed, &info.host),
-                rng: RefCell::new(SmallRng::seed_from_u64(derive(seed, &format!("user {i}")))),
-                next_op: Cell::new(0),
-                boots: Cell::new(0),
-                rounds: Cell::new(0),
-                round: Cell::new(None),
-                step: Cell::new(None),
-                open_op: Cell::new(None),
-                kill_at: Cell::new(None),
-                kill_requested: Cell::new(None),
-                down_by_schedule: Cell::new(false),
-                budget: Cell::new(None),
-                idle_since: Cell::new(None),
-                snapshot_taken: Cell::new(false),
-            })
+            let clock = crate::clock::DeviceClock::with_offset(scenario.clock_offsets.get(&i).copied().unwrap_or(0));
+            let link = Link::new(scenario.profile_of(i), derive(seed, &format!("link {i}")), scenario.tick);
+            Rc::new(DeviceShared::new(i, info, dir.path(), clock, link, scenario.app_version_of(i, latest), seed))
         })
         .collect();
-    let server_env = ServerEnv {
-        data_dir: dir.path().join(SERVER),
-        credentials: devices.iter().map(|d| Credential { user: d.user.clone(), token: d.token.clone() }).collect(),
-        strategies: scenario.strategies.clone(),
-        tombstone_horizon: scenario.tombstone_horizon,
-        clock: crate::clock::SimClock,
-        seed: derive(seed, SERVER),
-    };
-    std::fs::create_dir_all(&server_env.data_dir).expect("the server's data directory");
-    let mut sim = turmoil::Builder::new()
-        .rng_seed(seed)
-        .epoch(UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
-        .tick_duration(scenario.tick)
-        .simulation_duration(scenario.duration + scenario.converge_within + Duration::from_secs(600))
-        .min_message_latency(Duration::ZERO)
-        .max_message_latency(Duration::ZERO)
-        .tcp_capacity(4096)
-        .build();
-    let links: Rc<BTreeMap<String, Rc<Link>>> =
-        Rc::new(devices.iter().map(|d| (d.host.clone(), d.link.clone())).collect());
-    {
-        let (server, env, run) = (server.clone(), server_env.clone(), run.clone());
-        sim.host(SERVER, move || {
-            let (server, env, run, links) = (server.clone(), env.clone(), run.clone(), links.clone());
-            let span = tracing::info_span!("host", name = SERVER);
-            async move {
-                serve::main(server, env, run, links).await;
-                Ok(())
-            }
-            .instrument(span)
-        });
-    }
+    let server_env = server_env(dir.path(), &devices, scenario.strategies.clone(), scenario.tombstone_horizon, seed);
+    let mut sim = simulation(seed, scenario.tick, scenario.duration + scenario.converge_within);
+    host_server(&mut sim, server, &server_env, &run, &devices);
     for shared in &devices {
         let (client, shared, run) = (client.clone(), shared.clone(), run.clone());
         sim.host(shared.host.clone(), move || {

@@ -246,7 +246,7 @@ fn edit_text(rng: &mut SmallRng, shown: &DeviceState, n: u64) -> Option<Operatio
 
 /// A date (`YYYY-MM-DD`, the protocol's `due_on`) that no other operation number writes, so
 /// the checks can tell whose write a value is.
-fn due_date(n: u64) -> String {
+pub(crate) fn due_date(n: u64) -> String {
     format!("{:04}-{:02}-{:02}", 2026 + n / 336, n % 336 / 28 + 1, n % 28 + 1)
 }
 

@@ -51,6 +51,9 @@ pub struct ClientConfig {
     pub batch_size: usize,
     /// Retryable server errors a mutation may meet before it is failed.
     pub max_retries: u32,
+    /// Whether to compress large request bodies and accept compressed responses.
+    /// Default: `true`; `false` measures what gzip saves.
+    pub gzip: bool,
     /// Sees every sync step.
     pub hook: Option<Rc<dyn SyncHook>>,
     /// The local schema version this app runs (an older app's, in upgrade tests); the
@@ -81,6 +84,7 @@ impl ClientConfig {
             page_size: 200,
             batch_size: 100,
             max_retries: 10,
+            gzip: true,
             hook: None,
             schema_version: crate::schema::LATEST_VERSION,
             protocol_version: protocol::PROTOCOL_VERSION,
@@ -227,8 +231,13 @@ impl Client {
         tx.commit()?;
         tracing::debug!(device = %config.device, boots, schema = store.schema(), "app opened");
         let rng = SmallRng::seed_from_u64(config.seed ^ boots.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let transport =
-            Transport::new(config.connector.clone(), config.token.clone(), config.protocol_version, config.timeouts);
+        let transport = Transport::new(
+            config.connector.clone(),
+            config.token.clone(),
+            config.protocol_version,
+            config.timeouts,
+            config.gzip,
+        );
         let inner = Inner {
             store: RefCell::new(store),
             transport: tokio::sync::Mutex::new(transport),
@@ -317,6 +326,14 @@ impl Client {
     /// The mutation queue, in order, optionally only entries with `status`.
     pub fn queue(&self, status: Option<QueueStatus>) -> Result<Vec<QueueEntry>> {
         self.inner.store.borrow().queue(status)
+    }
+
+    /// Applies one page of a pull of `entity` with its cursor, in one transaction, as a sync
+    /// round does with each page it receives; returns whether the page started a re-sync
+    /// instead (`page.reset`). For benchmarks and tests that time or drive this step
+    /// without a network.
+    pub fn apply_page(&self, entity: Entity, page: &protocol::PullResponse) -> Result<bool> {
+        crate::engine::commit_page(&self.inner, entity, page)
     }
 
     /// Runs one sync round: pull every entity, then push the queue.

@@ -166,7 +166,7 @@ async fn pull_entity(
 
 /// Commits a pull page with its cursor, or starts a re-sync when the server says the cursor
 /// is past the tombstone horizon (returns `true` then).
-fn commit_page(inner: &Inner, entity: Entity, page: &PullResponse) -> Result<bool> {
+pub(crate) fn commit_page(inner: &Inner, entity: Entity, page: &PullResponse) -> Result<bool> {
     let now = inner.config.clock.now_ms();
     let mut store = inner.store.borrow_mut();
     let tx = store.transaction()?;

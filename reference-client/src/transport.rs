@@ -173,13 +173,21 @@ pub(crate) struct Transport {
     /// The protocol version sent with every request.
     protocol: u32,
     timeouts: Timeouts,
+    /// Whether large request bodies are compressed and compressed responses accepted.
+    gzip: bool,
     open: Option<Open>,
     pub(crate) counters: Rc<WireCounters>,
 }
 
 impl Transport {
-    pub(crate) fn new(connector: Rc<dyn Connector>, token: String, protocol: u32, timeouts: Timeouts) -> Self {
-        Self { connector, token, protocol, timeouts, open: None, counters: Rc::default() }
+    pub(crate) fn new(
+        connector: Rc<dyn Connector>,
+        token: String,
+        protocol: u32,
+        timeouts: Timeouts,
+        gzip: bool,
+    ) -> Self {
+        Self { connector, token, protocol, timeouts, gzip, open: None, counters: Rc::default() }
     }
 
     /// Sends one request and returns the (decompressed) body of a 2xx response.
@@ -251,11 +259,11 @@ impl Transport {
             .uri(path)
             .header(HOST, "server")
             .header(AUTHORIZATION, format!("Bearer {}", self.token))
-            .header(VERSION_HEADER, self.protocol.to_string())
-            .header(ACCEPT_ENCODING, "gzip");
+            .header(VERSION_HEADER, self.protocol.to_string());
+        let builder = if self.gzip { builder.header(ACCEPT_ENCODING, "gzip") } else { builder };
         let (builder, body) = match json {
             None => (builder, Bytes::new()),
-            Some(json) if json.len() > GZIP_THRESHOLD => {
+            Some(json) if self.gzip && json.len() > GZIP_THRESHOLD => {
                 (builder.header(CONTENT_TYPE, "application/json").header(CONTENT_ENCODING, "gzip"), gzip(&json).into())
             }
             Some(json) => (builder.header(CONTENT_TYPE, "application/json"), json.into()),

@@ -16,10 +16,12 @@
 //! Modules:
 //! - `reference`: the adapters of the reference client and server;
 //! - `suite`: the scenarios;
-//! - `mutant`: the mutant catalog, deliberately broken variants of the reference.
+//! - `mutant`: the mutant catalog, deliberately broken variants of the reference;
+//! - `figures`: the performance figures, their targets, and the report of both.
 
 #![warn(missing_docs)]
 
+pub mod figures;
 pub mod mutant;
 pub mod reference;
 pub mod suite;

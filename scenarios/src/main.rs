@@ -13,7 +13,10 @@
 //! - `syncsim fuzz [--cases N] [--seed S] [--mutant NAME] [--shard I/N] [--case K]
 //!   [--report PATH] [--jobs N]` runs generated scenarios until one fails, shrinks it and
 //!   prints it as a timeline and a regression test; `--merge A B ..` joins the reports of a
-//!   campaign's shards; exits 0 when no case fails, 1 when one does, 2 on a usage error.
+//!   campaign's shards; exits 0 when no case fails, 1 when one does, 2 on a usage error;
+//! - `syncsim bench-report [--write PATH]` prints the figures of the last
+//!   `cargo bench -p benches` (criterion's medians, sync work in virtual time, database
+//!   sizes) against the targets, as markdown tables; exits 2 when nothing was measured.
 
 mod certify;
 mod fuzz;
@@ -65,6 +68,12 @@ enum Command {
     Certify(certify::Options),
     /// Runs generated scenarios until one fails, shrinks it and prints it as a test.
     Fuzz(fuzz::Options),
+    /// Prints the performance figures of the last `cargo bench -p benches` against the targets.
+    BenchReport {
+        /// Also writes the report, as markdown, to this file.
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -89,7 +98,48 @@ fn main() -> ExitCode {
         // noise. `run` replays one seed with its logs.
         Command::Certify(options) => certify::certify(&options),
         Command::Fuzz(options) => fuzz::fuzz(&options),
+        Command::BenchReport { write } => bench_report(write.as_deref()),
     }
+}
+
+/// Prints the report of the figures the benches left in the target directory; exits 2
+/// when there are none to report, or the figures file is unreadable.
+fn bench_report(write: Option<&std::path::Path>) -> ExitCode {
+    use scenarios::figures::{self, Figures};
+    let target = figures::target_dir();
+    let path = figures::figures_path(&target);
+    let figures = match std::fs::read_to_string(&path) {
+        Ok(text) => match serde_json::from_str::<Figures>(&text) {
+            Ok(f) if f.schema == figures::SCHEMA && f.version == figures::VERSION => Some(f),
+            Ok(f) => {
+                return usage(&format!(
+                    "{} is {} version {}, this syncsim reads {} version {}: run the benches again",
+                    path.display(),
+                    f.schema,
+                    f.version,
+                    figures::SCHEMA,
+                    figures::VERSION
+                ))
+            }
+            Err(e) => return usage(&format!("{} is not a figures file: {e}", path.display())),
+        },
+        Err(_) => None,
+    };
+    let local_measured = figures::LOCAL.iter().any(|t| figures::criterion_median(&target, t.bench).is_some());
+    if figures.is_none() && !local_measured {
+        return usage(&format!(
+            "no figures under {}: `cargo bench -p benches -- --quick` measures them",
+            target.display()
+        ));
+    }
+    let report = figures::report(&target, figures.as_ref());
+    print!("{report}");
+    if let Some(out) = write {
+        if let Err(e) = std::fs::write(out, &report) {
+            return usage(&format!("cannot write {}: {e}", out.display()));
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// Prints `message` and returns the exit status of a usage error.

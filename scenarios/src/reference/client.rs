@@ -27,6 +27,8 @@ pub struct ReferenceClient {
     pub page_size: u32,
     /// Mutations per push batch.
     pub batch_size: usize,
+    /// Whether bodies are gzipped (see [`ClientConfig::gzip`]). Default: `true`.
+    pub gzip: bool,
     /// A deliberate bug to plant (see [`crate::mutant`]). Default: none.
     pub bug: Option<reference_client::Bug>,
 }
@@ -37,6 +39,7 @@ impl Default for ReferenceClient {
             timeouts: Timeouts { connect: Duration::from_secs(5), request: Duration::from_secs(30) },
             page_size: 50,
             batch_size: 100,
+            gzip: true,
             bug: None,
         }
     }
@@ -80,6 +83,7 @@ impl syncsim::Client for ReferenceClient {
         config.timeouts = self.timeouts;
         config.page_size = self.page_size;
         config.batch_size = self.batch_size;
+        config.gzip = self.gzip;
         config.hook = Some(Rc::new(StepHook(env.steps.clone())));
         config.bug = self.bug;
         config.schema_version = env.app_version;
