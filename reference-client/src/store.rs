@@ -133,8 +133,14 @@ impl Store {
 
     /// Visible records of `entity`, most recently changed first.
     pub(crate) fn list(&self, entity: Entity, limit: Option<u32>) -> Result<Vec<LocalRecord>> {
+        // A screenful walks the `records_visible` index, newest first, and stops. All of
+        // them read the table in its own order and sort: through the index, every row is a
+        // lookup of its own (10,000 tasks: 130 ms against 40 ms). `+deleted` hides the
+        // partial index's condition from the planner, which would otherwise pick it.
+        let deleted = if limit.is_some() { "deleted" } else { "+deleted" };
         let sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM records WHERE entity = ?1 AND deleted = 0 ORDER BY updated_at_ms DESC, id LIMIT ?2"
+            "SELECT {RECORD_COLUMNS} FROM records WHERE entity = ?1 AND {deleted} = 0
+             ORDER BY updated_at_ms DESC, id DESC LIMIT ?2"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![entity.name(), limit.map_or(-1, i64::from)], local_record)?;
