@@ -151,14 +151,19 @@ pub fn bytes(bytes: u64) -> String {
 /// The report: one table per kind of figure, as markdown. Figures not measured yet are
 /// marked so, with the command that measures them.
 pub fn report(target: &Path, figures: Option<&Figures>) -> String {
-    let mut out = String::new();
+    let mut out = String::from(
+        "# Benchmarks\n\nWritten by `syncsim bench-report` from the figures of the last \
+         `cargo bench -p benches`; `bash benches/run` measures them all and writes this file. \
+         A floor is a target of the design documents; the goal is 10x past each local floor, \
+         within 1.3x of the wire limit for sync work, and at most half the size floor.\n\n",
+    );
     out.push_str("### Local work (wall time, reference client, 10K tasks on the device)\n\n");
     out.push_str("| figure | floor | median | floor / median |\n| --- | --- | --- | --- |\n");
     for t in &LOCAL {
         let median = criterion_median(target, t.bench);
         let floor = t.floor.map_or_else(|| "none set".to_owned(), duration);
         let (shown, ratio) = match (median, t.floor) {
-            (Some(m), Some(f)) => (duration(m), format!("{:.0}x", f.as_secs_f64() / m.as_secs_f64().max(1e-12))),
+            (Some(m), Some(f)) => (duration(m), format!("{:.1}x", f.as_secs_f64() / m.as_secs_f64().max(1e-12))),
             (Some(m), None) => (duration(m), "-".to_owned()),
             (None, _) => ("not measured".to_owned(), "-".to_owned()),
         };
