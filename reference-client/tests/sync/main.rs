@@ -53,6 +53,28 @@ fn assert_converged(server: &TestServer, client: &Client) {
     assert_eq!(open, 0, "{}'s queue did not drain", client.device());
 }
 
+/// Ages every tombstone past a one-hour horizon, and has the laptop push one write (an
+/// update of `record`, or a new project) so that the server purges them.
+async fn purge_aged_tombstones(server: &TestServer, laptop: &Client, changes: Changes, record: Option<&str>) {
+    server.clock.advance(2 * 3_600_000);
+    match record {
+        Some(id) => laptop.update(TASK, id, changes).unwrap(),
+        None => {
+            laptop.create(PROJECT, changes).unwrap();
+        }
+    }
+    sync_until_idle(laptop, 3).await;
+}
+
+/// A server with a one-hour tombstone horizon, and the configuration of a phone that pulls
+/// pages of two records: a re-sync of a few records takes several pages.
+async fn horizon_and_a_phone_of_small_pages(dir: &TempDir) -> (TestServer, reference_client::ClientConfig) {
+    let server = TestServer::with_users(ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600))).await;
+    let mut config = server.config(dir, "phone", "a1");
+    config.page_size = 2;
+    (server, config)
+}
+
 #[tokio::test]
 async fn offline_writes_reach_the_server_once_and_the_device_converges() {
     let server = TestServer::with_users(ServerConfig::default()).await;
@@ -220,9 +242,7 @@ async fn a_write_that_fails_at_the_retry_limit_is_no_longer_shown() {
     let task = phone.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", "Orphan")).unwrap();
     laptop.delete(PROJECT, &project).unwrap();
     sync_until_idle(&laptop, 3).await;
-    server.clock.advance(2 * 3_600_000);
-    laptop.create(PROJECT, Changes::new().set("name", "purge trigger")).unwrap();
-    sync_until_idle(&laptop, 3).await;
+    purge_aged_tombstones(&server, &laptop, Changes::new().set("name", "purge trigger"), None).await;
     for round in 1..=3 {
         let report = phone.sync().await.unwrap();
         assert_eq!((report.pushed, report.tally.rejected), (1, 0), "round {round}: retried, not refused");
@@ -259,9 +279,7 @@ async fn a_device_offline_past_the_tombstone_horizon_resyncs_without_resurrectio
     let (_, tasks) = shared_work(&phone, &laptop).await;
     laptop.delete(TASK, &tasks[0]).unwrap();
     sync_until_idle(&laptop, 3).await;
-    server.clock.advance(2 * 3_600_000);
-    laptop.update(TASK, &tasks[1], Changes::new().set("notes", "purge trigger")).unwrap();
-    sync_until_idle(&laptop, 3).await;
+    purge_aged_tombstones(&server, &laptop, Changes::new().set("notes", "purge trigger"), Some(&tasks[1])).await;
     assert!(server.records("alice").iter().all(|r| r.id != tasks[0]), "the tombstone was purged");
     assert!(phone.get(TASK, &tasks[0]).unwrap().is_some(), "the phone has not synced since the delete");
     let report = phone.sync().await.unwrap();
@@ -273,11 +291,8 @@ async fn a_device_offline_past_the_tombstone_horizon_resyncs_without_resurrectio
 
 #[tokio::test]
 async fn a_resync_longer_than_one_page_finishes_though_its_cursor_is_below_the_purge() {
-    let config = ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600));
-    let server = TestServer::with_users(config).await;
     let dir = TempDir::new().unwrap();
-    let mut phone_config = server.config(&dir, "phone", "a1");
-    phone_config.page_size = 2;
+    let (server, phone_config) = horizon_and_a_phone_of_small_pages(&dir).await;
     let phone = Client::open(phone_config).unwrap();
     let laptop = server.device(&dir, "laptop", "a2");
     let (project, tasks) = shared_work(&phone, &laptop).await;
@@ -290,9 +305,7 @@ async fn a_resync_longer_than_one_page_finishes_though_its_cursor_is_below_the_p
     laptop.delete(TASK, &later[4]).unwrap();
     laptop.delete(TASK, &tasks[0]).unwrap();
     sync_until_idle(&laptop, 3).await;
-    server.clock.advance(2 * 3_600_000);
-    laptop.update(TASK, &tasks[1], Changes::new().set("notes", "purge trigger")).unwrap();
-    sync_until_idle(&laptop, 3).await;
+    purge_aged_tombstones(&server, &laptop, Changes::new().set("notes", "purge trigger"), Some(&tasks[1])).await;
     // The purge reaches past the first pages of the phone's re-sync: each of them ends
     // below it, yet none may send the phone back to the start.
     let report = tokio::time::timeout(Duration::from_secs(60), phone.sync())
@@ -310,20 +323,15 @@ async fn a_resync_longer_than_one_page_finishes_though_its_cursor_is_below_the_p
 /// it already returned would survive.
 #[tokio::test]
 async fn a_resync_overtaken_by_a_purge_starts_over() {
-    let config = ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600));
-    let server = TestServer::with_users(config).await;
     let dir = TempDir::new().unwrap();
-    let mut phone_config = server.config(&dir, "phone", "a1");
-    phone_config.page_size = 2;
+    let (server, mut phone_config) = horizon_and_a_phone_of_small_pages(&dir).await;
     let phone = Client::open(phone_config.clone()).unwrap();
     let laptop = server.device(&dir, "laptop", "a2");
     let (project, tasks) = shared_work(&phone, &laptop).await;
     let later = laptop.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", "later")).unwrap();
     laptop.delete(TASK, &tasks[0]).unwrap();
     sync_until_idle(&laptop, 3).await;
-    server.clock.advance(2 * 3_600_000);
-    laptop.update(TASK, &tasks[1], Changes::new().set("notes", "first purge")).unwrap();
-    sync_until_idle(&laptop, 3).await;
+    purge_aged_tombstones(&server, &laptop, Changes::new().set("notes", "first purge"), Some(&tasks[1])).await;
     // The project page, then the first task page of the re-sync: tasks[2] and `later`.
     let hook = KillAt::new("pull_page_applied", 2);
     phone_config.hook = Some(hook.clone());
@@ -336,9 +344,7 @@ async fn a_resync_overtaken_by_a_purge_starts_over() {
     assert!(killed.get(TASK, &later).unwrap().is_some(), "the first page of the re-sync returned it");
     laptop.delete(TASK, &later).unwrap();
     sync_until_idle(&laptop, 3).await;
-    server.clock.advance(2 * 3_600_000);
-    laptop.update(TASK, &tasks[1], Changes::new().set("notes", "second purge")).unwrap();
-    sync_until_idle(&laptop, 3).await;
+    purge_aged_tombstones(&server, &laptop, Changes::new().set("notes", "second purge"), Some(&tasks[1])).await;
     phone_config.hook = None;
     let phone = Client::open(phone_config).unwrap();
     let report = phone.sync().await.unwrap();
