@@ -22,6 +22,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Tasks per project in the records a rig writes.
 const TASKS_PER_PROJECT: usize = 50;
@@ -124,7 +125,12 @@ impl Rig {
         let _skips = Skips::enter();
         let mut sim = simulation(self.seed, tick, LIMIT);
         host_server(&mut sim, server, &env, &run, &devices);
-        let written = Rc::new(Cell::new(writer.is_none()));
+        // The writer's records are on the server: the timed device may start. With no
+        // writer it starts at once (a stored permit).
+        let written = Rc::new(Notify::new());
+        if writer.is_none() {
+            written.notify_one();
+        }
         let timing: Rc<Cell<Option<Timing>>> = Rc::default();
         let records = match work {
             SyncWork::Pull(n) | SyncWork::Push(n) => creates(derive(self.seed, "records"), n),
@@ -141,7 +147,7 @@ impl Rig {
                     let records = records.borrow_mut().take().unwrap_or_default();
                     perform(&app, records).await;
                     while !sync(&app).await.idle() {}
-                    written.set(true);
+                    written.notify_one();
                     Ok(())
                 }
             });
@@ -154,9 +160,7 @@ impl Rig {
             async move {
                 let app = open(&client, &device).await;
                 perform(&app, own.unwrap_or_default()).await;
-                while !written.get() {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
+                written.notified().await;
                 timing.set(Some(time_until_idle(&app, &run, &device.host, work).await));
                 Ok(())
             }

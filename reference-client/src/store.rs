@@ -356,9 +356,7 @@ impl Tx<'_> {
     }
 
     pub(crate) fn hlc(&self) -> Result<HlcClock> {
-        let stored: Option<String> =
-            self.tx.query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get(0)).optional()?;
-        match stored {
+        match self.meta("hlc")? {
             Some(s) => serde_json::from_str(&s).map_err(corrupt("hybrid logical clock")),
             None => Ok(HlcClock::new(self.device)),
         }
