@@ -98,7 +98,7 @@ pub(crate) fn begin_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
 /// write is still open on them (its push will be answered as a conflict or rejection).
 fn finish_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
     let dropped = tx.tx.execute(
-        "DELETE FROM records WHERE entity = ?1 AND server IS NOT NULL
+        "DELETE FROM records WHERE entity = ?1 AND version > 0
          AND id NOT IN (SELECT id FROM resync_seen WHERE entity = ?1)
          AND id NOT IN (SELECT record_id FROM queue WHERE entity = ?1 AND status IN ('pending', 'in_flight'))",
         [entity.name()],

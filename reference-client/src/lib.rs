@@ -49,6 +49,7 @@ mod queue;
 pub mod scheduler;
 pub mod schema;
 mod store;
+mod stored;
 mod transport;
 
 pub use ack::PushTally;

@@ -239,6 +239,13 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "the queue's JSON lives in `body` only (contract)",
         changes: &[Change::DropColumn { table: "queue", column: "payload" }],
     },
+    Migration {
+        version: 6,
+        description: "records are stored compact: register values once, the server's copy only while it differs",
+        // Rows written from here on are compact (see `stored`); older rows stay as they are
+        // until their next write, but lose the server copies equal to their state now.
+        changes: &[Change::Backfill { sql: "UPDATE records SET server = NULL WHERE server = state" }],
+    },
 ];
 
 /// The schema version this build writes.
@@ -568,7 +575,7 @@ mod tests {
 
     #[test]
     fn queue_format_2_starts_at_schema_4() {
-        assert_eq!([1, 2, 3, 4, 5].map(queue_format), [1, 1, 1, 2, 2]);
+        assert_eq!([1, 2, 3, 4, 5, 6].map(queue_format), [1, 1, 1, 2, 2, 2]);
         assert_eq!(QUEUE_FORMAT, 2);
     }
 }

@@ -8,6 +8,7 @@ use crate::engine::{SyncHook, SyncReport};
 use crate::error::{corrupt, Error, Result};
 use crate::queue::{Payload, QueueEntry, QueueStatus};
 use crate::schema::{self, queue_format, Mode};
+use crate::stored;
 use protocol::Changes;
 use protocol::{Action, Entity, HlcClock, Record};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
@@ -384,15 +385,20 @@ impl Tx<'_> {
     }
 
     pub(crate) fn row(&self, entity: Entity, id: &str) -> Result<Option<RecordRow>> {
-        let mut stmt = self.tx.prepare_cached("SELECT state, server FROM records WHERE entity = ?1 AND id = ?2")?;
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT visible, state, server, version, deleted FROM records WHERE entity = ?1 AND id = ?2",
+        )?;
         let row = stmt
-            .query_row(params![entity.name(), id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
-            .optional()?;
-        row.map(|(state, server)| {
-            Ok(RecordRow {
-                state: serde_json::from_str(&state).map_err(corrupt("record state"))?,
-                server: server.map(|s| serde_json::from_str(&s)).transpose().map_err(corrupt("server record"))?,
+            .query_row(params![entity.name(), id], |r| {
+                let columns: (String, String, Option<String>, i64, bool) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+                Ok(columns)
             })
+            .optional()?;
+        row.map(|(visible, state, server, version, deleted)| {
+            let state = stored::decode_state(entity, id, deleted, &visible, &state)?;
+            let server = stored::decode_server(server.as_deref(), version as u64, &state)?;
+            Ok(RecordRow { state, server })
         })
         .transpose()
     }
@@ -520,8 +526,8 @@ impl Tx<'_> {
 
     fn put_row(&self, state: &Record, server: Option<&Record>, status: SyncStatus, updated_at_ms: i64) -> Result<()> {
         let visible = serde_json::to_string(&state.visible()).expect("visible fields serialize");
-        let state_json = serde_json::to_string(state).expect("records serialize");
-        let server_json = server.map(|s| serde_json::to_string(s).expect("records serialize"));
+        let state_json = stored::encode_state(state, self.schema);
+        let server_json = stored::encode_server(server, state, self.schema);
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO records (entity, id, visible, state, server, version, deleted, sync_status, created_at_ms, updated_at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
@@ -704,7 +710,41 @@ mod tests {
             tx.commit().unwrap();
         }
         let formats: Vec<u32> = store_formats(&open(&dir, schema::LATEST_VERSION, 1));
-        assert_eq!(formats, [1, 2, 2]);
+        let expected: Vec<u32> = [1].into_iter().chain((4..=schema::LATEST_VERSION).map(queue_format)).collect();
+        assert_eq!(formats, expected);
+    }
+
+    /// The `state` and `server` columns of record `t1`, as stored.
+    fn stored_columns(store: &Store) -> (String, Option<String>) {
+        let sql = "SELECT state, server FROM records WHERE id = 't1'";
+        store.conn().query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap()
+    }
+
+    #[test]
+    fn records_stored_by_an_older_app_read_the_same_after_the_upgrade_and_turn_compact_when_written() {
+        let dir = TempDir::new().unwrap();
+        let mut server = Record::empty(Entity::Task, "t1");
+        server.version = 3;
+        server.fields.insert("title".into(), Value::from("Dig"));
+        let mut store = open(&dir, 5, 1);
+        let tx = store.transaction().unwrap();
+        tx.recompute(Entity::Task, "t1", Some(server.clone()), 5).unwrap();
+        tx.commit().unwrap();
+        let (state, copy) = stored_columns(&store);
+        assert!(state.starts_with('{') && copy.as_deref() == Some(state.as_str()), "schema 5 keeps two whole copies");
+        drop(store);
+
+        let mut store = open(&dir, 6, 1);
+        assert_eq!(stored_columns(&store), (state, None), "the upgrade drops the copy equal to the state");
+        let tx = store.transaction().unwrap();
+        let row = tx.row(Entity::Task, "t1").unwrap().unwrap();
+        assert_eq!((&row.state, row.server.as_ref()), (&server, Some(&server)));
+        tx.recompute(Entity::Task, "t1", Some(server.clone()), 6).unwrap();
+        let row = tx.row(Entity::Task, "t1").unwrap().unwrap();
+        assert_eq!((&row.state, row.server.as_ref()), (&server, Some(&server)));
+        tx.commit().unwrap();
+        let (state, copy) = stored_columns(&store);
+        assert!(state.starts_with('[') && !state.contains("Dig") && copy.is_none(), "rewritten compact: {state}");
     }
 
     fn store_formats(store: &Store) -> Vec<u32> {
