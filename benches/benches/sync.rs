@@ -40,7 +40,8 @@ fn main() {
     std::fs::create_dir_all(path.parent().expect("a file in a directory")).expect("the figures' directory");
     let json = serde_json::to_string_pretty(&figures).expect("figures serialize");
     std::fs::write(&path, json + "\n").unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-    println!("{}", figures::report(&target, Some(&figures)));
+    let measured = figures::Measured { sync: Some(figures), ..figures::Measured::default() };
+    println!("{}", figures::report(&target, &measured));
     println!("written to {}", path.display());
 }
 

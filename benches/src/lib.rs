@@ -4,6 +4,8 @@
 //! The records are the rigs' ([`syncsim::rig::creates`]): a project, then 50 tasks in it,
 //! and again, each task with a title, notes, a due date, a pomodoro count and a label.
 
+pub mod echo;
+
 use protocol::{Entity, PullResponse};
 use reference_client::{Client, ClientConfig, TcpConnector};
 use reference_server::{app_with_shared_store, serve, ServerConfig, Store};

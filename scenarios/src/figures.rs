@@ -61,6 +61,63 @@ pub struct SizeFigure {
     pub queued: u64,
 }
 
+/// The schema name of the harness figures file.
+pub const HARNESS_SCHEMA: &str = "syncsim-bench-harness";
+
+/// What the `harness` bench measured: runs of the reference with more and more devices.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HarnessFigures {
+    /// [`HARNESS_SCHEMA`].
+    pub schema: String,
+    /// [`VERSION`].
+    pub version: u32,
+    /// The seed of every run.
+    pub seed: u64,
+    /// One run per device count, fewest devices first.
+    pub runs: Vec<HarnessRun>,
+}
+
+/// One run of the harness benchmark scenario (see `benches/benches/harness.rs`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HarnessRun {
+    /// Devices in the run.
+    pub devices: usize,
+    /// Events in its history.
+    pub events: usize,
+    /// HTTP requests the devices made.
+    pub requests: u64,
+    /// Virtual time the run covered, in milliseconds.
+    pub virtual_ms: u64,
+    /// Wall time of the run (the simulation, without the checks), in microseconds.
+    pub wall_us: u64,
+    /// Wall time of a bare turmoil HTTP echo of the same traffic, in microseconds.
+    pub echo_wall_us: u64,
+    /// Wall time of checking the history against every invariant (median of repeats), in
+    /// microseconds.
+    pub check_us: u64,
+}
+
+/// The wall time of the default `certify`, as `benches/run` timed it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CertifyFigure {
+    /// Wall time, in milliseconds.
+    pub wall_ms: u64,
+    /// Runs it made (scenarios times seeds).
+    pub runs: u64,
+    /// Worker threads it used.
+    pub jobs: u64,
+}
+
+/// Where the harness figures go: `syncsim-bench/harness.json` in the target directory.
+pub fn harness_path(target: &Path) -> PathBuf {
+    target.join("syncsim-bench").join("harness.json")
+}
+
+/// Where `benches/run` writes the certify timing: `syncsim-bench/certify.json`.
+pub fn certify_path(target: &Path) -> PathBuf {
+    target.join("syncsim-bench").join("certify.json")
+}
+
 /// Where the figures file goes: `syncsim-bench/figures.json` in cargo's target directory.
 pub fn figures_path(target: &Path) -> PathBuf {
     target.join("syncsim-bench").join("figures.json")
@@ -148,9 +205,63 @@ pub fn bytes(bytes: u64) -> String {
     }
 }
 
+/// Every figure the benches left in a target directory (criterion's medians are read as
+/// the report needs them).
+#[derive(Clone, Debug, Default)]
+pub struct Measured {
+    /// The `sync` bench's figures.
+    pub sync: Option<Figures>,
+    /// The `harness` bench's figures.
+    pub harness: Option<HarnessFigures>,
+    /// `benches/run`'s timing of the default `certify`.
+    pub certify: Option<CertifyFigure>,
+}
+
+impl Measured {
+    /// Reads the figure files under `target`; a file not there is a figure not measured.
+    ///
+    /// # Errors
+    /// A file that is there but is not a figures file of this version, saying which.
+    pub fn load(target: &Path) -> Result<Self, String> {
+        Ok(Self {
+            sync: read(&figures_path(target), Some(SCHEMA))?,
+            harness: read(&harness_path(target), Some(HARNESS_SCHEMA))?,
+            certify: read(&certify_path(target), None)?,
+        })
+    }
+
+    /// Whether anything was measured, criterion's benchmarks included.
+    pub fn any(&self, target: &Path) -> bool {
+        self.sync.is_some()
+            || self.harness.is_some()
+            || self.certify.is_some()
+            || LOCAL.iter().any(|t| criterion_median(target, t.bench).is_some())
+    }
+}
+
+/// Reads the figures file at `path`, if there is one, checking its `schema` and `version`
+/// when it has a `schema`.
+fn read<T: serde::de::DeserializeOwned>(path: &Path, schema: Option<&str>) -> Result<Option<T>, String> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(None) };
+    let not_figures = |e: serde_json::Error| format!("{} is not a figures file: {e}", path.display());
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(not_figures)?;
+    if let Some(schema) = schema {
+        let found = (value.get("schema").and_then(|s| s.as_str()), value.get("version").and_then(|v| v.as_u64()));
+        if found != (Some(schema), Some(u64::from(VERSION))) {
+            return Err(format!(
+                "{} is {} version {}, this syncsim reads {schema} version {VERSION}: run the benches again",
+                path.display(),
+                found.0.unwrap_or("no schema"),
+                found.1.map_or_else(|| "none".to_owned(), |v| v.to_string()),
+            ));
+        }
+    }
+    serde_json::from_value(value).map(Some).map_err(not_figures)
+}
+
 /// The report: one table per kind of figure, as markdown. Figures not measured yet are
 /// marked so, with the command that measures them.
-pub fn report(target: &Path, figures: Option<&Figures>) -> String {
+pub fn report(target: &Path, measured: &Measured) -> String {
     let mut out = String::from(
         "# Benchmarks\n\nWritten by `syncsim bench-report` from the figures of the last \
          `cargo bench -p benches`; `bash benches/run` measures them all and writes this file. \
@@ -169,10 +280,29 @@ pub fn report(target: &Path, figures: Option<&Figures>) -> String {
         };
         out.push_str(&format!("| {} | {floor} | {shown} | {ratio} |\n", t.what));
     }
-    let Some(figures) = figures else {
-        out.push_str("\nNo sync or size figures: `cargo bench -p benches --bench sync` measures them.\n");
-        return out;
-    };
+    match &measured.sync {
+        Some(figures) => out.push_str(&sync_tables(figures)),
+        None => out.push_str("\nNo sync or size figures: `cargo bench -p benches --bench sync` measures them.\n"),
+    }
+    match &measured.harness {
+        Some(harness) => out.push_str(&harness_table(harness)),
+        None => out.push_str("\nNo harness figures: `cargo bench -p benches --bench harness` measures them.\n"),
+    }
+    match &measured.certify {
+        Some(c) => out.push_str(&format!(
+            "\nThe default `certify` ({} runs on {} workers): {} of wall time.\n",
+            c.runs,
+            c.jobs,
+            duration(Duration::from_millis(c.wall_ms))
+        )),
+        None => out.push_str("\nThe default `certify` was not timed: `bash benches/run` times it.\n"),
+    }
+    out
+}
+
+/// The sync and size tables.
+fn sync_tables(figures: &Figures) -> String {
+    let mut out = String::new();
     out.push_str(&format!("\n### Sync work (virtual time, median of seeds {:?})\n\n", figures.seeds));
     out.push_str(
         "| work | profile | gzip | floor | ours | floor / ours | wire limit | ours / wire limit | requests | up | down |\n\
@@ -218,4 +348,86 @@ pub fn report(target: &Path, figures: Option<&Figures>) -> String {
         ));
     }
     out
+}
+
+/// The harness table: speed, overhead against a bare echo, and check time, per device count.
+fn harness_table(harness: &HarnessFigures) -> String {
+    let mut out = format!(
+        "\n### The harness (wall time, reference implementation, seed {})\n\n\
+         | devices | virtual time | wall time | virtual s per wall s | events | requests | bare echo | run / echo | check | check per 1K events |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        harness.seed
+    );
+    for r in &harness.runs {
+        let (wall, echo, check) = (r.wall_us.max(1) as f64, r.echo_wall_us.max(1) as f64, r.check_us as f64);
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.1} | {} | {} | {} | {:.1}x | {} | {} |\n",
+            r.devices,
+            duration(Duration::from_millis(r.virtual_ms)),
+            duration(Duration::from_micros(r.wall_us)),
+            r.virtual_ms as f64 * 1e3 / wall,
+            r.events,
+            r.requests,
+            duration(Duration::from_micros(r.echo_wall_us)),
+            wall / echo,
+            duration(Duration::from_micros(r.check_us)),
+            duration(Duration::from_secs_f64(check * 1e-6 * 1e3 / r.events.max(1) as f64)),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn harness() -> HarnessFigures {
+        let run = HarnessRun {
+            devices: 3,
+            events: 2_000,
+            requests: 300,
+            virtual_ms: 90_000,
+            wall_us: 600_000,
+            echo_wall_us: 400_000,
+            check_us: 4_000,
+        };
+        HarnessFigures { schema: HARNESS_SCHEMA.to_owned(), version: VERSION, seed: 1, runs: vec![run] }
+    }
+
+    fn write(dir: &Path, path: PathBuf, json: &str) {
+        std::fs::create_dir_all(dir.join("syncsim-bench")).unwrap();
+        std::fs::write(path, json).unwrap();
+    }
+
+    #[test]
+    fn nothing_is_measured_in_an_empty_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let measured = Measured::load(dir.path()).unwrap();
+        assert!(!measured.any(dir.path()));
+        assert!(report(dir.path(), &measured).contains("No harness figures"));
+    }
+
+    #[test]
+    fn harness_figures_are_read_back_and_shown_with_their_ratios() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), harness_path(dir.path()), &serde_json::to_string(&harness()).unwrap());
+        write(dir.path(), certify_path(dir.path()), r#"{"wall_ms": 75000, "runs": 300, "jobs": 2}"#);
+        let measured = Measured::load(dir.path()).unwrap();
+        assert_eq!(measured.harness, Some(harness()));
+        let report = report(dir.path(), &measured);
+        let row = "| 3 | 90.00 s | 600.00 ms | 150.0 | 2000 | 300 | 400.00 ms | 1.5x | 4.00 ms | 2.00 ms |";
+        assert!(report.contains(row), "{report}");
+        assert!(report.contains("The default `certify` (300 runs on 2 workers): 75.00 s"), "{report}");
+    }
+
+    #[test]
+    fn a_figures_file_of_another_version_is_refused_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = HarnessFigures { version: VERSION + 1, ..harness() };
+        write(dir.path(), harness_path(dir.path()), &serde_json::to_string(&old).unwrap());
+        let error = Measured::load(dir.path()).unwrap_err();
+        assert!(error.contains("harness.json") && error.contains("run the benches again"), "{error}");
+        write(dir.path(), harness_path(dir.path()), "not json");
+        assert!(Measured::load(dir.path()).unwrap_err().contains("is not a figures file"));
+    }
 }

@@ -105,34 +105,19 @@ fn main() -> ExitCode {
 /// Prints the report of the figures the benches left in the target directory; exits 2
 /// when there are none to report, or the figures file is unreadable.
 fn bench_report(write: Option<&std::path::Path>) -> ExitCode {
-    use scenarios::figures::{self, Figures};
+    use scenarios::figures::{self, Measured};
     let target = figures::target_dir();
-    let path = figures::figures_path(&target);
-    let figures = match std::fs::read_to_string(&path) {
-        Ok(text) => match serde_json::from_str::<Figures>(&text) {
-            Ok(f) if f.schema == figures::SCHEMA && f.version == figures::VERSION => Some(f),
-            Ok(f) => {
-                return usage(&format!(
-                    "{} is {} version {}, this syncsim reads {} version {}: run the benches again",
-                    path.display(),
-                    f.schema,
-                    f.version,
-                    figures::SCHEMA,
-                    figures::VERSION
-                ))
-            }
-            Err(e) => return usage(&format!("{} is not a figures file: {e}", path.display())),
-        },
-        Err(_) => None,
+    let measured = match Measured::load(&target) {
+        Ok(measured) => measured,
+        Err(message) => return usage(&message),
     };
-    let local_measured = figures::LOCAL.iter().any(|t| figures::criterion_median(&target, t.bench).is_some());
-    if figures.is_none() && !local_measured {
+    if !measured.any(&target) {
         return usage(&format!(
             "no figures under {}: `cargo bench -p benches -- --quick` measures them",
             target.display()
         ));
     }
-    let report = figures::report(&target, figures.as_ref());
+    let report = figures::report(&target, &measured);
     print!("{report}");
     if let Some(out) = write {
         if let Err(e) = std::fs::write(out, &report) {
