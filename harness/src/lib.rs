@@ -42,6 +42,7 @@
 //! - `clock`: device clocks; `device`, `serve`: the hosts' software; `workload`: users;
 //! - `operation`, `state`, `step`: what implementations report;
 //! - `history`: the timeline and its JSON lines; `invariant`: the checks; `report`;
+//! - `html`: a run's timeline as a self-contained HTML page;
 //! - `fuzz`: generated runs and their shrinking; `rig`: timing sync work for benchmarks;
 //! - `seed`: seeds and sweep sizes; `trace`: logs in virtual time; `error`.
 
@@ -54,6 +55,7 @@ mod error;
 pub mod fault;
 pub mod fuzz;
 pub mod history;
+pub mod html;
 mod implementation;
 pub mod invariant;
 pub mod net;

@@ -3,15 +3,16 @@
 //!
 //! - `syncsim list` prints the scenarios, the invariants and the network profiles;
 //!   `syncsim list --mutants` only the mutants' names, one per line, for scripts;
-//! - `syncsim run SCENARIO [--seed S] [--mutant NAME] [--history PATH] [--quiet]` runs one
-//!   seed (default 1), prints the timeline (unless `--quiet`), the verdict and the
-//!   simulation's speed, and exits 0 on a pass, 1 on a violation, 2 on a usage error;
+//! - `syncsim run SCENARIO [--seed S] [--mutant NAME] [--history PATH] [--html PATH]
+//!   [--quiet]` runs one seed (default 1), prints the timeline (unless `--quiet`), the
+//!   verdict and the simulation's speed, and exits 0 on a pass, 1 on a violation, 2 on a
+//!   usage error or a file it could not write;
 //! - `syncsim certify [--seeds N] [--filter TEXT] [--mutant NAME] [--report PATH]
-//!   [--check-determinism] [--jobs N]` runs every scenario over seeds 1..=N and prints a
+//!   [--html PATH] [--junit PATH] [--check-determinism] [--jobs N]` runs every scenario over seeds 1..=N and prints a
 //!   table, a row per scenario and a column per invariant; exits 0 when all pass, 1 on a
 //!   violation or a nondeterministic seed, 2 when it could not decide;
 //! - `syncsim fuzz [--cases N] [--seed S] [--mutant NAME] [--shard I/N] [--case K]
-//!   [--report PATH] [--jobs N]` runs generated scenarios until one fails, shrinks it and
+//!   [--report PATH] [--junit PATH] [--jobs N]` runs generated scenarios until one fails, shrinks it and
 //!   prints it as a timeline and a regression test; `--merge A B ..` joins the reports of a
 //!   campaign's shards; exits 0 when no case fails, 1 when one does, 2 on a usage error;
 //! - `syncsim bench-report [--write PATH]` prints the figures of the last
@@ -20,6 +21,7 @@
 
 mod certify;
 mod fuzz;
+mod junit;
 mod progress;
 
 use certify::Implementation;
@@ -60,6 +62,11 @@ enum Command {
         /// Also writes the history, as JSON lines, to this file.
         #[arg(long)]
         history: Option<PathBuf>,
+        /// Also writes the run's timeline to this file: one self-contained HTML page (no
+        /// network needed) with a lane per device and one for the server, the operations,
+        /// sync rounds, faults, kills and the violations, to open in a browser.
+        #[arg(long, value_name = "PATH")]
+        html: Option<PathBuf>,
         /// Prints only the verdict, not the timeline.
         #[arg(long)]
         quiet: bool,
@@ -86,10 +93,14 @@ fn main() -> ExitCode {
             mutant::ALL.iter().for_each(|m| println!("{}", m.name));
             ExitCode::SUCCESS
         }
-        Command::Run { scenario, seed, mutant, history, quiet } => {
+        Command::Run { scenario, seed, mutant, history, html, quiet } => {
             let implementation = Implementation::resolve(mutant.as_deref());
+            let outputs = Outputs { history, html };
+            if let Err(message) = prepare_outputs(outputs.history.iter().chain(&outputs.html).map(PathBuf::as_path)) {
+                return usage(&message);
+            }
             match (suite::by_name(&scenario), implementation) {
-                (Some(scenario), Ok(implementation)) => run(&scenario, seed, implementation, history, quiet),
+                (Some(scenario), Ok(implementation)) => run(&scenario, seed, implementation, &outputs, quiet),
                 (None, _) => usage(&format!("no scenario named `{scenario}`; `syncsim list` shows them")),
                 (_, Err(message)) => usage(&message),
             }
@@ -127,6 +138,20 @@ fn bench_report(write: Option<&std::path::Path>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Creates the directories of the files a command will write, and refuses a path that is
+/// a directory, so that a long run does not end in a file it cannot write.
+pub(crate) fn prepare_outputs<'a>(paths: impl IntoIterator<Item = &'a std::path::Path>) -> Result<(), String> {
+    for path in paths {
+        if path.is_dir() {
+            return Err(format!("{} is a directory: give a file name", path.display()));
+        }
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Prints `message` and returns the exit status of a usage error.
 pub(crate) fn usage(message: &str) -> ExitCode {
     eprintln!("{message}");
@@ -149,13 +174,15 @@ fn list() {
     }
 }
 
-fn run(
-    scenario: &Scenario,
-    seed: u64,
-    implementation: Implementation,
+/// The files `run` writes besides its output.
+struct Outputs {
+    /// The history, as JSON lines.
     history: Option<PathBuf>,
-    quiet: bool,
-) -> ExitCode {
+    /// The timeline, as an HTML page.
+    html: Option<PathBuf>,
+}
+
+fn run(scenario: &Scenario, seed: u64, implementation: Implementation, outputs: &Outputs, quiet: bool) -> ExitCode {
     syncsim::trace::init();
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now(); // allowed: the wall clock measures the simulation's speed
@@ -168,12 +195,17 @@ fn run(
     print!("{report}");
     let simulated = report.history.events.last().map_or(0.0, |e| e.t_ms as f64 / 1000.0);
     println!("  simulated {simulated:.1} s in {wall:.2} s of wall time ({:.0}x)", simulated / wall.max(1e-9));
-    if let Some(path) = history {
-        if let Err(e) = report.write_history(&path) {
-            eprintln!("{e}");
-            return ExitCode::from(2);
+    if let Some(path) = &outputs.history {
+        if let Err(e) = report.write_history(path) {
+            return usage(&format!("could not write the history: {e}"));
         }
         println!("  history: {}", path.display());
+    }
+    if let Some(path) = &outputs.html {
+        if let Err(e) = report.write_timeline(path) {
+            return usage(&format!("could not write the timeline: {e}"));
+        }
+        println!("  timeline: {}", path.display());
     }
     if report.ok() {
         ExitCode::SUCCESS

@@ -90,10 +90,10 @@ struct Panic<'a> {
 /// could not tell (no git, or a build script without a target).
 #[derive(Serialize)]
 pub(crate) struct Build {
-    version: &'static str,
-    profile: &'static str,
-    target: Option<&'static str>,
-    commit: Option<&'static str>,
+    pub(crate) version: &'static str,
+    pub(crate) profile: &'static str,
+    pub(crate) target: Option<&'static str>,
+    pub(crate) commit: Option<&'static str>,
 }
 
 /// Writes the report to `path`, creating its directory.

@@ -1,14 +1,18 @@
 //! `syncsim certify`: the whole suite over many seeds on one implementation, summed up in
-//! a table (and, on request, a JSON report), with an exit status for CI: 0 when every
-//! scenario passes, 1 on a violation or a seed that does not repeat itself, 2 when it could
-//! not decide (a usage error, a run that panicked).
+//! a table (and, on request, a JSON report, an HTML page with the failing runs' timelines,
+//! and JUnit XML), with an exit status for CI: 0 when every scenario passes, 1 on a
+//! violation or a seed that does not repeat itself, 2 when it could not decide (a usage
+//! error, a run that panicked, a file it could not write).
 //!
 //! Modules: `implementation` (the reference or a mutant), `run` (one seed, its panic, its
-//! determinism), `pool` (worker threads, results in a fixed order; its bar is the crate's
-//! `progress`), `summary` (verdicts), `table` and `json` (the two outputs).
+//! determinism, its timeline), `pool` (worker threads, results in a fixed order; its bar is
+//! the crate's `progress`), `summary` (verdicts), and the outputs: `table`, `json`, `html`
+//! and `junit`.
 
+mod html;
 mod implementation;
 pub(crate) mod json;
+mod junit;
 mod pool;
 mod run;
 mod summary;
@@ -16,11 +20,12 @@ mod table;
 
 pub(crate) use implementation::Implementation;
 
+use crate::usage;
 use pool::Plan;
 use run::Determinism;
 use scenarios::suite;
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use summary::{Certificate, Summary};
 
@@ -46,6 +51,15 @@ pub(crate) struct Options {
     /// Also writes the verdict as JSON to PATH.
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
+    /// Also writes a certification page to PATH: the scenario x invariant grid with the
+    /// verdicts, seeds, times to converge and coverage, linked to the timeline of every
+    /// failing run, written beside it under `runs/`.
+    #[arg(long, value_name = "PATH")]
+    html: Option<PathBuf>,
+    /// Also writes the verdict as JUnit XML to PATH: a test case per scenario, failures
+    /// carrying the violations and the commands that replay them.
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
     /// Runs every seed twice and fails on any difference between the two histories.
     #[arg(long)]
     check_determinism: bool,
@@ -58,25 +72,40 @@ pub(crate) struct Options {
 pub(crate) fn certify(options: &Options) -> ExitCode {
     let (implementation, scenarios) = match prepare(options) {
         Ok(prepared) => prepared,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
+        Err(message) => return usage(&message),
     };
-    let certificate = execute(options, implementation, &scenarios);
+    let pages = options.html.as_deref().map(html::directory);
+    if let Some(Err(message)) = &pages {
+        return usage(message);
+    }
+    let certificate = execute(options, implementation, &scenarios, pages.and_then(Result::ok).as_deref());
     print!("{}", table::render(&certificate));
-    if let Some(path) = &options.report {
-        if let Err(e) = json::write(&certificate, path) {
-            eprintln!("could not write the report to {}: {e}", path.display());
-            return ExitCode::from(2);
+    let written = [
+        options.report.as_deref().map(|path| ("report", path, json::write(&certificate, path))),
+        options.html.as_deref().map(|path| ("page", path, html::write(&certificate, path))),
+        options.junit.as_deref().map(|path| ("JUnit report", path, junit::write(&certificate, path))),
+    ];
+    let mut status = certificate.verdict().exit_code();
+    for (what, path, result) in written.into_iter().flatten() {
+        match result {
+            Ok(()) => println!("{what}: {}", path.display()),
+            Err(e) => status = usage(&format!("could not write the {what} to {}: {e}", path.display())),
         }
     }
-    certificate.verdict().exit_code()
+    for (seed, error) in certificate.summaries.iter().flat_map(|s| s.timelines.iter()) {
+        if let Err(message) = error {
+            status = usage(&format!("seed {seed}: {message}"));
+        }
+    }
+    status
 }
 
-/// The implementation and the scenarios' names, or what is wrong with the options.
+/// The implementation and the scenarios' names, or what is wrong with the options (or
+/// with the paths of the files to write).
 fn prepare(options: &Options) -> Result<(Implementation, Vec<String>), String> {
     let implementation = Implementation::resolve(options.mutant.as_deref())?;
+    let outputs = [&options.report, &options.html, &options.junit];
+    crate::prepare_outputs(outputs.into_iter().flatten().map(PathBuf::as_path))?;
     let filter = options.filter.as_deref();
     let suite = suite::all();
     let names: Vec<String> =
@@ -87,9 +116,15 @@ fn prepare(options: &Options) -> Result<(Implementation, Vec<String>), String> {
     Ok((implementation, names))
 }
 
-fn execute(options: &Options, implementation: Implementation, scenarios: &[String]) -> Certificate {
+/// Runs the plan; failing runs write their timelines under `timelines`, if given.
+fn execute(
+    options: &Options,
+    implementation: Implementation,
+    scenarios: &[String],
+    timelines: Option<&Path>,
+) -> Certificate {
     let determinism = if options.check_determinism { Determinism::Check } else { Determinism::Trust };
-    let plan = Plan { scenarios, seeds: options.seeds, implementation, determinism };
+    let plan = Plan { scenarios, seeds: options.seeds, implementation, determinism, timelines };
     let runs = pool::run(plan, threads(options.jobs, plan.len()));
     Certificate {
         implementation,

@@ -8,6 +8,7 @@ use super::implementation::Implementation;
 use super::run::{Determinism, Run};
 use crate::progress::Progress;
 use scenarios::suite;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
@@ -28,6 +29,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) implementation: Implementation,
     /// Whether every seed runs twice.
     pub(crate) determinism: Determinism,
+    /// The certification page's directory, when failing runs write their timelines there.
+    pub(crate) timelines: Option<&'a Path>,
 }
 
 impl Plan<'_> {
@@ -78,7 +81,7 @@ fn work(plan: Plan<'_>, next: &AtomicUsize, sender: Sender<(usize, Run)>) {
             return;
         }
         let (scenario, seed) = plan.job(i);
-        let run = Run::execute(scenarios[scenario], seed, plan.implementation, plan.determinism);
+        let run = Run::execute(scenarios[scenario], seed, plan.implementation, plan.determinism, plan.timelines);
         if sender.send((i, run)).is_err() {
             return;
         }

@@ -5,8 +5,9 @@ use super::implementation::Implementation;
 use super::summary::Verdict;
 use serde::Serialize;
 use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
 use syncsim::fuzz::panic_message;
-use syncsim::{Finding, History, Scenario};
+use syncsim::{Finding, History, Report, Scenario};
 
 /// Characters kept of a differing history line: a final snapshot is one line of
 /// kilobytes, and the start shows which event it is.
@@ -31,6 +32,9 @@ pub(crate) struct Run {
     pub(crate) replay: String,
     /// What came of it.
     pub(crate) outcome: Outcome,
+    /// Its timeline, for a failing run when timelines were asked for: the file's path
+    /// relative to the certification page, or why it could not be written.
+    pub(crate) timeline: Option<Result<String, String>>,
 }
 
 /// What came of a run.
@@ -64,15 +68,23 @@ pub(crate) struct Divergence {
 impl Run {
     /// Runs seed `seed` of `scenario` on `implementation`, twice under
     /// [`Determinism::Check`]. A panic becomes [`Outcome::Panicked`], not the caller's.
+    /// When `timelines` names the directory of a certification page, a run that violates
+    /// an invariant writes its timeline under it ([`timeline_path`]).
     pub(crate) fn execute(
         scenario: &Scenario,
         seed: u64,
         implementation: Implementation,
         determinism: Determinism,
+        timelines: Option<&Path>,
     ) -> Self {
         let checked = panic::catch_unwind(AssertUnwindSafe(|| check(scenario, seed, implementation, determinism)));
-        let outcome = checked.unwrap_or_else(|payload| Outcome::Panicked(panic_message(payload.as_ref())));
-        Run { seed, replay: implementation.replay(scenario, seed), outcome }
+        let (outcome, report) = match checked {
+            Ok((outcome, report)) => (outcome, Some(report)),
+            Err(payload) => (Outcome::Panicked(panic_message(payload.as_ref())), None),
+        };
+        let failed = report.filter(|report| !report.ok());
+        let timeline = timelines.zip(failed).map(|(dir, report)| write_timeline(dir, &report, implementation));
+        Run { seed, replay: implementation.replay(scenario, seed), outcome, timeline }
     }
 
     /// Fail on a violation or a divergence, unknown on a panic, else pass.
@@ -86,15 +98,39 @@ impl Run {
     }
 }
 
-fn check(scenario: &Scenario, seed: u64, implementation: Implementation, determinism: Determinism) -> Outcome {
+fn check(
+    scenario: &Scenario,
+    seed: u64,
+    implementation: Implementation,
+    determinism: Determinism,
+) -> (Outcome, Report) {
     let (client, server) = (implementation.client(), implementation.server());
     let history = scenario.history(&client, &server, seed);
     let divergence = match determinism {
         Determinism::Trust => None,
         Determinism::Check => Divergence::between(&history, &scenario.history(&client, &server, seed)),
     };
-    let report = scenario.check(history);
-    Outcome::Checked { findings: report.findings, converged_after_ms: report.converged_after_ms, divergence }
+    let mut report = scenario.check(history);
+    report.replay = implementation.replay(scenario, seed);
+    let findings = report.findings.clone();
+    (Outcome::Checked { findings, converged_after_ms: report.converged_after_ms, divergence }, report)
+}
+
+/// Where the timeline of seed `seed` of `scenario` goes, relative to the certification
+/// page: `runs/SCENARIO-SEED.html`, or `runs/SCENARIO-SEED-MUTANT.html` for a mutant, so
+/// that the reference's and the mutants' pages can share a directory.
+pub(crate) fn timeline_path(scenario: &str, seed: u64, implementation: Implementation) -> String {
+    match implementation {
+        Implementation::Reference => format!("runs/{scenario}-{seed}.html"),
+        Implementation::Mutant(m) => format!("runs/{scenario}-{seed}-{}.html", m.name),
+    }
+}
+
+/// Writes `report`'s timeline under `dir`: the same page as `syncsim run ... --html`.
+fn write_timeline(dir: &Path, report: &Report, implementation: Implementation) -> Result<String, String> {
+    let relative = timeline_path(&report.scenario, report.seed, implementation);
+    let path = dir.join(&relative);
+    report.write_timeline(&path).map(|()| relative).map_err(|e| format!("could not write the timeline: {e}"))
 }
 
 impl Divergence {
@@ -154,7 +190,7 @@ mod tests {
     fn a_panicking_run_is_unknown_with_its_message() {
         let payload: Box<dyn std::any::Any + Send> = Box::new(format!("the simulation stopped: {}", 42));
         assert_eq!(panic_message(payload.as_ref()), "the simulation stopped: 42");
-        let run = Run { seed: 3, replay: String::new(), outcome: Outcome::Panicked("boom".to_owned()) };
+        let run = Run { seed: 3, replay: String::new(), outcome: Outcome::Panicked("boom".to_owned()), timeline: None };
         assert_eq!(run.verdict(), Verdict::Unknown, "a panic decides nothing about the implementation");
     }
 }

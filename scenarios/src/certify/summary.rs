@@ -2,6 +2,7 @@
 
 use super::implementation::Implementation;
 use super::run::{Determinism, Divergence, Outcome, Run};
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use syncsim::{Expectation, Violation};
 
@@ -79,6 +80,9 @@ pub(crate) struct Summary {
     pub(crate) panics: Vec<Sample<String>>,
     /// Seeds whose second run differed from the first.
     pub(crate) divergences: Vec<Sample<Divergence>>,
+    /// The timelines written of failing seeds, by seed: the path relative to the
+    /// certification page, or why it could not be written.
+    pub(crate) timelines: BTreeMap<u64, Result<String, String>>,
 }
 
 impl Summary {
@@ -93,6 +97,7 @@ impl Summary {
             violations: Vec::new(),
             panics: Vec::new(),
             divergences: Vec::new(),
+            timelines: BTreeMap::new(),
         };
         for run in runs {
             summary.add(run);
@@ -103,6 +108,7 @@ impl Summary {
 
     fn add(&mut self, run: Run) {
         let (seed, replay) = (run.seed, run.replay.as_str());
+        self.timelines.extend(run.timeline.map(|timeline| (seed, timeline)));
         match run.outcome {
             Outcome::Panicked(message) => self.panics.push(Sample::new(seed, replay, message)),
             Outcome::Checked { findings, converged_after_ms, divergence } => {
@@ -152,6 +158,11 @@ impl Summary {
     /// How many violations of `invariant` the runs found, over every seed.
     pub(crate) fn violation_count(&self, invariant: &str) -> usize {
         self.violations.iter().filter(|s| s.what.invariant == invariant).count()
+    }
+
+    /// The timeline of seed `seed`, relative to the certification page, if it was written.
+    pub(crate) fn timeline(&self, seed: u64) -> Option<&str> {
+        self.timelines.get(&seed).and_then(|t| t.as_deref().ok())
     }
 
     /// The invariants violated, in the order the scenario checks them.
@@ -208,6 +219,7 @@ mod tests {
             seed: ms,
             replay: String::new(),
             outcome: Outcome::Checked { findings: Vec::new(), converged_after_ms: Some(ms), divergence: None },
+            timeline: None,
         });
         let summary = Summary::new("s", runs.into());
         assert_eq!((summary.median_converge_ms(), summary.max_converge_ms()), (Some(200), Some(400)));

@@ -170,7 +170,7 @@ fn mutant(certificate: &Certificate) -> String {
 }
 
 /// Whether the invariant that names the mutant's bug caught it, where, or what did.
-fn caught(certificate: &Certificate, mutant: &Mutant) -> String {
+pub(super) fn caught(certificate: &Certificate, mutant: &Mutant) -> String {
     let expected = mutant.caught_by;
     let caught = certificate.caught().unwrap_or_default();
     if caught.is_empty() {

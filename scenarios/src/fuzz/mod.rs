@@ -8,13 +8,15 @@
 //! reports, and `--case K` replays one case anywhere.
 //!
 //! Modules: `pool` (worker threads, stopping at the first failure), `report` (the JSON
-//! report and the merge).
+//! report and the merge), `junit` (the JUnit XML of a campaign, or of every mutant's).
 
+mod junit;
 mod pool;
 mod report;
 
 use crate::certify::json;
 use crate::certify::Implementation;
+use crate::junit::{Case as JunitCase, Outcome as JunitOutcome};
 use crate::usage;
 use report::{Failure as FailureReport, Report};
 use scenarios::mutant;
@@ -50,6 +52,11 @@ pub(crate) struct Options {
     /// Writes the campaign's result as JSON to PATH.
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
+    /// Writes the campaign's result as JUnit XML to PATH: one test case for the campaign
+    /// (for the shard, the case replayed or the merged shards; one per mutant with
+    /// `--every-mutant`), a failing one carrying the shrunk violation and its replay command.
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
     /// Shrink attempts at most, each a whole run.
     #[arg(long, value_name = "N", default_value_t = MAX_SHRINK_ITERS)]
     max_shrink: u32,
@@ -98,6 +105,11 @@ impl Shard {
 
 /// Fuzzes, replays a case or merges reports, as `options` say.
 pub(crate) fn fuzz(options: &Options) -> ExitCode {
+    if let Err(message) =
+        crate::prepare_outputs([&options.report, &options.junit].into_iter().flatten().map(PathBuf::as_path))
+    {
+        return usage(&message);
+    }
     if !options.merge.is_empty() {
         return merge(options);
     }
@@ -161,29 +173,52 @@ pub(crate) fn fuzz(options: &Options) -> ExitCode {
     } else {
         println!("Verdict: {verdict}.");
     }
-    if let Some(path) = &options.report {
-        let report = Report {
-            schema: report::SCHEMA.to_owned(),
-            version: report::VERSION,
-            verdict: verdict.to_owned(),
-            seed: campaign.seed,
-            cases: campaign.cases,
-            implementation: implementation.label(),
-            latest_app_version: latest,
-            shards,
-            shard_count: shard.count,
-            cases_run: sweep.run as u64,
-            wall_seconds: wall,
-            cases_per_second: rate,
-            failure,
-            build: serde_json::to_value(json::build()).expect("build facts serialize"),
-        };
-        if let Err(e) = report.write(path) {
-            eprintln!("could not write the report to {}: {e}", path.display());
-            return ExitCode::from(2);
-        }
+    let report = Report {
+        schema: report::SCHEMA.to_owned(),
+        version: report::VERSION,
+        verdict: verdict.to_owned(),
+        seed: campaign.seed,
+        cases: campaign.cases,
+        implementation: implementation.label(),
+        latest_app_version: latest,
+        shards,
+        shard_count: shard.count,
+        cases_run: sweep.run as u64,
+        wall_seconds: wall,
+        cases_per_second: rate,
+        failure,
+        build: serde_json::to_value(json::build()).expect("build facts serialize"),
+    };
+    if let Err(status) = write_reports(options, &report, options.case) {
+        return status;
     }
     exit(verdict)
+}
+
+/// Writes `report` as JSON and as JUnit XML where `options` say; the error is the exit
+/// status of a file that could not be written.
+fn write_reports(options: &Options, report: &Report, replayed: Option<u64>) -> Result<(), ExitCode> {
+    if let Some(path) = &options.report {
+        report.write(path).map_err(|e| usage(&format!("could not write the report to {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &options.junit {
+        let case = junit::campaign(report, replayed);
+        junit::write(path, vec![case], properties(report.seed, &report.implementation))
+            .map_err(|e| usage(&format!("could not write the JUnit report to {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+/// The JUnit suite's properties: the campaign's seed, the implementation, the build.
+fn properties(seed: u64, implementation: &str) -> Vec<(String, String)> {
+    let build = json::build();
+    let mut properties = vec![
+        ("seed".to_owned(), seed.to_string()),
+        ("implementation".to_owned(), implementation.to_owned()),
+        ("syncsim_version".to_owned(), build.version.to_owned()),
+    ];
+    properties.extend(build.commit.map(|c| ("commit".to_owned(), c.to_owned())));
+    properties
 }
 
 fn available() -> usize {
@@ -288,6 +323,7 @@ fn every_mutant(options: &Options) -> ExitCode {
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut missed = Vec::new();
+    let mut cases = Vec::new();
     for m in mutant::ALL {
         let implementation = Implementation::Mutant(m);
         let latest = implementation.client().latest_app_version();
@@ -296,9 +332,13 @@ fn every_mutant(options: &Options) -> ExitCode {
         #[allow(clippy::disallowed_methods)]
         let started = std::time::Instant::now(); // allowed: the wall clock of the CLI, outside any simulation
         let sweep = pool::sweep(campaign, &indexes, implementation, threads.min(indexes.len()));
+        let classname = junit::classname(&implementation.label());
         let Some((position, _)) = sweep.first_failure else {
             println!("| `{}` | not found in {} cases | | no | | | | {:.0} |", m.name, sweep.run, wall(started));
             missed.push(m.name);
+            let message = format!("{} not found in {} cases of campaign {}", m.name, sweep.run, options.seed);
+            let result = JunitOutcome::Failed { kind: "not found".to_owned(), message, text: m.change.to_owned() };
+            cases.push(JunitCase { name: m.name.to_owned(), classname, result, out: String::new() });
             continue;
         };
         let counterexample = shrink(campaign, indexes[position], implementation);
@@ -317,6 +357,21 @@ fn every_mutant(options: &Options) -> ExitCode {
             counterexample.shrunk.tries,
             wall(started)
         );
+        let out = format!(
+            "found at case {} ({}), violating {}; shrunk from size {} to {}\nreplay: {}\n",
+            indexes[position],
+            counterexample.failure,
+            violated.join(", "),
+            counterexample.case.plan.size(),
+            counterexample.shrunk.plan.size(),
+            replay(&counterexample.case, implementation)
+        );
+        cases.push(JunitCase { name: m.name.to_owned(), classname, result: JunitOutcome::Passed, out });
+    }
+    if let Some(path) = &options.junit {
+        if let Err(e) = junit::write(path, cases, properties(options.seed, "every mutant")) {
+            return usage(&format!("could not write the JUnit report to {}: {e}", path.display()));
+        }
     }
     if missed.is_empty() {
         println!("every mutant found. Verdict: pass.");
@@ -354,11 +409,8 @@ fn merge(options: &Options) -> ExitCode {
         println!("replay: {}", failure.replay);
     }
     println!("Verdict: {}.", merged.verdict);
-    if let Some(path) = &options.report {
-        if let Err(e) = merged.write(path) {
-            eprintln!("could not write the report to {}: {e}", path.display());
-            return ExitCode::from(2);
-        }
+    if let Err(status) = write_reports(options, &merged, None) {
+        return status;
     }
     exit(&merged.verdict)
 }
