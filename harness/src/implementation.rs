@@ -5,6 +5,7 @@
 //! simulation, gives them their environments ([`DeviceEnv`], [`ServerEnv`]) and asks them
 //! what they hold. It never sees their types otherwise.
 
+use crate::capability::{ClientCapabilities, ServerCapabilities};
 use crate::env::{DeviceEnv, ServerEnv};
 use crate::operation::Operation;
 use crate::state::{DeviceState, ServerState, SyncOutcome};
@@ -29,6 +30,14 @@ pub trait Client: Clone + 'static {
     /// implementation with a single version.
     fn latest_app_version(&self) -> u32 {
         1
+    }
+
+    /// What the client does on a device: counter and set fields, the sync steps it
+    /// reports, conflicts shown to the user. Scenarios about what it lacks are not
+    /// applicable; workloads leave out operations it does not have. Default: register
+    /// fields only, no steps reported ([`ClientCapabilities::default`]).
+    fn capabilities(&self) -> ClientCapabilities {
+        ClientCapabilities::default()
     }
 }
 
@@ -57,4 +66,11 @@ pub trait Server: Clone + 'static {
 
     /// Reads the state the server has stored. Called after the simulation has stopped.
     fn state(&self, env: &ServerEnv) -> Result<ServerState, BoxError>;
+
+    /// What the server stores and resolves: its own conflict strategies, those it can be
+    /// told to run, counter and set fields, a tombstone horizon, its push and pull paths.
+    /// Default: last-write-wins by arrival, registers only ([`ServerCapabilities::default`]).
+    fn capabilities(&self) -> ServerCapabilities {
+        ServerCapabilities::default()
+    }
 }

@@ -48,6 +48,9 @@
 
 #![warn(missing_docs)]
 
+mod capability;
+pub mod certify;
+pub mod cli;
 mod clock;
 mod device;
 mod env;
@@ -58,8 +61,10 @@ pub mod history;
 pub mod html;
 mod implementation;
 pub mod invariant;
+mod junit;
 pub mod net;
 mod operation;
+mod progress;
 mod report;
 pub mod rig;
 mod scenario;
@@ -68,9 +73,11 @@ mod serve;
 mod sim;
 mod state;
 mod step;
+pub mod suite;
 pub mod trace;
 pub mod workload;
 
+pub use capability::{Capabilities, ClientCapabilities, Requirement, ServerCapabilities};
 pub use clock::{DeviceClock, SimClock};
 pub use device::SyncPolicy;
 pub use env::{Condition, Conditions, Credential, DeviceEnv, ServerEnv, Steps};

@@ -10,7 +10,7 @@ use crate::clock::{DeviceClock, Skips};
 use crate::device::{DeviceShared, SyncPolicy};
 use crate::history::{DeviceInfo, History};
 use crate::implementation::{App, Client, Server};
-use crate::net::{device as host_name, Link, Profile};
+use crate::net::{device as host_name, Link, Paths, Profile};
 use crate::operation::Operation;
 use crate::seed::derive;
 use crate::sim::{host_server, server_env, simulation, user, Run};
@@ -110,7 +110,7 @@ impl Rig {
         let infos: Vec<DeviceInfo> = (0..=timed).map(|i| DeviceInfo { host: host_name(i), user: user(0) }).collect();
         let name = format!("rig: {work} on {}", self.profile.name);
         let history = History::new(&name, self.seed, infos.clone(), Default::default());
-        let run = Rc::new(Run::new(history, self.seed, SyncPolicy::default(), Workload::idle()));
+        let run = Rc::new(Run::new(history, self.seed, SyncPolicy::default(), Workload::idle(), Paths::default()));
         let tick = Duration::from_millis(1);
         let devices: Vec<Rc<DeviceShared>> = infos
             .iter()
@@ -121,7 +121,7 @@ impl Rig {
                 Rc::new(DeviceShared::new(i, info, dir.path(), DeviceClock::default(), link, latest, self.seed))
             })
             .collect();
-        let env = server_env(dir.path(), &devices, protocol::Strategies::default(), None, self.seed);
+        let env = server_env(dir.path(), &devices, server.capabilities().strategies, None, self.seed);
         let _skips = Skips::enter();
         let mut sim = simulation(self.seed, tick, LIMIT);
         host_server(&mut sim, server, &env, &run, &devices);

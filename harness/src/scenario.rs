@@ -1,17 +1,18 @@
 //! Scenarios: who syncs, over what network, doing what, under which faults, checked by
 //! which invariants. Built once as one expression, run over many seeds.
 
+use crate::capability::{Capabilities, Requirement};
 use crate::device::SyncPolicy;
 use crate::fault::{Fault, Host, Target};
 use crate::history::History;
 use crate::implementation::{Client, Server};
 use crate::invariant::{self, Invariant};
-use crate::net::{HttpFault, Profile};
+use crate::net::{HttpFault, Profile, Route};
 use crate::report::{Report, Sweep};
 use crate::sim;
 use crate::workload::Workload;
 use protocol::Strategies;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -33,7 +34,8 @@ pub struct Scenario {
     pub(crate) converge_within: Duration,
     pub(crate) tick: Duration,
     pub(crate) sync: SyncPolicy,
-    pub(crate) strategies: Strategies,
+    pub(crate) strategies: Option<Strategies>,
+    pub(crate) requires: BTreeSet<Requirement>,
     pub(crate) invariants: Vec<Rc<dyn Invariant>>,
     pub(crate) clock_offsets: BTreeMap<usize, i64>,
     pub(crate) tombstone_horizon: Option<Duration>,
@@ -47,9 +49,9 @@ pub struct Scenario {
 ///
 /// Defaults: 1 user, 2 devices, every device on `slow-4g`, [`Workload::mixed`] with 10
 /// operations per device, no faults, a 60 s fault phase, convergence within 120 s of the
-/// final phase, a 1 ms tick, [`SyncPolicy::default`], `Strategies::default()` (field merge
-/// for projects, last-write-wins by hybrid clock for tasks), every invariant, the client's
-/// latest app version ([`crate::Client::latest_app_version`]), the replay command [`REPLAY`].
+/// final phase, a 1 ms tick, [`SyncPolicy::default`], the server's own conflict strategies
+/// ([`crate::ServerCapabilities::strategies`]), no other requirement than what the faults
+/// and strategies named imply, every invariant, the client's latest app version ([`crate::Client::latest_app_version`]), the replay command [`REPLAY`].
 #[must_use]
 pub struct Builder {
     scenario: Scenario,
@@ -71,7 +73,8 @@ impl Scenario {
                 converge_within: Duration::from_secs(120),
                 tick: Duration::from_millis(1),
                 sync: SyncPolicy::default(),
-                strategies: Strategies::default(),
+                strategies: None,
+                requires: BTreeSet::new(),
                 invariants: invariant::all(),
                 clock_offsets: BTreeMap::new(),
                 tombstone_horizon: None,
@@ -96,6 +99,48 @@ impl Scenario {
     /// The invariants it checks.
     pub fn invariants(&self) -> &[Rc<dyn Invariant>] {
         &self.invariants
+    }
+
+    /// What the scenario is about, so what an implementation must have for it to apply:
+    /// what [`Builder::requires`] named, the strategies [`Builder::strategies`] declared,
+    /// a tombstone horizon, the sync steps it kills at, the app versions it installs, and
+    /// faults aimed at pushes or pulls alone.
+    pub fn requirements(&self) -> BTreeSet<Requirement> {
+        let mut needs = self.requires.clone();
+        if let Some(strategies) = &self.strategies {
+            needs.extend([strategies.project, strategies.task].map(Requirement::Strategy));
+        }
+        if self.tombstone_horizon.is_some() {
+            needs.insert(Requirement::TombstoneHorizon);
+        }
+        let installed = self.app_versions.values().chain(&self.app_version).copied();
+        needs.extend(installed.filter(|v| *v > 1).map(Requirement::AppVersion));
+        for (_, fault) in &self.schedule {
+            needs.extend(match fault {
+                Fault::KillAt(_, step, _) => Some(Requirement::Step(*step)),
+                Fault::Upgrade(_, version) => Some(Requirement::AppVersion(*version)),
+                Fault::Http(_, Route::Push, _) => Some(Requirement::PushPath),
+                Fault::Http(_, Route::Pull, _) => Some(Requirement::PullPath),
+                _ => None,
+            });
+        }
+        needs
+    }
+
+    /// `Ok` when an implementation with `capabilities` has everything the scenario is
+    /// about ([`Scenario::requirements`]); else why not, every missing thing named.
+    pub fn applies_to(&self, capabilities: &Capabilities) -> Result<(), String> {
+        let reasons: Vec<String> = self.requirements().iter().filter_map(|r| capabilities.lacks(r)).collect();
+        if reasons.is_empty() {
+            Ok(())
+        } else {
+            Err(reasons.join("; "))
+        }
+    }
+
+    /// The conflict strategies a run declares: the scenario's, else the server's own.
+    pub(crate) fn strategies_for(&self, capabilities: &Capabilities) -> Strategies {
+        self.strategies.clone().unwrap_or_else(|| capabilities.server.strategies.clone())
     }
 
     /// The profile of device `i`.
@@ -280,9 +325,18 @@ impl Builder {
         self
     }
 
-    /// The declared conflict strategies.
+    /// The conflict strategies every run declares, whatever the server's own: the
+    /// scenario is about them, so it applies only to servers that run them.
     pub fn strategies(mut self, strategies: Strategies) -> Self {
-        self.scenario.strategies = strategies;
+        self.scenario.strategies = Some(strategies);
+        self
+    }
+
+    /// Declares something the scenario is about (counter fields, set fields...), so that
+    /// it applies only to implementations that have it. Without it, a workload leaves out
+    /// the operations an implementation does not have.
+    pub fn requires(mut self, requirement: Requirement) -> Self {
+        self.scenario.requires.insert(requirement);
         self
     }
 

@@ -5,13 +5,14 @@
 //! time skipped. The history, the schedule, the fault phase's length and the final phase's
 //! bound all count it; only turmoil's own step and tokio's timers do not.
 
+use crate::capability::Capabilities;
 use crate::clock::{self, Skips};
 use crate::device::{self, DeviceShared, SyncPolicy};
 use crate::env::{Condition, Credential, ServerEnv};
 use crate::fault::{ClockChange, ConditionChange, Fault, Host, Ways};
 use crate::history::{DeviceInfo, EventKind, History, HARNESS};
 use crate::implementation::{Client, Server};
-use crate::net::{device as host_name, EdgeFaults, Link, Profile, Reach, SERVER};
+use crate::net::{device as host_name, EdgeFaults, Link, Paths, Profile, Reach, SERVER};
 use crate::scenario::Scenario;
 use crate::seed::derive;
 use crate::serve;
@@ -68,10 +69,10 @@ pub(crate) struct Run {
 
 impl Run {
     /// A run's shared state before its first step: `seed` draws the edge faults.
-    pub(crate) fn new(history: History, seed: u64, sync: SyncPolicy, workload: Workload) -> Self {
+    pub(crate) fn new(history: History, seed: u64, sync: SyncPolicy, workload: Workload, paths: Paths) -> Self {
         Run {
             history: RefCell::new(history),
-            edge: EdgeFaults::new(derive(seed, "edge")),
+            edge: EdgeFaults::new(derive(seed, "edge"), paths),
             phase: Cell::new(Phase::Faults),
             sync,
             workload,
@@ -185,17 +186,29 @@ pub(crate) fn host_server<S: Server>(
 
 /// Runs `scenario` once with `seed` and returns its history.
 pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, server: &S, seed: u64) -> History {
-    let latest = client.latest_app_version();
+    let capabilities = Capabilities::of(client, server);
+    if let Err(reason) = scenario.applies_to(&capabilities) {
+        panic!(
+            "scenario {} does not apply to this implementation: {reason}. Run only the scenarios that apply \
+             (Scenario::applies_to), or certify with syncsim::certify, which reports it not applicable",
+            scenario.name
+        );
+    }
+    let latest = capabilities.latest_app_version;
     scenario.check_app_versions(latest);
     let dir = tempfile::Builder::new().prefix("syncsim-").tempdir().expect("a temporary directory for the run's data");
     let infos: Vec<DeviceInfo> =
         (0..scenario.devices).map(|i| DeviceInfo { host: host_name(i), user: user(i % scenario.users) }).collect();
-    let strategies = [("project", scenario.strategies.project), ("task", scenario.strategies.task)]
+    let declared = scenario.strategies_for(&capabilities);
+    let strategies = [("project", declared.project), ("task", declared.task)]
         .into_iter()
         .map(|(e, s)| (e.to_owned(), s.name().to_owned()))
         .collect();
-    let history = History::new(&scenario.name, seed, infos.clone(), strategies);
-    let run = Rc::new(Run::new(history, seed, scenario.sync, scenario.workload.clone()));
+    let mut history = History::new(&scenario.name, seed, infos.clone(), strategies);
+    history.header.push_path = capabilities.server.push_path.map(str::to_owned);
+    let paths = Paths { push: capabilities.server.push_path, pull: capabilities.server.pull_path };
+    let workload = scenario.workload.clone().within(&capabilities);
+    let run = Rc::new(Run::new(history, seed, scenario.sync, workload, paths));
     let devices: Vec<Rc<DeviceShared>> = infos
         .iter()
         .enumerate()
@@ -205,7 +218,7 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
             Rc::new(DeviceShared::new(i, info, dir.path(), clock, link, scenario.app_version_of(i, latest), seed))
         })
         .collect();
-    let server_env = server_env(dir.path(), &devices, scenario.strategies.clone(), scenario.tombstone_horizon, seed);
+    let server_env = server_env(dir.path(), &devices, declared, scenario.tombstone_horizon, seed);
     let mut sim = simulation(seed, scenario.tick, scenario.duration + scenario.converge_within);
     host_server(&mut sim, server, &server_env, &run, &devices);
     for shared in &devices {

@@ -6,6 +6,7 @@
 //! exactly for one seed. Every text value written is unique in the run (`title #42` is op
 //! 42's), which lets invariants tell whose write survived.
 
+use crate::capability::Capabilities;
 use crate::operation::{Fields, Operation, RecordKey};
 use crate::state::DeviceState;
 use protocol::{Changes, Entity};
@@ -134,6 +135,19 @@ impl Workload {
     /// One operation every `every` per device.
     pub fn every(mut self, every: Duration) -> Self {
         self.every = every;
+        self
+    }
+
+    /// This workload for an implementation with `capabilities`: without counter fields
+    /// it makes no increments, without set fields no adds or removes.
+    pub(crate) fn within(mut self, capabilities: &Capabilities) -> Self {
+        if !capabilities.counters() {
+            self.mix.increment = 0;
+        }
+        if !capabilities.sets() {
+            self.mix.add_element = 0;
+            self.mix.remove_element = 0;
+        }
         self
     }
 

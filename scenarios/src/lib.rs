@@ -1,21 +1,19 @@
 //! The syncsim certification suite on the reference implementation.
 //!
 //! [`reference`] plugs the reference client and server into the harness through its two
-//! traits; [`suite`] holds the scenarios, each named for its situation; [`mutant`] holds
-//! deliberately broken variants of the reference that the suite must catch. The `syncsim`
-//! binary certifies an implementation against the whole suite, and lists and runs single
-//! scenarios.
+//! traits; [`mutant`] holds deliberately broken variants of the reference that the suite
+//! (`syncsim::suite`) must catch. The `syncsim` binary is `syncsim::cli` on the reference,
+//! with the mutants as its variants.
 //!
 //! ```no_run
 //! use scenarios::reference::{ReferenceClient, ReferenceServer};
 //!
-//! let report = scenarios::suite::offline_writes_then_reconnect().run(&ReferenceClient::default(), &ReferenceServer::default(), 1);
+//! let report = syncsim::suite::offline_writes_then_reconnect().run(&ReferenceClient::default(), &ReferenceServer::default(), 1);
 //! report.assert_ok();
 //! ```
 //!
 //! Modules:
 //! - `reference`: the adapters of the reference client and server;
-//! - `suite`: the scenarios;
 //! - `mutant`: the mutant catalog, deliberately broken variants of the reference;
 //! - `figures`: the performance figures, their targets, and the report of both.
 
@@ -24,4 +22,3 @@
 pub mod figures;
 pub mod mutant;
 pub mod reference;
-pub mod suite;

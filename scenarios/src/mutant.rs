@@ -8,6 +8,9 @@
 use crate::reference::{ReferenceClient, ReferenceServer};
 use reference_client::Bug as ClientBug;
 use reference_server::Bug as ServerBug;
+use syncsim::certify::Planted;
+use syncsim::cli::Variant;
+use syncsim::fuzz::Adapters;
 
 /// Where the bug is planted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +55,25 @@ impl Mutant {
             Plant::Client(_) => None,
         };
         ReferenceServer { bug }
+    }
+}
+
+impl Mutant {
+    /// This mutant as a variant of the reference's command line (`--mutant NAME`).
+    pub fn variant(&self) -> Variant<ReferenceClient, ReferenceServer> {
+        let planted = Planted {
+            name: self.name.to_owned(),
+            change: self.change.to_owned(),
+            caught_by: self.caught_by.to_owned(),
+            scenario: self.scenario.to_owned(),
+        };
+        let adapters = Adapters {
+            imports: vec!["scenarios::mutant".to_owned()],
+            setup: vec![format!("let mutant = mutant::by_name({:?}).expect(\"the catalog has it\");", self.name)],
+            client: "mutant.client()".to_owned(),
+            server: "mutant.server()".to_owned(),
+        };
+        Variant { planted, client: self.client(), server: self.server(), adapters }
     }
 }
 

@@ -180,7 +180,7 @@ impl Fault {
 
     /// Lose the response of `permille` of the pushes after the server committed them.
     pub fn lose_push_responses(permille: u32) -> Self {
-        Fault::Http(HttpFault::LoseResponse, Route::PUSH, permille)
+        Fault::Http(HttpFault::LoseResponse, Route::Push, permille)
     }
 
     /// Jump device clocks by `delta_ms`.
@@ -229,6 +229,8 @@ impl fmt::Display for Fault {
             Fault::Http(fault, route, permille) => {
                 let route = match route {
                     Route::Any => "every request".to_owned(),
+                    Route::Push => "pushes".to_owned(),
+                    Route::Pull => "pulls".to_owned(),
                     Route::Path(p) => (*p).to_owned(),
                 };
                 write!(f, "http {} on {route} for {permille} per mille", fault.name())

@@ -141,7 +141,7 @@ fn fault_rust(fault: &Fault, uses: &mut BTreeSet<&'static str>) -> String {
             uses.insert("Host");
             format!("Fault::Bounce({})", host(h))
         }
-        Fault::Http(HttpFault::LoseResponse, route, permille) if *route == Route::PUSH => {
+        Fault::Http(HttpFault::LoseResponse, route, permille) if *route == Route::Push => {
             format!("Fault::lose_push_responses({permille})")
         }
         Fault::Http(HttpFault::ServerError(status), Route::Any, permille) => {

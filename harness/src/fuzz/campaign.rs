@@ -3,6 +3,7 @@
 //! [`Counterexample`] with a timeline and a regression test.
 
 use super::{sized_plan, Plan, FULL_SIZE};
+use crate::capability::Capabilities;
 use crate::implementation::{Client, Server};
 use crate::report::Report;
 use crate::scenario::Scenario;
@@ -18,21 +19,29 @@ pub const MAX_SHRINK_ITERS: u32 = 200;
 /// The case from which a campaign draws plans of full size.
 pub const GROWN: u64 = 40;
 
-/// How a generated case is replayed from the command line.
-pub const FUZZ_REPLAY: &str = "cargo run --release -p scenarios -- fuzz --seed {campaign} --case {case}";
+/// How a generated case is replayed from the command line when nothing else is said:
+/// `{campaign}` and `{case}` are filled in; the package is the one cargo runs this in.
+pub fn default_replay() -> String {
+    let run = crate::certify::Subject::default_replay();
+    let program = run.split(" run {scenario}").next().unwrap_or_default();
+    format!("{program} fuzz --seed {{campaign}} --case {{case}}")
+}
 
-/// A campaign: cases `0..cases` drawn from `seed`, for a client whose latest app version is
-/// `latest`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A campaign: cases `0..cases` drawn from `seed`, for an implementation with
+/// `capabilities`: its cases use only what it declares.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Campaign {
     /// The campaign's seed: with a case's index, all its case is drawn from.
     pub seed: u64,
     /// How many cases it runs.
     pub cases: u64,
-    /// The latest app version of the client under test.
-    pub latest: u32,
+    /// What the implementation under test declares.
+    pub capabilities: Capabilities,
     /// Shrink attempts at most, each a whole run.
     pub max_shrink_iters: u32,
+    /// The command that replays one case (`{campaign}` and `{case}` are filled in).
+    /// Default: [`default_replay`].
+    pub replay: String,
 }
 
 /// One generated case: a plan and the run seed it runs with.
@@ -46,6 +55,8 @@ pub struct Case {
     pub seed: u64,
     /// What the run does.
     pub plan: Plan,
+    /// The command that replays it, `{campaign}` and `{case}` not yet filled in.
+    pub replay: String,
 }
 
 /// How a case fails.
@@ -83,8 +94,8 @@ pub struct Counterexample {
     pub failure: Failure,
     /// The case shrunk.
     pub shrunk: Shrunk,
-    /// The latest app version of the client it failed on.
-    pub latest: u32,
+    /// What the implementation it failed on declares.
+    pub capabilities: Capabilities,
 }
 
 impl Failure {
@@ -131,16 +142,17 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl Campaign {
-    /// Campaign `seed` of `cases` cases for a client whose latest app version is `latest`.
-    pub fn new(seed: u64, cases: u64, latest: u32) -> Self {
-        Campaign { seed, cases, latest, max_shrink_iters: MAX_SHRINK_ITERS }
+    /// Campaign `seed` of `cases` cases for an implementation with `capabilities`
+    /// ([`Capabilities::of`] a client and a server).
+    pub fn new(seed: u64, cases: u64, capabilities: Capabilities) -> Self {
+        Campaign { seed, cases, capabilities, max_shrink_iters: MAX_SHRINK_ITERS, replay: default_replay() }
     }
 
     /// Case `index`, drawn from the campaign's seed and `index` alone.
     pub fn case(&self, index: u64) -> Case {
         let tree = self.tree(index);
         let seed = crate::seed::derive(self.seed, &format!("fuzz run {index}")) % 1_000_000 + 1;
-        Case { campaign: self.seed, index, seed, plan: tree.current() }
+        Case { campaign: self.seed, index, seed, plan: tree.current(), replay: self.replay.clone() }
     }
 
     /// The size case `index` is drawn at: campaigns start small and reach
@@ -157,7 +169,7 @@ impl Campaign {
         let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
         let config = Config { failure_persistence: None, ..Config::default() };
         let mut runner = TestRunner::new_with_rng(config, rng);
-        sized_plan(self.latest, self.size(index))
+        sized_plan(self.capabilities.latest_app_version, self.size(index))
             .new_tree(&mut runner)
             .expect("a plan is always drawn: no filter rejects one")
     }
@@ -182,7 +194,7 @@ impl Campaign {
                 if shrunk.tries >= self.max_shrink_iters {
                     break 'greedy;
                 }
-                if shrunk.keeps(case, candidate, failure, self.latest, &mut run) {
+                if shrunk.keeps(case, candidate, failure, &self.capabilities, &mut run) {
                     continue 'greedy;
                 }
             }
@@ -194,7 +206,7 @@ impl Campaign {
     /// Runs case `index` on `client` and `server`; when it fails, shrinks it.
     pub fn try_case<C: Client, S: Server>(&self, index: u64, client: &C, server: &S) -> Option<Counterexample> {
         let case = self.case(index);
-        let outcome = run_caught(&case.scenario(self.latest), client, server, case.seed);
+        let outcome = run_caught(&case.scenario(&self.capabilities), client, server, case.seed);
         self.counterexample(case, outcome, |scenario, seed| run_caught(scenario, client, server, seed))
     }
 
@@ -208,7 +220,7 @@ impl Campaign {
     ) -> Option<Counterexample> {
         let failure = Failure::of(&outcome)?;
         let shrunk = self.shrink(&case, &failure, outcome, run);
-        Some(Counterexample { case, failure, shrunk, latest: self.latest })
+        Some(Counterexample { case, failure, shrunk, capabilities: self.capabilities.clone() })
     }
 
     /// Runs every case in order and returns the first that fails, shrunk.
@@ -248,15 +260,15 @@ impl Case {
         format!("fuzz_seed_{}_case_{}", self.campaign, self.index)
     }
 
-    /// The scenario of this case for a client whose latest app version is `latest`; its
-    /// replay command is [`FUZZ_REPLAY`].
-    pub fn scenario(&self, latest: u32) -> Scenario {
-        self.plan.builder(&self.name(), latest).replay(&self.replay_command()).build()
+    /// The scenario of this case for an implementation with `capabilities`, with its
+    /// replay command.
+    pub fn scenario(&self, capabilities: &Capabilities) -> Scenario {
+        self.plan.builder(&self.name(), capabilities).replay(&self.replay_command()).build()
     }
 
-    /// The command that replays this case and shrinks it again: [`FUZZ_REPLAY`] filled in.
+    /// The command that replays this case and shrinks it again.
     pub fn replay_command(&self) -> String {
-        FUZZ_REPLAY.replace("{campaign}", &self.campaign.to_string()).replace("{case}", &self.index.to_string())
+        self.replay.replace("{campaign}", &self.campaign.to_string()).replace("{case}", &self.index.to_string())
     }
 
     fn with_plan(&self, plan: Plan) -> Case {
@@ -271,11 +283,11 @@ impl Shrunk {
         case: &Case,
         candidate: Plan,
         failure: &Failure,
-        latest: u32,
+        capabilities: &Capabilities,
         run: &mut impl FnMut(&Scenario, u64) -> Outcome,
     ) -> bool {
         self.tries += 1;
-        let outcome = run(&case.with_plan(candidate.clone()).scenario(latest), case.seed);
+        let outcome = run(&case.with_plan(candidate.clone()).scenario(capabilities), case.seed);
         let keep = failure.matches(&outcome);
         if keep {
             self.kept += 1;
@@ -306,7 +318,7 @@ impl Counterexample {
     pub fn regression_test(&self, adapters: &Adapters) -> String {
         let name = self.case.name();
         let mut uses = BTreeSet::from(["Scenario"]);
-        let calls: Vec<String> = self.shrunk.plan.calls(self.latest).iter().map(|c| c.rust(&mut uses)).collect();
+        let calls: Vec<String> = self.shrunk.plan.calls(&self.capabilities).iter().map(|c| c.rust(&mut uses)).collect();
         let syncsim: Vec<&str> = uses.into_iter().collect();
         // Sorted, as rustfmt orders them.
         let mut imports = vec!["std::time::Duration".to_owned(), format!("syncsim::{{{}}}", syncsim.join(", "))];

@@ -13,9 +13,10 @@
 //! ```no_run
 //! # fn example<C: syncsim::Client, S: syncsim::Server>(client: &C, server: &S) {
 //! use syncsim::fuzz::Campaign;
+//! use syncsim::Capabilities;
 //!
 //! // 50 generated runs of campaign 7; a failure panics with its shrunk counterexample.
-//! Campaign::new(7, 50, client.latest_app_version()).assert_survives(client, server);
+//! Campaign::new(7, 50, Capabilities::of(client, server)).assert_survives(client, server);
 //! # }
 //! ```
 
@@ -23,10 +24,11 @@ mod call;
 mod campaign;
 
 pub use campaign::{
-    panic_message, run_caught, Adapters, Campaign, Case, Counterexample, Failure, Outcome, Shrunk, FUZZ_REPLAY, GROWN,
-    MAX_SHRINK_ITERS,
+    default_replay, panic_message, run_caught, Adapters, Campaign, Case, Counterexample, Failure, Outcome, Shrunk,
+    GROWN, MAX_SHRINK_ITERS,
 };
 
+use crate::capability::{Capabilities, Requirement};
 use crate::fault::Fault;
 use crate::net::Profile;
 use crate::scenario::Scenario;
@@ -174,15 +176,17 @@ fn event(devices: usize) -> impl Strategy<Value = Event> {
 }
 
 impl Plan {
-    /// The scenario this plan describes, named `name`, for a client whose latest app version
-    /// is `latest`.
-    pub fn scenario(&self, name: &str, latest: u32) -> Scenario {
-        self.builder(name, latest).build()
+    /// The scenario this plan describes, named `name`, for an implementation with
+    /// `capabilities`: what it does not declare is left out (strategies it cannot run,
+    /// kills at steps it does not report, faults on pushes it does not name, a tombstone
+    /// horizon), and apps are upgraded at most to its latest version.
+    pub fn scenario(&self, name: &str, capabilities: &Capabilities) -> Scenario {
+        self.builder(name, capabilities).build()
     }
 
     /// The builder of [`Plan::scenario`], every call made, before `build`.
-    fn builder(&self, name: &str, latest: u32) -> crate::Builder {
-        self.calls(latest).into_iter().fold(Scenario::builder(name), |builder, call| call.apply(builder))
+    fn builder(&self, name: &str, capabilities: &Capabilities) -> crate::Builder {
+        self.calls(capabilities).into_iter().fold(Scenario::builder(name), |builder, call| call.apply(builder))
     }
 
     /// How big the counterexample is: user operations, faults, and an absence.
@@ -200,7 +204,8 @@ impl Plan {
 
     /// The builder calls of [`Plan::scenario`], in order: what it runs and what a
     /// regression test prints.
-    fn calls(&self, latest: u32) -> Vec<Call> {
+    fn calls(&self, capabilities: &Capabilities) -> Vec<Call> {
+        let latest = capabilities.latest_app_version;
         let devices = self.versions.len();
         let end = FAULT_PHASE.as_millis() as u64 - 1;
         let ms = Duration::from_millis;
@@ -211,7 +216,8 @@ impl Plan {
             Call::Devices(devices),
             Call::Profile(self.profile),
         ];
-        if self.strategies != Strategies::default() {
+        let runs = |s: Resolution| capabilities.lacks(&Requirement::Strategy(s)).is_none();
+        if self.strategies != Strategies::default() && runs(self.strategies.project) && runs(self.strategies.task) {
             calls.push(Call::Strategies(self.strategies.clone()));
         }
         calls.push(match self.away {
@@ -234,7 +240,10 @@ impl Plan {
                 Event::Partition { device, for_ms } => {
                     vec![(at, Fault::partition(device)), (until(for_ms), Fault::repair(device))]
                 }
-                Event::KillAt { device, step } => vec![(at, Fault::kill_at(device, step))],
+                Event::KillAt { device, step } if capabilities.client.steps.contains(&step) => {
+                    vec![(at, Fault::kill_at(device, step))]
+                }
+                Event::KillAt { .. } => Vec::new(),
                 Event::Kill { device, down_ms } => vec![
                     (at, Fault::Crash(crate::Host::Device(device))),
                     (until(down_ms), Fault::Bounce(crate::Host::Device(device))),
@@ -242,9 +251,10 @@ impl Plan {
                 Event::ServerRestart { down_ms } => {
                     vec![(at, Fault::Crash(crate::Host::Server)), (until(down_ms), Fault::Bounce(crate::Host::Server))]
                 }
-                Event::LosePushAnswers { permille, for_ms } => {
+                Event::LosePushAnswers { permille, for_ms } if capabilities.server.push_path.is_some() => {
                     vec![(at, Fault::lose_push_responses(permille)), (until(for_ms), Fault::HttpCalm)]
                 }
+                Event::LosePushAnswers { .. } => Vec::new(),
                 Event::ServerErrors { permille, for_ms } => vec![
                     (at, Fault::Http(crate::HttpFault::ServerError(503), crate::Route::Any, permille)),
                     (until(for_ms), Fault::HttpCalm),
@@ -260,7 +270,9 @@ impl Plan {
         }
         if let Some((device, at)) = self.away() {
             // Away past the horizon: the others' deletes are purged before it is back.
-            calls.push(Call::TombstoneHorizon(TOMBSTONE_HORIZON));
+            if capabilities.server.tombstone_horizon {
+                calls.push(Call::TombstoneHorizon(TOMBSTONE_HORIZON));
+            }
             calls.push(Call::At(ms(at), Fault::Profile(device.into(), Profile::OFFLINE)));
             calls.push(Call::At(FAULT_PHASE, Fault::skip(ABSENCE)));
             calls.push(Call::At(
@@ -439,7 +451,7 @@ mod tests {
             runner
                 .run(&sized_plan(5, size), |plan| {
                     for plan in std::iter::once(plan.clone()).chain(plan.smaller()) {
-                        plan.scenario("generated", 5).check_app_versions(5);
+                        plan.scenario("generated", &Capabilities::everything(5)).check_app_versions(5);
                     }
                     Ok(())
                 })
@@ -461,10 +473,15 @@ mod tests {
 
     #[test]
     fn a_case_is_drawn_from_its_campaign_seed_and_index_alone() {
-        let campaign = Campaign::new(7, 100, 5);
-        assert_eq!(campaign.case(60), Campaign::new(7, 3, 5).case(60), "the campaign's length does not matter");
+        let all = Capabilities::everything(5);
+        let campaign = Campaign::new(7, 100, all.clone());
+        assert_eq!(
+            campaign.case(60),
+            Campaign::new(7, 3, all.clone()).case(60),
+            "the campaign's length does not matter"
+        );
         assert_ne!(campaign.case(60).plan, campaign.case(61).plan);
-        assert_ne!(campaign.case(60).plan, Campaign::new(8, 100, 5).case(60).plan);
+        assert_ne!(campaign.case(60).plan, Campaign::new(8, 100, all).case(60).plan);
         assert_eq!(
             (campaign.size(0), campaign.size(GROWN / 2), campaign.size(GROWN * 3)),
             (0, FULL_SIZE / 2, FULL_SIZE)
@@ -518,7 +535,7 @@ mod tests {
             away: None,
             events: vec![(1_000, Event::Upgrade { device: 0 }), (2_000, Event::Upgrade { device: 0 })],
         };
-        let scenario = plan.scenario("generated", 5);
+        let scenario = plan.scenario("generated", &Capabilities::everything(5));
         scenario.check_app_versions(5);
         let upgrades = scenario.schedule.iter().filter(|(_, f)| matches!(f, Fault::Upgrade(..))).count();
         assert_eq!(upgrades, 1, "4 to 5, then nothing");

@@ -18,7 +18,7 @@ use std::time::Duration;
 /// The `schema` value of every history header.
 pub const SCHEMA: &str = "syncsim-history";
 /// The history format version this crate writes and reads.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The first line of a history: which run it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +35,10 @@ pub struct Header {
     pub devices: Vec<DeviceInfo>,
     /// The declared conflict strategy per entity (`project`, `task`) by stable name.
     pub strategies: BTreeMap<String, String>,
+    /// The path of the server's push requests, when the server declares it
+    /// ([`crate::ServerCapabilities::push_path`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_path: Option<String>,
 }
 
 /// A device of the run.
@@ -120,6 +124,7 @@ impl History {
             seed,
             devices,
             strategies,
+            push_path: None,
         };
         Self { header, events: Vec::new() }
     }
@@ -256,13 +261,13 @@ mod tests {
         let h = sample();
         let text = h.to_jsonl();
         assert_eq!(text.lines().count(), 3, "header plus two events:\n{text}");
-        assert!(text.starts_with(r#"{"schema":"syncsim-history","version":2,"#), "{text}");
+        assert!(text.starts_with(r#"{"schema":"syncsim-history","version":3,"#), "{text}");
         assert_eq!(History::from_jsonl(&text).unwrap(), h);
     }
 
     #[test]
     fn another_schema_version_is_refused_with_the_line() {
-        let text = sample().to_jsonl().replacen(r#""version":2"#, r#""version":9"#, 1);
+        let text = sample().to_jsonl().replacen(r#""version":3"#, r#""version":9"#, 1);
         let err = History::from_jsonl(&text).unwrap_err().to_string();
         assert!(err.contains("line 1") && err.contains("version 9"), "{err}");
     }

@@ -42,7 +42,9 @@ impl Timeline {
         let defaults = protocol::Strategies::default();
         let strategies = [("project", defaults.project), ("task", defaults.task)];
         let strategies = strategies.into_iter().map(|(e, s)| (e.to_owned(), s.name().to_owned())).collect();
-        Self { history: History::new("fixture", 0, devices.collect(), strategies), now_ms: 0 }
+        let mut history = History::new("fixture", 0, devices.collect(), strategies);
+        history.header.push_path = Some(protocol::PUSH_PATH.to_owned());
+        Self { history, now_ms: 0 }
     }
 
     /// Declares `strategy` for `entity` (the defaults are field merge for projects and

@@ -32,8 +32,9 @@ impl Invariant for ReachedLostAcknowledgement {
     fn check(&self, history: &History) -> Check {
         // The edge faults that let the server commit, then lose its answer.
         let losing = [HttpFault::LoseResponse.name(), HttpFault::ResetMidBody.name()];
+        let push = history.header.push_path.as_deref();
         let lost = history.events.iter().filter(|event| match &event.kind {
-            EventKind::Edge { fault, path } => losing.contains(fault) && path == protocol::PUSH_PATH,
+            EventKind::Edge { fault, path } => losing.contains(fault) && Some(path.as_str()) == push,
             EventKind::Kill { step, .. } => *step == Some(Step::PushResponseReceived),
             _ => false,
         });

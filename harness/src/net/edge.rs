@@ -82,33 +82,42 @@ impl HttpFault {
 pub enum Route {
     /// Every request.
     Any,
+    /// The server's push requests ([`crate::ServerCapabilities::push_path`]).
+    Push,
+    /// The server's pull requests ([`crate::ServerCapabilities::pull_path`]).
+    Pull,
     /// Requests whose path is exactly this.
     Path(&'static str),
 }
 
 impl Route {
-    /// The reference protocol's push endpoint.
-    pub const PUSH: Route = Route::Path(protocol::PUSH_PATH);
-    /// The reference protocol's pull endpoint.
-    pub const PULL: Route = Route::Path(protocol::PULL_PATH);
-
-    fn matches(&self, path: &str) -> bool {
+    fn matches(&self, path: &str, paths: &Paths) -> bool {
         match self {
             Route::Any => true,
+            Route::Push => paths.push == Some(path),
+            Route::Pull => paths.pull == Some(path),
             Route::Path(p) => *p == path,
         }
     }
+}
+
+/// The paths the server declares for its pushes and pulls.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Paths {
+    pub(crate) push: Option<&'static str>,
+    pub(crate) pull: Option<&'static str>,
 }
 
 /// The active edge faults of a run; the driver changes them as the schedule says.
 pub(crate) struct EdgeFaults {
     active: RefCell<Vec<(HttpFault, Route, u32)>>,
     rng: RefCell<SmallRng>,
+    paths: Paths,
 }
 
 impl EdgeFaults {
-    pub(crate) fn new(seed: u64) -> Self {
-        Self { active: RefCell::new(Vec::new()), rng: RefCell::new(SmallRng::seed_from_u64(seed)) }
+    pub(crate) fn new(seed: u64, paths: Paths) -> Self {
+        Self { active: RefCell::new(Vec::new()), rng: RefCell::new(SmallRng::seed_from_u64(seed)), paths }
     }
 
     /// Activates `fault` on `route` for `permille` of the requests (replacing an earlier
@@ -130,7 +139,7 @@ impl EdgeFaults {
         let mut rng = self.rng.borrow_mut();
         active
             .iter()
-            .filter(|(_, route, _)| route.matches(path))
+            .filter(|(_, route, _)| route.matches(path, &self.paths))
             .find_map(|(fault, _, permille)| (rng.gen_range(0..1000) < *permille).then_some(*fault))
     }
 }

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
-use syncsim::{BoxError, DeviceEnv, DeviceState, Operation, RecordKey, Step, SyncOutcome};
+use syncsim::{BoxError, ClientCapabilities, DeviceEnv, DeviceState, Operation, RecordKey, Step, SyncOutcome};
 
 /// Uploads allowed per sync round on a metered network.
 const METERED_UPLOAD: usize = 64 * 1024;
@@ -69,6 +69,11 @@ impl syncsim::Client for ReferenceClient {
     /// App version N runs local schema version N.
     fn latest_app_version(&self) -> u32 {
         reference_client::schema::LATEST_VERSION
+    }
+
+    /// Counters, sets, every sync step and migrations reported, user-prompted conflicts shown.
+    fn capabilities(&self) -> ClientCapabilities {
+        ClientCapabilities::all()
     }
 
     async fn open(&self, env: DeviceEnv) -> Result<ReferenceApp, BoxError> {

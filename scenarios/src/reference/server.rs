@@ -1,8 +1,9 @@
 //! The reference server as a [`syncsim::Server`].
 
+use protocol::{Strategies, Strategy};
 use reference_server::{app, ServerConfig, Store};
 use std::sync::Arc;
-use syncsim::{BoxError, ServerEnv, ServerState};
+use syncsim::{BoxError, ServerCapabilities, ServerEnv, ServerState};
 
 /// The name of the server's database file in its data directory.
 const DB_FILE: &str = "server.db";
@@ -26,6 +27,20 @@ impl syncsim::Server for ReferenceServer {
             config = config.tombstone_horizon(horizon);
         }
         Ok(app(store, config))
+    }
+
+    /// Field merge for projects and last-write-wins by hybrid clock for tasks unless told
+    /// otherwise; all six strategies, counters, sets, a tombstone horizon.
+    fn capabilities(&self) -> ServerCapabilities {
+        ServerCapabilities {
+            strategies: Strategies::default(),
+            configurable: Strategy::ALL.to_vec(),
+            counters: true,
+            sets: true,
+            tombstone_horizon: true,
+            push_path: Some(protocol::PUSH_PATH),
+            pull_path: Some(protocol::PULL_PATH),
+        }
     }
 
     fn state(&self, env: &ServerEnv) -> Result<ServerState, BoxError> {

@@ -13,7 +13,7 @@ mod regression;
 use scenarios::mutant;
 use scenarios::reference::{ReferenceClient, ReferenceServer};
 use syncsim::fuzz::{Adapters, Campaign, Failure};
-use syncsim::Client;
+use syncsim::Capabilities;
 
 /// Cases of the CI campaign; `SYNCSIM_FUZZ_CASES=N` runs a longer one.
 fn cases() -> u64 {
@@ -27,8 +27,8 @@ fn seed() -> u64 {
 
 #[test]
 fn the_reference_survives_generated_runs() {
-    let client = ReferenceClient::default();
-    Campaign::new(seed(), cases(), client.latest_app_version()).assert_survives(&client, &ReferenceServer::default());
+    let (client, server) = (ReferenceClient::default(), ReferenceServer::default());
+    Campaign::new(seed(), cases(), Capabilities::of(&client, &server)).assert_survives(&client, &server);
 }
 
 /// The mutant, and the case of campaign 1 that finds it.
@@ -39,7 +39,7 @@ const CASE: u64 = 16;
 fn a_campaign_finds_a_client_that_dequeues_before_the_answer_and_prints_the_pasted_test() {
     let mutant = mutant::by_name(MUTANT).expect("the catalog has it");
     let (client, server) = (mutant.client(), mutant.server());
-    let campaign = Campaign::new(1, 20, client.latest_app_version());
+    let campaign = Campaign::new(1, 20, Capabilities::of(&client, &server));
     let counterexample = campaign.run(&client, &server).expect_err("campaign 1 finds the mutant");
     assert_eq!(counterexample.case.index, CASE, "the first failing case: {counterexample}");
     assert_eq!(counterexample.failure, Failure::Violated("no lost acknowledged writes".to_owned()), "{counterexample}");

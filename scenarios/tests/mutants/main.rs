@@ -5,7 +5,7 @@
 //! invariant, up to `SEEDS` seeds (`SYNCSIM_SEEDS=N` tries more).
 
 use scenarios::mutant::{self, Mutant};
-use scenarios::suite;
+use syncsim::suite;
 
 /// Seeds tried per mutant before it is declared uncaught.
 const SEEDS: u64 = 16;

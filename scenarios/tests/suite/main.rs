@@ -2,9 +2,11 @@
 //! with the coverage its sweep must reach, and the simulation's determinism (every scenario
 //! run twice with one seed).
 
+mod long_offline;
+
 use scenarios::reference::{ReferenceClient, ReferenceServer};
-use scenarios::suite;
 use syncsim::history::EventKind;
+use syncsim::suite;
 use syncsim::{Scenario, Step, Sweep};
 
 /// Seeds per scenario in CI; `SYNCSIM_SEEDS=N` runs more, `SYNCSIM_SEED=S` only seed S.

@@ -1,8 +1,8 @@
 //! Scenarios that combine faults of every kind.
 
 use super::secs;
+use crate::{ClockChange, ConditionChange, Fault, Host, HttpFault, Profile, Route, Scenario, Ways, Workload};
 use std::time::Duration;
-use syncsim::{ClockChange, ConditionChange, Fault, Host, HttpFault, Profile, Route, Scenario, Ways, Workload};
 
 /// Every kind of fault the harness offers, one after another.
 pub fn every_fault_in_turn() -> Scenario {
@@ -21,7 +21,7 @@ pub fn every_fault_in_turn() -> Scenario {
         .at(secs(17), http(HttpFault::ServerError(503), Route::Any))
         .at(secs(20), http(HttpFault::TooManyRequests { retry_after: secs(2) }, Route::Any))
         .at(secs(23), Fault::HttpCalm)
-        .at(secs(23), http(HttpFault::ResetMidBody, Route::PULL))
+        .at(secs(23), http(HttpFault::ResetMidBody, Route::Pull))
         .at(secs(26), http(HttpFault::Slow(Duration::from_millis(1500)), Route::Any))
         .at(secs(29), Fault::HttpCalm)
         .at(secs(29), Fault::clock_jump(2, -600_000))

@@ -1,18 +1,18 @@
 //! The certificate for a terminal: a row per scenario, a numbered column per invariant and
 //! a legend under them, then what went wrong, each with the command that replays it.
 
-use super::implementation::Implementation;
 use super::run::Determinism;
+use super::subject::Planted;
 use super::summary::{Certificate, Sample, Summary, Verdict};
-use scenarios::mutant::Mutant;
-use syncsim::Expectation;
+use crate::invariant::Expectation;
 
 /// Seeds named after the first one of a problem before "and N more".
 const SEEDS_SHOWN: usize = 8;
 
 /// The whole text: table, totals, legend, problems, and for a mutant whether it was caught.
 pub(crate) fn render(certificate: &Certificate) -> String {
-    [grid(certificate), totals(certificate), legend(certificate), problems(certificate), mutant(certificate)].concat()
+    let parts = [grid(certificate), totals(certificate), legend(certificate), not_applicable(certificate)];
+    [parts.concat(), problems(certificate), mutant(certificate)].concat()
 }
 
 fn grid(certificate: &Certificate) -> String {
@@ -35,7 +35,11 @@ fn header(certificate: &Certificate) -> Vec<String> {
 
 fn row(summary: &Summary, invariants: &[(&'static str, Expectation)]) -> Vec<String> {
     let cells = invariants.iter().map(|(name, expectation)| cell(summary, name, *expectation));
-    let verdict = if summary.verdict == Verdict::Fail { "FAIL" } else { summary.verdict.as_str() };
+    let verdict = match summary.verdict {
+        Verdict::Fail => "FAIL",
+        Verdict::NotApplicable => "n/a",
+        verdict => verdict.as_str(),
+    };
     [summary.scenario.clone(), summary.seeds_run.to_string()]
         .into_iter()
         .chain(cells)
@@ -98,11 +102,15 @@ fn totals(certificate: &Certificate) -> String {
     let count = |v| certificate.summaries.iter().filter(|s| s.verdict == v).count();
     let runs: usize = certificate.summaries.iter().map(|s| s.seeds_run).sum();
     let twice = if certificate.determinism == Determinism::Check { ", each twice" } else { "" };
+    let not_applicable = match count(Verdict::NotApplicable) {
+        0 => String::new(),
+        n => format!(", {n} not applicable"),
+    };
     format!(
-        "\n{}, {}{twice}, on the {}: {} pass, {} fail, {} unknown. Verdict: {}.\n",
+        "\n{}, {}{twice}, on the {}: {} pass, {} fail, {} unknown{not_applicable}. Verdict: {}.\n",
         plural(certificate.summaries.len(), "scenario"),
         plural(runs, "run"),
-        certificate.implementation.label().replace(':', " "),
+        certificate.subject.name.replace(':', " "),
         count(Verdict::Pass),
         count(Verdict::Fail),
         count(Verdict::Unknown),
@@ -120,6 +128,19 @@ fn legend(certificate: &Certificate) -> String {
     }
     out.push_str("converge: virtual seconds from the final phase to convergence, median/max over the seeds\n");
     out
+}
+
+/// The scenarios that do not apply, each with the reason.
+fn not_applicable(certificate: &Certificate) -> String {
+    let reasons: Vec<String> = certificate
+        .summaries
+        .iter()
+        .filter_map(|s| s.not_applicable.as_ref().map(|why| format!("  {}: {why}\n", s.scenario)))
+        .collect();
+    if reasons.is_empty() {
+        return String::new();
+    }
+    format!("\nnot applicable (what the implementation does not declare):\n{}", reasons.concat())
 }
 
 fn problems(certificate: &Certificate) -> String {
@@ -161,7 +182,7 @@ fn problem<T>(scenario: &str, samples: &[&Sample<T>], describe: impl Fn(&T) -> S
 }
 
 fn mutant(certificate: &Certificate) -> String {
-    let Implementation::Mutant(mutant) = certificate.implementation else { return String::new() };
+    let Some(mutant) = &certificate.subject.planted else { return String::new() };
     let mut out = format!("\nmutant {}: {}\n  {}\n", mutant.name, mutant.change, caught(certificate, mutant));
     if !certificate.summaries.iter().any(|s| s.scenario == mutant.scenario) {
         out.push_str(&format!("  (its own scenario, {}, was not run)\n", mutant.scenario));
@@ -170,8 +191,8 @@ fn mutant(certificate: &Certificate) -> String {
 }
 
 /// Whether the invariant that names the mutant's bug caught it, where, or what did.
-pub(super) fn caught(certificate: &Certificate, mutant: &Mutant) -> String {
-    let expected = mutant.caught_by;
+pub(super) fn caught(certificate: &Certificate, mutant: &Planted) -> String {
+    let expected = &mutant.caught_by;
     let caught = certificate.caught().unwrap_or_default();
     if caught.is_empty() {
         let others: Vec<&str> = certificate.summaries.iter().flat_map(|s| s.violated()).collect();

@@ -2,8 +2,8 @@
 //! pulled in small pages.
 
 use super::secs;
+use crate::{Fault, Host, HttpFault, Mix, Profile, Route, Scenario, Workload};
 use std::time::Duration;
-use syncsim::{Fault, Host, HttpFault, Mix, Profile, Route, Scenario, Workload};
 
 /// The server crashes and restarts while devices sync.
 pub fn server_restart_mid_sync() -> Scenario {
@@ -37,7 +37,7 @@ pub fn server_error_and_rate_limit_storms() -> Scenario {
         .at(secs(12), Fault::HttpCalm)
         .at(secs(12), refuse(rate_limited(3), 1000))
         .at(secs(21), Fault::HttpCalm)
-        .at(secs(21), Fault::Http(HttpFault::ServerError(500), Route::PUSH, 400))
+        .at(secs(21), Fault::Http(HttpFault::ServerError(500), Route::Push, 400))
         .at(secs(21), refuse(rate_limited(2), 150))
         .at(secs(31), Fault::HttpCalm)
         .duration(secs(40))

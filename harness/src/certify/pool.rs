@@ -4,36 +4,31 @@
 //! from start to end. The workers take runs from a shared counter and send them back; the
 //! runs are put back in plan order, so what is printed does not depend on thread timing.
 
-use super::implementation::Implementation;
-use super::run::{Determinism, Run};
+use super::run::{Job, Run};
+use crate::implementation::{Client, Server};
 use crate::progress::Progress;
-use scenarios::suite;
-use std::path::Path;
+use crate::Scenario;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
-use syncsim::Scenario;
 
 /// A worker's stack, as large as the main thread's: a run that `syncsim run` completes
 /// must not overflow on a worker.
 const STACK: usize = 8 << 20;
 
-/// What to run: seeds `1..=seeds` of each scenario, on one implementation.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Plan<'a> {
+/// What to run: seeds `1..=seeds` of each scenario, as `job` says.
+pub(crate) struct Plan<'a, C, S> {
     /// The scenarios' names, in suite order.
     pub(crate) scenarios: &'a [String],
+    /// Builds the suite the names come from; each worker builds its own copy.
+    pub(crate) suite: fn() -> Vec<Scenario>,
     /// Seeds per scenario.
     pub(crate) seeds: u64,
-    /// The implementation under test.
-    pub(crate) implementation: Implementation,
-    /// Whether every seed runs twice.
-    pub(crate) determinism: Determinism,
-    /// The certification page's directory, when failing runs write their timelines there.
-    pub(crate) timelines: Option<&'a Path>,
+    /// The implementation and what every run shares.
+    pub(crate) job: Job<'a, C, S>,
 }
 
-impl Plan<'_> {
+impl<C, S> Plan<'_, C, S> {
     /// How many runs the plan holds.
     pub(crate) fn len(&self) -> usize {
         self.scenarios.len() * self.seeds as usize
@@ -48,7 +43,10 @@ impl Plan<'_> {
 
 /// Runs the plan on `threads` worker threads, with a progress bar; returns the runs
 /// scenario by scenario, each in seed order.
-pub(crate) fn run(plan: Plan<'_>, threads: usize) -> Vec<Vec<Run>> {
+pub(crate) fn run<C: Client + Sync, S: Server + Sync>(plan: &Plan<'_, C, S>, threads: usize) -> Vec<Vec<Run>> {
+    if plan.len() == 0 {
+        return plan.scenarios.iter().map(|_| Vec::new()).collect();
+    }
     let mut progress = Progress::start(plan.len(), "runs");
     let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::channel();
@@ -71,8 +69,8 @@ pub(crate) fn run(plan: Plan<'_>, threads: usize) -> Vec<Vec<Run>> {
 
 /// Takes runs from `next` until the plan is done. Scenarios hold `Rc`s and stay on their
 /// thread: each worker builds its own copy of the suite.
-fn work(plan: Plan<'_>, next: &AtomicUsize, sender: Sender<(usize, Run)>) {
-    let suite = suite::all();
+fn work<C: Client, S: Server>(plan: &Plan<'_, C, S>, next: &AtomicUsize, sender: Sender<(usize, Run)>) {
+    let suite = (plan.suite)();
     let find = |name: &String| suite.iter().find(|s| s.name() == name).expect("the plan names scenarios of the suite");
     let scenarios: Vec<&Scenario> = plan.scenarios.iter().map(find).collect();
     loop {
@@ -81,7 +79,7 @@ fn work(plan: Plan<'_>, next: &AtomicUsize, sender: Sender<(usize, Run)>) {
             return;
         }
         let (scenario, seed) = plan.job(i);
-        let run = Run::execute(scenarios[scenario], seed, plan.implementation, plan.determinism, plan.timelines);
+        let run = Run::execute(scenarios[scenario], seed, &plan.job);
         if sender.send((i, run)).is_err() {
             return;
         }

@@ -5,7 +5,7 @@
 //! later speak protocol version 2, which adds the task field `due_on`.
 
 use super::secs;
-use syncsim::{Fault, Profile, Scenario, Step, Workload};
+use crate::{Fault, Profile, Scenario, Step, Workload};
 
 /// An app update installed while the offline queue is full: the local database is
 /// migrated under the queue, whose entries were written in the old queue format.

@@ -1,13 +1,15 @@
 //! One run of a certification: a scenario, a seed, what its invariants found, and what
 //! became of it when it panicked or, checked twice, did not repeat itself.
 
-use super::implementation::Implementation;
+use super::subject::Subject;
 use super::summary::Verdict;
+use crate::fuzz::panic_message;
+use crate::implementation::{Client, Server};
+use crate::report::{Finding, Report};
+use crate::{History, Scenario};
 use serde::Serialize;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
-use syncsim::fuzz::panic_message;
-use syncsim::{Finding, History, Report, Scenario};
 
 /// Characters kept of a differing history line: a final snapshot is one line of
 /// kilobytes, and the start shows which event it is.
@@ -15,7 +17,7 @@ const LINE: usize = 500;
 
 /// Whether every seed runs a second time to prove the simulation repeats itself.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Determinism {
+pub enum Determinism {
     /// Run each seed once. The default.
     #[default]
     Trust,
@@ -56,35 +58,39 @@ pub(crate) enum Outcome {
 
 /// The first difference between two histories of one seed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub(crate) struct Divergence {
+pub struct Divergence {
     /// The differing line of the JSON-lines history, 1-based (line 1 is the header).
-    pub(crate) line: usize,
-    /// That line in the first run (empty past its end), cut at [`LINE`] characters.
-    pub(crate) first: String,
-    /// That line in the second run (empty past its end), cut at [`LINE`] characters.
-    pub(crate) second: String,
+    pub line: usize,
+    /// That line in the first run (empty past its end), cut at 500 characters.
+    pub first: String,
+    /// That line in the second run (empty past its end), cut at 500 characters.
+    pub second: String,
+}
+
+/// What every run of one certification shares: the implementation, how reports name it,
+/// whether seeds run twice, where failing runs write their timelines.
+pub(crate) struct Job<'a, C, S> {
+    pub(crate) client: &'a C,
+    pub(crate) server: &'a S,
+    pub(crate) subject: &'a Subject,
+    pub(crate) determinism: Determinism,
+    /// The certification page's directory, when failing runs write their timelines there.
+    pub(crate) timelines: Option<&'a Path>,
 }
 
 impl Run {
-    /// Runs seed `seed` of `scenario` on `implementation`, twice under
-    /// [`Determinism::Check`]. A panic becomes [`Outcome::Panicked`], not the caller's.
-    /// When `timelines` names the directory of a certification page, a run that violates
-    /// an invariant writes its timeline under it ([`timeline_path`]).
-    pub(crate) fn execute(
-        scenario: &Scenario,
-        seed: u64,
-        implementation: Implementation,
-        determinism: Determinism,
-        timelines: Option<&Path>,
-    ) -> Self {
-        let checked = panic::catch_unwind(AssertUnwindSafe(|| check(scenario, seed, implementation, determinism)));
+    /// Runs seed `seed` of `scenario` as `job` says, twice under [`Determinism::Check`]. A
+    /// panic becomes [`Outcome::Panicked`], not the caller's. A run that violates an
+    /// invariant writes its timeline when `job` names a directory for them.
+    pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, seed: u64, job: &Job<'_, C, S>) -> Self {
+        let checked = panic::catch_unwind(AssertUnwindSafe(|| check(scenario, seed, job)));
         let (outcome, report) = match checked {
             Ok((outcome, report)) => (outcome, Some(report)),
             Err(payload) => (Outcome::Panicked(panic_message(payload.as_ref())), None),
         };
         let failed = report.filter(|report| !report.ok());
-        let timeline = timelines.zip(failed).map(|(dir, report)| write_timeline(dir, &report, implementation));
-        Run { seed, replay: implementation.replay(scenario, seed), outcome, timeline }
+        let timeline = job.timelines.zip(failed).map(|(dir, report)| write_timeline(dir, &report, job.subject));
+        Run { seed, replay: job.subject.replay_command(scenario.name(), seed), outcome, timeline }
     }
 
     /// Fail on a violation or a divergence, unknown on a panic, else pass.
@@ -98,37 +104,21 @@ impl Run {
     }
 }
 
-fn check(
-    scenario: &Scenario,
-    seed: u64,
-    implementation: Implementation,
-    determinism: Determinism,
-) -> (Outcome, Report) {
-    let (client, server) = (implementation.client(), implementation.server());
-    let history = scenario.history(&client, &server, seed);
-    let divergence = match determinism {
+fn check<C: Client, S: Server>(scenario: &Scenario, seed: u64, job: &Job<'_, C, S>) -> (Outcome, Report) {
+    let history = scenario.history(job.client, job.server, seed);
+    let divergence = match job.determinism {
         Determinism::Trust => None,
-        Determinism::Check => Divergence::between(&history, &scenario.history(&client, &server, seed)),
+        Determinism::Check => Divergence::between(&history, &scenario.history(job.client, job.server, seed)),
     };
     let mut report = scenario.check(history);
-    report.replay = implementation.replay(scenario, seed);
+    report.replay = job.subject.replay_command(scenario.name(), seed);
     let findings = report.findings.clone();
     (Outcome::Checked { findings, converged_after_ms: report.converged_after_ms, divergence }, report)
 }
 
-/// Where the timeline of seed `seed` of `scenario` goes, relative to the certification
-/// page: `runs/SCENARIO-SEED.html`, or `runs/SCENARIO-SEED-MUTANT.html` for a mutant, so
-/// that the reference's and the mutants' pages can share a directory.
-pub(crate) fn timeline_path(scenario: &str, seed: u64, implementation: Implementation) -> String {
-    match implementation {
-        Implementation::Reference => format!("runs/{scenario}-{seed}.html"),
-        Implementation::Mutant(m) => format!("runs/{scenario}-{seed}-{}.html", m.name),
-    }
-}
-
-/// Writes `report`'s timeline under `dir`: the same page as `syncsim run ... --html`.
-fn write_timeline(dir: &Path, report: &Report, implementation: Implementation) -> Result<String, String> {
-    let relative = timeline_path(&report.scenario, report.seed, implementation);
+/// Writes `report`'s timeline under `dir`: the same page as `run ... --html`.
+fn write_timeline(dir: &Path, report: &Report, subject: &Subject) -> Result<String, String> {
+    let relative = subject.timeline_path(&report.scenario, report.seed);
     let path = dir.join(&relative);
     report.write_timeline(&path).map(|()| relative).map_err(|e| format!("could not write the timeline: {e}"))
 }
@@ -136,7 +126,7 @@ fn write_timeline(dir: &Path, report: &Report, implementation: Implementation) -
 impl Divergence {
     /// The first line where the two histories, as JSON lines, differ; `None` when they are
     /// the same line for line.
-    pub(crate) fn between(first: &History, second: &History) -> Option<Self> {
+    pub fn between(first: &History, second: &History) -> Option<Self> {
         let (first, second) = (first.to_jsonl(), second.to_jsonl());
         let (a, b): (Vec<&str>, Vec<&str>) = (first.lines().collect(), second.lines().collect());
         let i = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i))?;
@@ -155,16 +145,17 @@ fn clip(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use syncsim::history::{Event, EventKind, Header, HARNESS};
+    use crate::history::{Event, EventKind, Header, HARNESS};
 
     fn history(events: &[EventKind]) -> History {
         let header = Header {
-            schema: syncsim::history::SCHEMA.to_owned(),
-            version: syncsim::history::VERSION,
+            schema: crate::history::SCHEMA.to_owned(),
+            version: crate::history::VERSION,
             scenario: "s".to_owned(),
             seed: 1,
             devices: Vec::new(),
             strategies: Default::default(),
+            push_path: None,
         };
         let event = |(t_ms, kind): (usize, &EventKind)| Event {
             t_ms: t_ms as u64,

@@ -1,8 +1,8 @@
 //! Scenarios about the network: offline, partitions, lost answers, flapping.
 
 use super::secs;
+use crate::{Fault, Profile, Scenario, Workload};
 use std::time::Duration;
-use syncsim::{Fault, Profile, Scenario, Workload};
 
 /// One device works offline for most of the run while another keeps syncing.
 pub fn offline_writes_then_reconnect() -> Scenario {

@@ -44,6 +44,10 @@ pub(crate) enum Outcome {
         message: String,
         text: String,
     },
+    /// A `<skipped>`: it does not apply; `message` says why.
+    Skipped {
+        message: String,
+    },
 }
 
 /// The document: a `<testsuites>` named `name` holding `suites`.
@@ -76,8 +80,9 @@ impl Suite {
     fn to_xml(&self) -> String {
         let failures = self.cases.iter().filter(|c| matches!(c.result, Outcome::Failed { .. })).count();
         let errors = self.cases.iter().filter(|c| matches!(c.result, Outcome::Error { .. })).count();
+        let skipped = self.cases.iter().filter(|c| matches!(c.result, Outcome::Skipped { .. })).count();
         let mut out = format!(
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\">\n",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n",
             escape(&self.name),
             self.cases.len()
         );
@@ -103,6 +108,7 @@ impl Case {
             Outcome::Passed => String::new(),
             Outcome::Failed { kind, message, text } => element("failure", kind, message, text),
             Outcome::Error { kind, message, text } => element("error", kind, message, text),
+            Outcome::Skipped { message } => format!("      <skipped message=\"{}\"/>\n", escape(message)),
         };
         let out_text = if self.out.is_empty() {
             String::new()

@@ -2,8 +2,8 @@
 //! counters and sets, parents and children.
 
 use super::secs;
+use crate::{Fault, Mix, Profile, Requirement, Scenario, Workload};
 use protocol::{Strategies, Strategy};
-use syncsim::{Fault, Mix, Profile, Scenario, Workload};
 
 /// Two phones edit the same records while both are offline, under the default strategies.
 pub fn same_record_edited_on_two_devices_offline() -> Scenario {
@@ -34,7 +34,7 @@ pub fn concurrent_edits_under_client_wins() -> Scenario {
         .build()
 }
 
-fn concurrent_edits(name: &str, project: Strategy, task: Strategy) -> syncsim::Builder {
+fn concurrent_edits(name: &str, project: Strategy, task: Strategy) -> crate::Builder {
     Scenario::builder(name)
         .devices(3)
         .profile(Profile::REGULAR_4G)
@@ -67,6 +67,8 @@ pub fn counters_and_sets_edited_everywhere() -> Scenario {
     let mix = Mix { edit_text: 1, toggle_done: 0, increment: 6, add_element: 4, remove_element: 3, ..Mix::EDITS };
     let workload = Workload { setup_projects: 2, setup_tasks: 2, ..Workload::mixed(16).mix(mix) };
     Scenario::builder("counters_and_sets_edited_everywhere")
+        .requires(Requirement::Counters)
+        .requires(Requirement::Sets)
         .description("four devices increment counters and add and remove tags; lost answers; device1 cut off")
         .devices(4)
         .profile(Profile::REGULAR_4G)

@@ -5,12 +5,12 @@
 //! first failing case, and how many cases ran up to it, do not depend on the number of
 //! workers or on their timing.
 
-use crate::certify::Implementation;
+use crate::fuzz::{run_caught, Campaign, Failure};
+use crate::implementation::{Client, Server};
 use crate::progress::Progress;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
-use syncsim::fuzz::{run_caught, Campaign, Failure};
 
 /// A worker's stack, as large as the main thread's.
 const STACK: usize = 8 << 20;
@@ -24,9 +24,15 @@ pub(crate) struct Sweep {
     pub(crate) first_failure: Option<(usize, Failure)>,
 }
 
-/// Runs cases `indexes` of `campaign` on `implementation` with `threads` workers, in
+/// Runs cases `indexes` of `campaign` on `client` and `server` with `threads` workers, in
 /// order, stopping at the first failure.
-pub(crate) fn sweep(campaign: Campaign, indexes: &[u64], implementation: Implementation, threads: usize) -> Sweep {
+pub(crate) fn sweep<C: Client + Sync, S: Server + Sync>(
+    campaign: &Campaign,
+    indexes: &[u64],
+    client: &C,
+    server: &S,
+    threads: usize,
+) -> Sweep {
     let mut progress = Progress::start(indexes.len(), "cases");
     let (next, first) = (AtomicUsize::new(0), AtomicUsize::new(usize::MAX));
     let (sender, receiver) = mpsc::channel();
@@ -37,14 +43,13 @@ pub(crate) fn sweep(campaign: Campaign, indexes: &[u64], implementation: Impleme
             #[allow(clippy::disallowed_methods)]
             let spawned = worker.spawn_scoped(scope, move || {
                 // allowed: whole runs on workers, none shared
-                let (client, server) = (implementation.client(), implementation.server());
                 loop {
                     let position = next.fetch_add(1, Ordering::SeqCst);
                     if position >= indexes.len() || position > first.load(Ordering::SeqCst) {
                         return;
                     }
                     let case = campaign.case(indexes[position]);
-                    let outcome = run_caught(&case.scenario(campaign.latest), &client, &server, case.seed);
+                    let outcome = run_caught(&case.scenario(&campaign.capabilities), client, server, case.seed);
                     let failure = Failure::of(&outcome);
                     if failure.is_some() {
                         first.fetch_min(position, Ordering::SeqCst);

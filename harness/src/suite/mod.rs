@@ -1,7 +1,19 @@
-//! The scenarios of the suite, each named for its situation.
+//! The certification suite: 30 scenarios, each named for its situation, generic over any
+//! [`crate::Client`] and [`crate::Server`].
+//!
+//! Their names are stable: reports, replay commands and `--filter` use them. A scenario
+//! about something an implementation does not declare (a strategy, counter fields, a sync
+//! step, an app upgrade...) does not apply to it ([`crate::Scenario::applies_to`]);
+//! [`crate::certify`] reports it not applicable with the reason.
+//!
+//! ```no_run
+//! # fn demo<C: syncsim::Client, S: syncsim::Server>(client: C, server: S) {
+//! syncsim::suite::lost_acknowledgements().run(&client, &server, 1).assert_ok();
+//! # }
+//! ```
 
+use crate::Scenario;
 use std::time::Duration;
-use syncsim::Scenario;
 
 mod conflicts;
 mod devices;

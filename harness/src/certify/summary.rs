@@ -1,14 +1,16 @@
 //! Verdicts: a scenario's runs summed up into one row, and the rows into a certificate.
 
-use super::implementation::Implementation;
 use super::run::{Determinism, Divergence, Outcome, Run};
+use super::subject::Subject;
+use crate::invariant::{Expectation, Violation};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use syncsim::{Expectation, Violation};
 
 /// What a run, a scenario or a whole certification proved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Verdict {
+pub enum Verdict {
+    /// The scenario is about something the implementation does not declare: not run.
+    NotApplicable,
     /// Every invariant held on every seed.
     Pass,
     /// A run panicked: nothing is proved either way (exit status 2).
@@ -19,26 +21,29 @@ pub(crate) enum Verdict {
 
 impl Verdict {
     /// The verdict of several: a failure is a proof and outweighs an undecided run, which
-    /// outweighs passes.
-    pub(crate) fn of(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
-        verdicts.into_iter().max().unwrap_or(Verdict::Pass)
+    /// outweighs passes, which outweigh scenarios that do not apply. None at all is not
+    /// applicable: nothing was proved.
+    pub fn of(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
+        verdicts.into_iter().max().unwrap_or(Verdict::NotApplicable)
     }
 
-    /// How reports spell it: `pass`, `fail`, `unknown`.
-    pub(crate) fn as_str(self) -> &'static str {
+    /// How reports spell it: `pass`, `fail`, `unknown`, `not_applicable`.
+    pub fn as_str(self) -> &'static str {
         match self {
+            Verdict::NotApplicable => "not_applicable",
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
             Verdict::Unknown => "unknown",
         }
     }
 
-    /// 0 on a pass, 1 on a failure, 2 when undecided.
-    pub(crate) fn exit_code(self) -> ExitCode {
+    /// The exit status of a command whose verdict this is: 0 on a pass, 1 on a failure,
+    /// 2 when undecided or when nothing applied.
+    pub fn exit_code(self) -> ExitCode {
         ExitCode::from(match self {
             Verdict::Pass => 0,
             Verdict::Fail => 1,
-            Verdict::Unknown => 2,
+            Verdict::Unknown | Verdict::NotApplicable => 2,
         })
     }
 }
@@ -76,6 +81,8 @@ pub(crate) struct Summary {
     pub(crate) checked: Vec<(&'static str, Expectation, u64)>,
     /// Every violation, seed by seed, in time order within a seed.
     pub(crate) violations: Vec<Sample<Violation>>,
+    /// Why the scenario does not apply to the implementation, when it does not.
+    pub(crate) not_applicable: Option<String>,
     /// Runs that panicked, with the panic's message.
     pub(crate) panics: Vec<Sample<String>>,
     /// Seeds whose second run differed from the first.
@@ -92,6 +99,7 @@ impl Summary {
             scenario: scenario.to_owned(),
             seeds_run: runs.len(),
             verdict: Verdict::of(runs.iter().map(Run::verdict)),
+            not_applicable: None,
             converge_ms: Vec::new(),
             checked: Vec::new(),
             violations: Vec::new(),
@@ -103,6 +111,14 @@ impl Summary {
             summary.add(run);
         }
         summary.converge_ms.sort_unstable();
+        summary
+    }
+
+    /// A scenario that does not apply, and why.
+    pub(crate) fn not_applicable(scenario: &str, reason: String) -> Self {
+        let mut summary = Summary::new(scenario, Vec::new());
+        summary.verdict = Verdict::NotApplicable;
+        summary.not_applicable = Some(reason);
         summary
     }
 
@@ -171,11 +187,14 @@ impl Summary {
     }
 }
 
-/// A whole certification: how it was run, and one summary per scenario.
+/// A whole certification: how it was run, and one summary per scenario. Print it with
+/// [`Certificate::table`], write it with [`Certificate::write_json`],
+/// [`Certificate::write_junit`] and [`Certificate::write_html`], or fail a test with
+/// [`Certificate::assert_pass`].
 #[derive(Clone, Debug)]
-pub(crate) struct Certificate {
+pub struct Certificate {
     /// The implementation under test.
-    pub(crate) implementation: Implementation,
+    pub(crate) subject: Subject,
     /// Seeds run per scenario (`1..=seeds`).
     pub(crate) seeds: u64,
     /// Whether every seed was run twice.
@@ -187,16 +206,27 @@ pub(crate) struct Certificate {
 }
 
 impl Certificate {
-    /// The verdict over every scenario.
-    pub(crate) fn verdict(&self) -> Verdict {
+    /// The verdict over every scenario: not applicable ones count only when nothing else
+    /// ran.
+    pub fn verdict(&self) -> Verdict {
         Verdict::of(self.summaries.iter().map(|s| s.verdict))
     }
 
+    /// Each scenario's name and verdict, in suite order.
+    pub fn verdicts(&self) -> impl Iterator<Item = (&str, Verdict)> {
+        self.summaries.iter().map(|s| (s.scenario.as_str(), s.verdict))
+    }
+
+    /// Why scenario `name` does not apply, if it does not.
+    pub fn not_applicable(&self, name: &str) -> Option<&str> {
+        self.summaries.iter().find(|s| s.scenario == name).and_then(|s| s.not_applicable.as_deref())
+    }
+
     /// For a mutant: the scenarios where its expected invariant caught it, with the seeds
-    /// that did. `None` for the reference.
-    pub(crate) fn caught(&self) -> Option<Vec<(&str, usize)>> {
-        let Implementation::Mutant(mutant) = self.implementation else { return None };
-        let caught = self.summaries.iter().map(|s| (s.scenario.as_str(), s.first_per_seed(mutant.caught_by).len()));
+    /// that did. `None` when no bug was planted.
+    pub fn caught(&self) -> Option<Vec<(&str, usize)>> {
+        let planted = self.subject.planted.as_ref()?;
+        let caught = self.summaries.iter().map(|s| (s.scenario.as_str(), s.first_per_seed(&planted.caught_by).len()));
         Some(caught.filter(|(_, seeds)| *seeds > 0).collect())
     }
 }
@@ -210,7 +240,8 @@ mod tests {
         use Verdict::*;
         assert_eq!(Verdict::of([Pass, Unknown, Pass]), Unknown);
         assert_eq!(Verdict::of([Unknown, Fail, Pass]), Fail, "a violation is a proof, a panic is not");
-        assert_eq!(Verdict::of([]), Pass);
+        assert_eq!(Verdict::of([NotApplicable, Pass]), Pass, "a scenario that does not apply proves nothing");
+        assert_eq!(Verdict::of([]), NotApplicable, "nothing ran: nothing was proved");
     }
 
     #[test]

@@ -3,13 +3,12 @@
 //! whose `type` names the invariants and whose text gives each seed's first violation with
 //! the command that replays it; one whose runs panicked (nothing decided) is an `<error>`.
 
-use super::implementation::Implementation;
 use super::run::Determinism;
 use super::summary::{Certificate, Summary, Verdict};
+use crate::invariant::Expectation;
 use crate::junit::{self, Case, Outcome, Suite};
 use std::fmt::Write as _;
 use std::path::Path;
-use syncsim::Expectation;
 
 /// Writes the JUnit document of `certificate` to `path`.
 pub(super) fn write(certificate: &Certificate, path: &Path) -> std::io::Result<()> {
@@ -18,10 +17,10 @@ pub(super) fn write(certificate: &Certificate, path: &Path) -> std::io::Result<(
 
 /// The whole document.
 pub(super) fn render(certificate: &Certificate) -> String {
-    let label = certificate.implementation.label();
-    let classname = match certificate.implementation {
-        Implementation::Reference => "syncsim.certify.reference".to_owned(),
-        Implementation::Mutant(m) => format!("syncsim.certify.mutant.{}", m.name),
+    let label = certificate.subject.name.clone();
+    let classname = match &certificate.subject.planted {
+        None => format!("syncsim.certify.{}", label.replace(['.', ' '], "_")),
+        Some(planted) => format!("syncsim.certify.mutant.{}", planted.name),
     };
     let build = super::json::build();
     let mut properties = vec![
@@ -39,6 +38,9 @@ pub(super) fn render(certificate: &Certificate) -> String {
 fn case(summary: &Summary, classname: &str) -> Case {
     let result = match summary.verdict {
         Verdict::Pass => Outcome::Passed,
+        Verdict::NotApplicable => Outcome::Skipped {
+            message: format!("not applicable: {}", summary.not_applicable.as_deref().unwrap_or_default()),
+        },
         Verdict::Fail => failure(summary),
         Verdict::Unknown => {
             let first = &summary.panics[0];
@@ -113,7 +115,8 @@ fn facts(summary: &Summary) -> String {
 mod tests {
     use super::super::run::{Outcome as RunOutcome, Run};
     use super::*;
-    use syncsim::{Finding, Violation};
+    use crate::invariant::Violation;
+    use crate::report::Finding;
 
     fn run(seed: u64, outcome: RunOutcome) -> Run {
         Run {
@@ -134,7 +137,7 @@ mod tests {
         let violation =
             Violation { invariant: "exactly once".into(), t_ms: 9, host: None, details: "x <y> & \"z\"".into() };
         let certificate = Certificate {
-            implementation: Implementation::Reference,
+            subject: super::super::Subject::new("reference", ""),
             seeds: 2,
             determinism: Determinism::Trust,
             invariants: vec![("exactly once", Expectation::Always)],
@@ -142,10 +145,15 @@ mod tests {
                 Summary::new("passes", vec![run(1, checked(Vec::new())), run(2, checked(Vec::new()))]),
                 Summary::new("fails", vec![run(1, checked(Vec::new())), run(2, checked(vec![violation]))]),
                 Summary::new("panics", vec![run(1, RunOutcome::Panicked("boom".into()))]),
+                Summary::not_applicable("needs", "the server does not declare counter fields".into()),
             ],
         };
         let xml = render(&certificate);
-        assert!(xml.contains("tests=\"3\" failures=\"1\" errors=\"1\""), "{xml}");
+        assert!(xml.contains("tests=\"4\" failures=\"1\" errors=\"1\""), "{xml}");
+        assert!(
+            xml.contains("<skipped message=\"not applicable: the server does not declare counter fields\"/>"),
+            "{xml}"
+        );
         assert!(xml.contains("<testcase name=\"passes\" classname=\"syncsim.certify.reference\">"), "{xml}");
         assert!(xml.contains("<failure type=\"exactly once\" message=\"exactly once at 9 ms: x &lt;y&gt; &amp; &quot;z&quot; (seed 2)\">"), "{xml}");
         assert!(xml.contains("replay: cargo run --release -p scenarios -- run s --seed 2"), "{xml}");

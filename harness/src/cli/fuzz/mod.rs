@@ -1,5 +1,5 @@
-//! `syncsim fuzz`: a campaign of generated runs (`syncsim::fuzz`) on the reference or a
-//! mutant, stopped at the first failing case, which is shrunk and printed as a timeline, a
+//! `fuzz`: a campaign of generated runs ([`crate::fuzz`]) on the implementation or one of
+//! its variants, stopped at the first failing case, which is shrunk and printed as a timeline, a
 //! replay command and a ready-to-paste regression test. Exit status: 0 when no case fails,
 //! 1 when one does, 2 on a usage error or an incomplete merge.
 //!
@@ -14,33 +14,32 @@ mod junit;
 mod pool;
 mod report;
 
+use super::{prepare_outputs, usage, Chosen, Cli};
+use crate::capability::Capabilities;
 use crate::certify::json;
-use crate::certify::Implementation;
+use crate::fuzz::{run_caught, Campaign, Counterexample, MAX_SHRINK_ITERS};
+use crate::implementation::{Client, Server};
 use crate::junit::{Case as JunitCase, Outcome as JunitOutcome};
-use crate::usage;
 use report::{Failure as FailureReport, Report};
-use scenarios::mutant;
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr;
-use syncsim::fuzz::{run_caught, Adapters, Campaign, Case, Counterexample, MAX_SHRINK_ITERS};
-use syncsim::Client;
 
 /// Cases of a campaign by default: about a minute and a half on two cores, release build.
 pub(crate) const DEFAULT_CASES: u64 = 200;
 
 /// How to fuzz.
 #[derive(clap::Args, Debug)]
-pub(crate) struct Options {
+pub struct FuzzOptions {
     /// Runs cases 0..N of the campaign.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CASES, value_parser = clap::value_parser!(u64).range(1..))]
     cases: u64,
     /// The campaign's seed: the same seed draws the same cases.
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
-    /// Fuzzes this mutant of the catalog instead of the reference (`syncsim list --mutants`).
+    /// Fuzzes this build with a planted bug instead (`list --mutants`).
     #[arg(long, value_name = "NAME")]
     mutant: Option<String>,
     /// Runs only shard I of N: the cases k with k % N == I - 1.
@@ -63,7 +62,7 @@ pub(crate) struct Options {
     /// Worker threads [default: the available parallelism].
     #[arg(long, value_name = "N")]
     jobs: Option<NonZeroUsize>,
-    /// Runs a campaign on every mutant of the catalog, each shrunk when found, and prints a
+    /// Runs a campaign on every variant with a planted bug, each shrunk when found, and prints a
     /// table: mutant, the first failing case, the invariant, the sizes drawn and shrunk.
     #[arg(long, conflicts_with_all = ["mutant", "shard", "case", "report", "merge"])]
     every_mutant: bool,
@@ -104,9 +103,8 @@ impl Shard {
 }
 
 /// Fuzzes, replays a case or merges reports, as `options` say.
-pub(crate) fn fuzz(options: &Options) -> ExitCode {
-    if let Err(message) =
-        crate::prepare_outputs([&options.report, &options.junit].into_iter().flatten().map(PathBuf::as_path))
+pub(super) fn fuzz<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options: &FuzzOptions) -> ExitCode {
+    if let Err(message) = prepare_outputs([&options.report, &options.junit].into_iter().flatten().map(PathBuf::as_path))
     {
         return usage(&message);
     }
@@ -114,15 +112,14 @@ pub(crate) fn fuzz(options: &Options) -> ExitCode {
         return merge(options);
     }
     if options.every_mutant {
-        return every_mutant(options);
+        return every_mutant(cli, options);
     }
-    let implementation = match Implementation::resolve(options.mutant.as_deref()) {
-        Ok(implementation) => implementation,
+    let chosen = match cli.choose(options.mutant.as_deref()) {
+        Ok(chosen) => chosen,
         Err(message) => return usage(&message),
     };
-    let latest = implementation.client().latest_app_version();
-    let campaign =
-        Campaign { max_shrink_iters: options.max_shrink, ..Campaign::new(options.seed, options.cases, latest) };
+    let campaign = campaign(&chosen, options);
+    let latest = campaign.capabilities.latest_app_version;
     let shard = options.shard.unwrap_or(Shard::WHOLE);
     let indexes = match options.case {
         Some(case) => vec![case],
@@ -139,31 +136,30 @@ pub(crate) fn fuzz(options: &Options) -> ExitCode {
             (None, Shard::WHOLE) => String::new(),
             (None, shard) => format!(" (shard {}/{})", shard.index, shard.count),
         },
-        implementation.label().replace(':', " "),
+        chosen.subject.name.replace(':', " "),
     );
     if let Some(index) = options.case {
         // A replay: the whole run on this thread, with its logs (`RUST_LOG`) and timeline.
-        syncsim::trace::init();
+        crate::trace::init();
         let case = campaign.case(index);
         println!("case {index}, run seed {}:\n{}", case.seed, case.plan.timeline());
-        let (client, server) = (implementation.client(), implementation.server());
-        match run_caught(&case.scenario(latest), &client, &server, case.seed) {
+        match run_caught(&case.scenario(&campaign.capabilities), chosen.client, chosen.server, case.seed) {
             Ok(report) => print!("{}{report}", report.timeline()),
             Err(message) => println!("the run panics: {message}"),
         }
     }
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now(); // allowed: the wall clock of the CLI, outside any simulation
-    let sweep = pool::sweep(campaign, &indexes, implementation, threads);
+    let sweep = pool::sweep(&campaign, &indexes, chosen.client, chosen.server, threads);
     let wall = started.elapsed().as_secs_f64();
     let rate = sweep.run as f64 / wall.max(1e-9);
     println!("{} cases in {wall:.1} s ({rate:.2} cases/s)", sweep.run);
     let failure = sweep.first_failure.map(|(position, _)| {
         let index = indexes[position];
         println!("case {index} fails, the first of {}; shrinking it with its run seed pinned", sweep.run);
-        let counterexample = shrink(campaign, index, implementation);
-        print_counterexample(&counterexample, implementation, options.case.is_some());
-        failure_report(&counterexample, implementation)
+        let counterexample = shrink(&campaign, index, chosen.client, chosen.server);
+        print_counterexample(&counterexample, &chosen, options.case.is_some());
+        failure_report(&counterexample, &chosen)
     });
     let shards = vec![shard.index];
     // This shard's verdict: whether the whole campaign passes is for `--merge` to say.
@@ -179,7 +175,7 @@ pub(crate) fn fuzz(options: &Options) -> ExitCode {
         verdict: verdict.to_owned(),
         seed: campaign.seed,
         cases: campaign.cases,
-        implementation: implementation.label(),
+        implementation: chosen.subject.name.clone(),
         latest_app_version: latest,
         shards,
         shard_count: shard.count,
@@ -197,7 +193,7 @@ pub(crate) fn fuzz(options: &Options) -> ExitCode {
 
 /// Writes `report` as JSON and as JUnit XML where `options` say; the error is the exit
 /// status of a file that could not be written.
-fn write_reports(options: &Options, report: &Report, replayed: Option<u64>) -> Result<(), ExitCode> {
+fn write_reports(options: &FuzzOptions, report: &Report, replayed: Option<u64>) -> Result<(), ExitCode> {
     if let Some(path) = &options.report {
         report.write(path).map_err(|e| usage(&format!("could not write the report to {}: {e}", path.display())))?;
     }
@@ -225,12 +221,21 @@ fn available() -> usize {
     std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
 }
 
+/// The campaign `options` ask for, on `chosen`.
+fn campaign<C: Client, S: Server>(chosen: &Chosen<'_, C, S>, options: &FuzzOptions) -> Campaign {
+    let capabilities = Capabilities::of(chosen.client, chosen.server);
+    Campaign {
+        max_shrink_iters: options.max_shrink,
+        replay: chosen.fuzz_replay.clone(),
+        ..Campaign::new(options.seed, options.cases, capabilities)
+    }
+}
+
 /// Runs case `index` again on this thread and shrinks it, drawing the attempts on a
 /// terminal.
-fn shrink(campaign: Campaign, index: u64, implementation: Implementation) -> Counterexample {
-    let (client, server) = (implementation.client(), implementation.server());
+fn shrink<C: Client, S: Server>(campaign: &Campaign, index: u64, client: &C, server: &S) -> Counterexample {
     let case = campaign.case(index);
-    let outcome = run_caught(&case.scenario(campaign.latest), &client, &server, case.seed);
+    let outcome = run_caught(&case.scenario(&campaign.capabilities), client, server, case.seed);
     let terminal = std::io::stderr().is_terminal();
     let mut tries = 0;
     let counterexample = campaign.counterexample(case, outcome, |scenario, seed| {
@@ -240,7 +245,7 @@ fn shrink(campaign: Campaign, index: u64, implementation: Implementation) -> Cou
             let _ = write!(err, "\r\x1b[Kshrinking: try {tries} of at most {}", campaign.max_shrink_iters);
             let _ = err.flush();
         }
-        run_caught(scenario, &client, &server, seed)
+        run_caught(scenario, client, server, seed)
     });
     if terminal {
         eprintln!();
@@ -248,44 +253,17 @@ fn shrink(campaign: Campaign, index: u64, implementation: Implementation) -> Cou
     counterexample.expect("the case failed on a worker, and runs are deterministic: it fails here too")
 }
 
-/// The command that replays `case` on `implementation`.
-fn replay(case: &Case, implementation: Implementation) -> String {
-    match implementation {
-        Implementation::Reference => case.replay_command(),
-        Implementation::Mutant(m) => format!("{} --mutant {}", case.replay_command(), m.name),
-    }
-}
-
-/// The regression test of `counterexample`, with the adapters of `implementation`.
-fn regression_test(counterexample: &Counterexample, implementation: Implementation) -> String {
-    let adapters = match implementation {
-        Implementation::Reference => Adapters {
-            imports: vec!["scenarios::reference::{ReferenceClient, ReferenceServer}".to_owned()],
-            setup: Vec::new(),
-            client: "ReferenceClient::default()".to_owned(),
-            server: "ReferenceServer::default()".to_owned(),
-        },
-        Implementation::Mutant(m) => Adapters {
-            imports: vec!["scenarios::mutant".to_owned()],
-            setup: vec![format!("let mutant = mutant::by_name({:?}).expect(\"the catalog has it\");", m.name)],
-            client: "mutant.client()".to_owned(),
-            server: "mutant.server()".to_owned(),
-        },
-    };
-    counterexample.regression_test(&adapters)
-}
-
-fn print_counterexample(counterexample: &Counterexample, implementation: Implementation, timeline: bool) {
+fn print_counterexample<C, S>(counterexample: &Counterexample, chosen: &Chosen<'_, C, S>, timeline: bool) {
     if let (true, Ok(report)) = (timeline, &counterexample.shrunk.outcome) {
         println!("the shrunk run:\n{}", report.timeline());
     }
     println!("{counterexample}");
     println!("regression test, to paste into a test file:\n");
-    println!("{}", regression_test(counterexample, implementation));
-    println!("replay: {}", replay(&counterexample.case, implementation));
+    println!("{}", counterexample.regression_test(chosen.adapters));
+    println!("replay: {}", counterexample.case.replay_command());
 }
 
-fn failure_report(counterexample: &Counterexample, implementation: Implementation) -> FailureReport {
+fn failure_report<C, S>(counterexample: &Counterexample, chosen: &Chosen<'_, C, S>) -> FailureReport {
     let (case, shrunk) = (&counterexample.case, &counterexample.shrunk);
     let violations = match &shrunk.outcome {
         Ok(report) => report.violations().map(ToString::to_string).collect(),
@@ -301,20 +279,20 @@ fn failure_report(counterexample: &Counterexample, implementation: Implementatio
         shrunk_size: shrunk.plan.size(),
         shrunk: shrunk.plan.timeline(),
         shrink_tries: shrunk.tries,
-        replay: replay(case, implementation),
-        regression_test: regression_test(counterexample, implementation),
+        replay: case.replay_command(),
+        regression_test: counterexample.regression_test(chosen.adapters),
     }
 }
 
-/// One campaign per mutant: whether each is found within the cases, how soon, and how small
-/// its counterexample shrinks.
-fn every_mutant(options: &Options) -> ExitCode {
+/// One campaign per variant: whether each is found within the cases, how soon, and how
+/// small its counterexample shrinks.
+fn every_mutant<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options: &FuzzOptions) -> ExitCode {
     let threads = options.jobs.map_or_else(available, NonZeroUsize::get).max(1);
     let indexes: Vec<u64> = (0..options.cases).collect();
     println!(
         "fuzz: campaign {} on each of the {} mutants, up to {} cases and {} shrink runs each",
         options.seed,
-        mutant::ALL.len(),
+        cli.variants().len(),
         options.cases,
         options.max_shrink
     );
@@ -324,24 +302,23 @@ fn every_mutant(options: &Options) -> ExitCode {
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut missed = Vec::new();
     let mut cases = Vec::new();
-    for m in mutant::ALL {
-        let implementation = Implementation::Mutant(m);
-        let latest = implementation.client().latest_app_version();
-        let campaign =
-            Campaign { max_shrink_iters: options.max_shrink, ..Campaign::new(options.seed, options.cases, latest) };
+    for variant in cli.variants() {
+        let m = &variant.planted;
+        let chosen = cli.choose(Some(&m.name)).expect("a variant of this command line");
+        let campaign = campaign(&chosen, options);
         #[allow(clippy::disallowed_methods)]
         let started = std::time::Instant::now(); // allowed: the wall clock of the CLI, outside any simulation
-        let sweep = pool::sweep(campaign, &indexes, implementation, threads.min(indexes.len()));
-        let classname = junit::classname(&implementation.label());
+        let sweep = pool::sweep(&campaign, &indexes, chosen.client, chosen.server, threads.min(indexes.len()));
+        let classname = junit::classname(&chosen.subject.name);
         let Some((position, _)) = sweep.first_failure else {
             println!("| `{}` | not found in {} cases | | no | | | | {:.0} |", m.name, sweep.run, wall(started));
-            missed.push(m.name);
+            missed.push(m.name.as_str());
             let message = format!("{} not found in {} cases of campaign {}", m.name, sweep.run, options.seed);
-            let result = JunitOutcome::Failed { kind: "not found".to_owned(), message, text: m.change.to_owned() };
-            cases.push(JunitCase { name: m.name.to_owned(), classname, result, out: String::new() });
+            let result = JunitOutcome::Failed { kind: "not found".to_owned(), message, text: m.change.clone() };
+            cases.push(JunitCase { name: m.name.clone(), classname, result, out: String::new() });
             continue;
         };
-        let counterexample = shrink(campaign, indexes[position], implementation);
+        let counterexample = shrink(&campaign, indexes[position], chosen.client, chosen.server);
         let violated: Vec<&str> = match &counterexample.shrunk.outcome {
             Ok(report) => report.findings.iter().filter(|f| !f.violations.is_empty()).map(|f| f.invariant).collect(),
             Err(_) => vec!["a panic"],
@@ -351,7 +328,7 @@ fn every_mutant(options: &Options) -> ExitCode {
             m.name,
             indexes[position],
             violated.join(", "),
-            if violated.contains(&m.caught_by) { "yes" } else { "no" },
+            if violated.contains(&m.caught_by.as_str()) { "yes" } else { "no" },
             counterexample.case.plan.size(),
             counterexample.shrunk.plan.size(),
             counterexample.shrunk.tries,
@@ -364,9 +341,9 @@ fn every_mutant(options: &Options) -> ExitCode {
             violated.join(", "),
             counterexample.case.plan.size(),
             counterexample.shrunk.plan.size(),
-            replay(&counterexample.case, implementation)
+            counterexample.case.replay_command()
         );
-        cases.push(JunitCase { name: m.name.to_owned(), classname, result: JunitOutcome::Passed, out });
+        cases.push(JunitCase { name: m.name.clone(), classname, result: JunitOutcome::Passed, out });
     }
     if let Some(path) = &options.junit {
         if let Err(e) = junit::write(path, cases, properties(options.seed, "every mutant")) {
@@ -386,7 +363,7 @@ fn wall(started: std::time::Instant) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
-fn merge(options: &Options) -> ExitCode {
+fn merge(options: &FuzzOptions) -> ExitCode {
     let reports: Result<Vec<Report>, String> = options.merge.iter().map(|path| Report::read(path)).collect();
     let merged = match reports.and_then(report::merge) {
         Ok(merged) => merged,

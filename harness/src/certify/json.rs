@@ -1,13 +1,12 @@
 //! The certificate as a JSON report (`--report PATH`), for CI and for tools: the verdict,
 //! how it was run, one entry per scenario with a few violations each, and the build.
 
-use super::implementation::Implementation;
 use super::run::{Determinism, Divergence};
 use super::summary::{Certificate, Sample, Summary};
+use crate::invariant::{Expectation, Violation};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use syncsim::{Expectation, Violation};
 
 /// The report's `schema`, so a tool can tell it from a history.
 const SCHEMA: &str = "syncsim-certificate";
@@ -23,8 +22,8 @@ struct Report<'a> {
     version: u32,
     verdict: &'static str,
     seeds: u64,
-    implementation: String,
-    mutant: Option<Mutant>,
+    implementation: &'a str,
+    mutant: Option<Mutant<'a>>,
     check_determinism: bool,
     invariants: Vec<Invariant>,
     scenarios: Vec<Scenario<'a>>,
@@ -32,9 +31,9 @@ struct Report<'a> {
 }
 
 #[derive(Serialize)]
-struct Mutant {
-    name: &'static str,
-    caught_by: &'static str,
+struct Mutant<'a> {
+    name: &'a str,
+    caught_by: &'a str,
     caught: bool,
 }
 
@@ -48,6 +47,8 @@ struct Invariant {
 struct Scenario<'a> {
     name: &'a str,
     verdict: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_applicable: Option<&'a str>,
     seeds_run: usize,
     converge_ms: Converge,
     sometimes: BTreeMap<&'static str, u64>,
@@ -111,7 +112,7 @@ fn report(certificate: &Certificate) -> Report<'_> {
         version: VERSION,
         verdict: certificate.verdict().as_str(),
         seeds: certificate.seeds,
-        implementation: certificate.implementation.label(),
+        implementation: &certificate.subject.name,
         mutant: mutant(certificate),
         check_determinism: certificate.determinism == Determinism::Check,
         invariants: certificate.invariants.iter().map(|&(name, expectation)| Invariant { name, expectation }).collect(),
@@ -120,10 +121,10 @@ fn report(certificate: &Certificate) -> Report<'_> {
     }
 }
 
-fn mutant(certificate: &Certificate) -> Option<Mutant> {
-    let Implementation::Mutant(mutant) = certificate.implementation else { return None };
+fn mutant(certificate: &Certificate) -> Option<Mutant<'_>> {
+    let planted = certificate.subject.planted.as_ref()?;
     let caught = certificate.caught().is_some_and(|caught| !caught.is_empty());
-    Some(Mutant { name: mutant.name, caught_by: mutant.caught_by, caught })
+    Some(Mutant { name: &planted.name, caught_by: &planted.caught_by, caught })
 }
 
 fn scenario(summary: &Summary) -> Scenario<'_> {
@@ -139,6 +140,7 @@ fn scenario(summary: &Summary) -> Scenario<'_> {
     Scenario {
         name: &summary.scenario,
         verdict: summary.verdict.as_str(),
+        not_applicable: summary.not_applicable.as_deref(),
         seeds_run: summary.seeds_run,
         converge_ms: Converge { median: summary.median_converge_ms(), max: summary.max_converge_ms() },
         sometimes: sometimes(summary),

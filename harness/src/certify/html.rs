@@ -3,13 +3,12 @@
 //! that replays it and a link to the failing run's timeline, written under `runs/` beside
 //! the page. Self-contained (no network) and the same for the same certification.
 
-use super::implementation::Implementation;
 use super::run::Determinism;
 use super::summary::{Certificate, Sample, Summary, Verdict};
 use super::table;
+use crate::html::escape;
+use crate::invariant::{Expectation, Violation};
 use std::path::{Path, PathBuf};
-use syncsim::html::escape;
-use syncsim::{Expectation, Violation};
 
 const STYLE: &str = "\
 body { margin: 0; padding: 18px 22px 40px; font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; color: #1f2328; }
@@ -19,6 +18,8 @@ code { font: 12.5px ui-monospace, Menlo, Consolas, monospace; background: #f6f8f
 .verdict { font-size: 13px; padding: 2px 8px; border-radius: 10px; color: #fff; vertical-align: 3px; }
 .verdict.pass, td.verdict-pass { background: #2f9e44; } .verdict.fail, td.verdict-fail { background: #e03131; }
 .verdict.unknown, td.verdict-unknown { background: #f08c00; }
+.verdict.not_applicable, td.verdict-not_applicable { background: #868e96; }
+.grid td.na { color: #868e96; font-style: italic; text-align: left; }
 table.grid { border-collapse: collapse; margin-top: 8px; }
 .grid th, .grid td { border: 1px solid #d0d7de; padding: 3px 7px; text-align: center; }
 .grid th.invariant { writing-mode: vertical-rl; transform: rotate(180deg); font-weight: 500; white-space: nowrap; padding: 6px 3px; }
@@ -30,7 +31,7 @@ table.grid { border-collapse: collapse; margin-top: 8px; }
 .grid td.unchecked { color: #adb5bd; }
 .grid td.reached { background: #f8f9fa; }
 .grid td.unreached { background: #fff3bf; color: #e67700; }
-.grid td.verdict-pass, .grid td.verdict-fail, .grid td.verdict-unknown { color: #fff; font-weight: 700; }
+.grid td.verdict-pass, .grid td.verdict-fail, .grid td.verdict-unknown, .grid td.verdict-not_applicable { color: #fff; font-weight: 700; }
 .grid tr:hover td { outline: 1px solid #adb5bd; }
 .problem { margin: 4px 0 10px; padding: 6px 10px; border-left: 4px solid #e03131; background: #fff5f5; }
 .problem.unknown { border-left-color: #f08c00; background: #fff9db; }
@@ -53,7 +54,7 @@ pub(super) fn write(certificate: &Certificate, path: &Path) -> std::io::Result<(
 
 /// The whole page.
 pub(super) fn render(certificate: &Certificate) -> String {
-    let label = certificate.implementation.label().replace(':', " ");
+    let label = certificate.subject.name.replace(':', " ");
     let verdict = certificate.verdict();
     [
         format!(
@@ -81,14 +82,14 @@ fn header(certificate: &Certificate, label: &str, verdict: Verdict) -> String {
         build.profile,
         build.commit.map(|c| format!(", commit {}", &c[..c.len().min(12)])).unwrap_or_default(),
     );
-    let mutant = match certificate.implementation {
-        Implementation::Mutant(m) => format!(
+    let mutant = match &certificate.subject.planted {
+        Some(m) => format!(
             "<p>mutant <code>{}</code>: {}<br>{}</p>\n",
-            escape(m.name),
-            escape(m.change),
+            escape(&m.name),
+            escape(&m.change),
             escape(&table::caught(certificate, m))
         ),
-        Implementation::Reference => String::new(),
+        None => String::new(),
     };
     format!(
         "<h1>syncsim certification: {} <span class=\"verdict {}\">{}</span></h1>\n<p class=\"muted\">{}</p>\n{mutant}",
@@ -123,7 +124,11 @@ fn row(summary: &Summary, invariants: &[(&'static str, Expectation)]) -> String 
         escape(&summary.scenario),
         summary.seeds_run
     );
-    for (name, expectation) in invariants {
+    if let Some(reason) = &summary.not_applicable {
+        let reason = escape(&format!("not applicable: {reason}"));
+        out.push_str(&format!("<td class=\"na\" colspan=\"{}\">{reason}</td>", invariants.len()));
+    }
+    for (name, expectation) in invariants.iter().filter(|_| summary.not_applicable.is_none()) {
         out.push_str(&cell(summary, name, *expectation));
     }
     let converge = match (summary.median_converge_ms(), summary.max_converge_ms()) {
@@ -158,7 +163,7 @@ fn cell(summary: &Summary, invariant: &str, expectation: Expectation) -> String 
 }
 
 fn problems(certificate: &Certificate) -> String {
-    let failing: Vec<&Summary> = certificate.summaries.iter().filter(|s| s.verdict != Verdict::Pass).collect();
+    let failing: Vec<&Summary> = certificate.summaries.iter().filter(|s| s.verdict > Verdict::Pass).collect();
     if failing.is_empty() {
         return "<h2>Problems</h2>\n<p>None: every invariant held on every seed.</p>\n".to_owned();
     }
@@ -200,7 +205,7 @@ fn problem<T>(class: &str, sample: &Sample<T>, text: &str, timeline: Option<&str
 mod tests {
     use super::super::run::{Outcome, Run};
     use super::*;
-    use syncsim::Finding;
+    use crate::report::Finding;
 
     fn certificate() -> Certificate {
         let violated = Violation {
@@ -229,11 +234,14 @@ mod tests {
             },
         };
         Certificate {
-            implementation: Implementation::Reference,
+            subject: super::super::Subject::new("reference", ""),
             seeds: 2,
             determinism: Determinism::Trust,
             invariants: vec![("exactly once", Expectation::Always), ("sometimes a conflict", Expectation::Sometimes)],
-            summaries: vec![Summary::new("s", vec![run(1, Vec::new()), run(2, vec![violated])])],
+            summaries: vec![
+                Summary::new("s", vec![run(1, Vec::new()), run(2, vec![violated])]),
+                Summary::not_applicable("t", "the client does not declare set fields".into()),
+            ],
         }
     }
 
@@ -248,6 +256,8 @@ mod tests {
         assert!(page.contains("cargo run --release -p scenarios -- run s --seed 2"), "the replay command");
         assert!(page.contains("task/&lt;t1&gt; pomodoros is 8 &amp; more"), "the violation, escaped");
         assert!(page.contains("class=\"verdict fail\">fail"));
+        assert!(page.contains("not applicable: the client does not declare set fields"), "the reason in the grid");
+        assert!(page.contains("class=\"verdict-not_applicable\">not_applicable"), "{page}");
         assert_eq!(page, render(&certificate()), "the same certification gives the same page");
     }
 }

@@ -1,9 +1,9 @@
 //! Scenarios about the device: kills at sync steps, clocks.
 
 use super::secs;
+use crate::{ConditionChange, Fault, Profile, Scenario, Step, Workload};
 use protocol::{Strategies, Strategy};
 use std::time::Duration;
-use syncsim::{ConditionChange, Fault, Profile, Scenario, Step, Workload};
 
 /// The app is killed at every named sync step in turn, and restarted on its data.
 pub fn kill_at_each_sync_step() -> Scenario {

@@ -1,0 +1,344 @@
+//! The command line for any implementation: `list`, `run`, `certify` and `fuzz`, with the
+//! same flags, outputs and exit statuses whatever the implementation, in the binary of the
+//! team that certifies it.
+//!
+//! ```no_run
+//! # #[derive(Clone)] struct MyClient;
+//! # #[derive(Clone)] struct MyServer;
+//! # impl syncsim::Client for MyClient { type App = MyApp; async fn open(&self, _: syncsim::DeviceEnv) -> Result<MyApp, syncsim::BoxError> { todo!() } }
+//! # struct MyApp;
+//! # impl syncsim::App for MyApp {
+//! #     async fn perform(&self, _: &syncsim::Operation) -> Result<(), syncsim::BoxError> { todo!() }
+//! #     async fn sync(&self) -> Result<syncsim::SyncOutcome, syncsim::BoxError> { todo!() }
+//! #     fn state(&self) -> Result<syncsim::DeviceState, syncsim::BoxError> { todo!() }
+//! # }
+//! # impl syncsim::Server for MyServer {
+//! #     fn router(&self, _: &syncsim::ServerEnv) -> Result<axum::Router, syncsim::BoxError> { todo!() }
+//! #     fn state(&self, _: &syncsim::ServerEnv) -> Result<syncsim::ServerState, syncsim::BoxError> { todo!() }
+//! # }
+//! fn main() -> std::process::ExitCode {
+//!     syncsim::cli::main(MyClient, MyServer)
+//! }
+//! ```
+//!
+//! - `list` prints the scenarios (and which apply), the invariants and the network
+//!   profiles; `list --mutants` the names of the planted bugs, one per line;
+//! - `run SCENARIO [--seed S] [--mutant NAME] [--history PATH] [--html PATH] [--quiet]`
+//!   runs one seed (default 1), prints the timeline, the verdict and the simulation's speed;
+//!   exits 0 on a pass, 1 on a violation, 2 on a usage error, a scenario that does not
+//!   apply, or a file it could not write;
+//! - `certify [--seeds N] [--filter TEXT] [--mutant NAME] [--report PATH] [--html PATH]
+//!   [--junit PATH] [--check-determinism] [--jobs N]` (see [`crate::certify`]): exits 0
+//!   when all pass, 1 on a violation or a nondeterministic seed, 2 when it could not
+//!   decide;
+//! - `fuzz [--cases N] [--seed S] [--mutant NAME] [--shard I/N] [--case K] [--report PATH]
+//!   [--junit PATH] [--jobs N] [--max-shrink N] [--every-mutant] [--merge REPORT..]` (see
+//!   [`crate::fuzz`]): exits 0 when no case fails, 1 when one does, 2 on a usage error or
+//!   an incomplete merge.
+//!
+//! Replay commands name the binary that printed them ([`Subject::default_replay`]). A
+//! [`Cli`] with [`Variant`]s also certifies deliberately broken builds (`--mutant NAME`),
+//! which prove that the checks bite.
+//!
+//! Modules: `certify` (the `certify` command), `fuzz` (the `fuzz` command: its worker pool,
+//! JSON report and merge, JUnit XML).
+
+mod certify;
+mod fuzz;
+
+pub use certify::CertifyOptions;
+pub use fuzz::FuzzOptions;
+
+use crate::capability::Capabilities;
+use crate::certify::{Planted, Subject};
+use crate::fuzz::Adapters;
+use crate::implementation::{Client, Server};
+use crate::net::Profile;
+use crate::Scenario;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The commands, for a binary that adds its own beside them (`#[command(flatten)]`) and
+/// hands these to [`Cli::execute`].
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Lists the scenarios (and whether each applies), the invariants and the network profiles.
+    List {
+        /// Prints only the names of the planted bugs (`--mutant`), one per line.
+        #[arg(long)]
+        mutants: bool,
+    },
+    /// Runs one scenario with one seed; prints the timeline and the verdict.
+    Run(RunOptions),
+    /// Runs every scenario over many seeds and prints a verdict per scenario and invariant.
+    Certify(CertifyOptions),
+    /// Runs generated scenarios until one fails, shrinks it and prints it as a test.
+    Fuzz(FuzzOptions),
+}
+
+/// How to run one scenario.
+#[derive(clap::Args, Debug)]
+pub struct RunOptions {
+    /// The scenario's name (see `list`).
+    scenario: String,
+    /// The seed: the same seed replays the same run.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Runs this build with a planted bug instead (`list --mutants`).
+    #[arg(long, value_name = "NAME")]
+    mutant: Option<String>,
+    /// Also writes the history, as JSON lines, to this file.
+    #[arg(long)]
+    history: Option<PathBuf>,
+    /// Also writes the run's timeline to this file: one self-contained HTML page (no
+    /// network needed) with a lane per device and one for the server, the operations,
+    /// sync rounds, faults, kills and the violations, to open in a browser.
+    #[arg(long, value_name = "PATH")]
+    html: Option<PathBuf>,
+    /// Prints only the verdict, not the timeline.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Parser)]
+#[command(about = "Certifies an offline-first sync implementation in a deterministic simulation")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// A build of the implementation with a bug planted on purpose, selected with
+/// `--mutant NAME`.
+#[derive(Clone, Debug)]
+pub struct Variant<C, S> {
+    /// The bug: its name, the change, the invariant that must catch it.
+    pub planted: Planted,
+    /// The client with the bug, when it is a client bug.
+    pub client: C,
+    /// The server with the bug, when it is a server bug.
+    pub server: S,
+    /// How a printed regression test builds this client and server.
+    pub adapters: Adapters,
+}
+
+/// The command line of one implementation and its variants.
+///
+/// Defaults: reports name it [`Subject::default`] (the package cargo runs it in), regression
+/// tests build `C::default()` and `S::default()`, no variants.
+pub struct Cli<C, S> {
+    client: C,
+    server: S,
+    subject: Subject,
+    adapters: Adapters,
+    fuzz_replay: String,
+    variants: Vec<Variant<C, S>>,
+}
+
+/// Parses the command line and runs it on `client` and `server`: the whole `main` of a
+/// certifying binary.
+pub fn main<C: Client + Sync, S: Server + Sync>(client: C, server: S) -> ExitCode {
+    Cli::new(client, server).main()
+}
+
+/// The implementation a command runs on: the one the [`Cli`] was made with, or a variant.
+pub(crate) struct Chosen<'a, C, S> {
+    pub(crate) client: &'a C,
+    pub(crate) server: &'a S,
+    pub(crate) subject: Subject,
+    pub(crate) adapters: &'a Adapters,
+    pub(crate) fuzz_replay: String,
+}
+
+impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
+    /// The command line of `client` and `server`.
+    pub fn new(client: C, server: S) -> Self {
+        let adapters = Adapters {
+            client: format!("{}::default()", short_type_name::<C>()),
+            server: format!("{}::default()", short_type_name::<S>()),
+            ..Adapters::default()
+        };
+        let fuzz_replay = crate::fuzz::default_replay();
+        Cli { client, server, subject: Subject::default(), adapters, fuzz_replay, variants: Vec::new() }
+    }
+
+    /// How reports name the implementation and replay a scenario's seed.
+    pub fn subject(mut self, subject: Subject) -> Self {
+        self.subject = subject;
+        self
+    }
+
+    /// How printed regression tests build the client and the server.
+    pub fn adapters(mut self, adapters: Adapters) -> Self {
+        self.adapters = adapters;
+        self
+    }
+
+    /// The command that replays one fuzz case (`{campaign}` and `{case}` are filled in).
+    pub fn fuzz_replay(mut self, command: &str) -> Self {
+        self.fuzz_replay = command.to_owned();
+        self
+    }
+
+    /// Adds a build with a planted bug, selected with `--mutant NAME`.
+    pub fn variant(mut self, variant: Variant<C, S>) -> Self {
+        self.variants.push(variant);
+        self
+    }
+
+    /// Parses the process's arguments and runs the command.
+    pub fn main(self) -> ExitCode {
+        self.execute(Args::parse().command)
+    }
+
+    /// Runs one parsed command and returns its exit status.
+    pub fn execute(&self, command: Command) -> ExitCode {
+        match command {
+            Command::List { mutants: false } => {
+                self.list();
+                ExitCode::SUCCESS
+            }
+            Command::List { mutants: true } => {
+                self.variants.iter().for_each(|v| println!("{}", v.planted.name));
+                ExitCode::SUCCESS
+            }
+            Command::Run(options) => self.run(&options),
+            // No log subscriber: the logs of hundreds of runs on several threads interleave
+            // into noise. `run` replays one seed with its logs.
+            Command::Certify(options) => certify::certify(self, &options),
+            Command::Fuzz(options) => fuzz::fuzz(self, &options),
+        }
+    }
+
+    /// The implementation itself when `mutant` is `None`, else the variant of that name;
+    /// the error names the variants there are.
+    pub(crate) fn choose(&self, mutant: Option<&str>) -> Result<Chosen<'_, C, S>, String> {
+        let Some(name) = mutant else {
+            let (client, server, adapters) = (&self.client, &self.server, &self.adapters);
+            let (subject, fuzz_replay) = (self.subject.clone(), self.fuzz_replay.clone());
+            return Ok(Chosen { client, server, subject, adapters, fuzz_replay });
+        };
+        let variant = self.variants.iter().find(|v| v.planted.name == name).ok_or_else(|| {
+            let names: Vec<&str> = self.variants.iter().map(|v| v.planted.name.as_str()).collect();
+            if names.is_empty() {
+                format!("no mutant named `{name}`: this implementation declares none")
+            } else {
+                format!("no mutant named `{name}`; the mutants are: {}", names.join(", "))
+            }
+        })?;
+        let subject = Subject {
+            name: format!("mutant:{name}"),
+            replay: self.subject.replay.clone(),
+            planted: Some(variant.planted.clone()),
+        };
+        let fuzz_replay = format!("{} --mutant {name}", self.fuzz_replay);
+        Ok(Chosen {
+            client: &variant.client,
+            server: &variant.server,
+            subject,
+            adapters: &variant.adapters,
+            fuzz_replay,
+        })
+    }
+
+    /// The variants, in the order they were added.
+    pub(crate) fn variants(&self) -> &[Variant<C, S>] {
+        &self.variants
+    }
+
+    fn list(&self) {
+        let capabilities = Capabilities::of(&self.client, &self.server);
+        println!("scenarios:");
+        for scenario in crate::suite::all() {
+            let applies = match scenario.applies_to(&capabilities) {
+                Ok(()) => String::new(),
+                Err(reason) => format!(" (not applicable: {reason})"),
+            };
+            println!("  {:<40} {}{applies}", scenario.name(), scenario.description());
+        }
+        println!("invariants:");
+        for invariant in crate::invariant::all() {
+            let expectation = format!("{:?}", invariant.expectation()).to_lowercase();
+            println!("  {:<36} {expectation:<10} {}", invariant.name(), invariant.description());
+        }
+        println!("profiles:");
+        for profile in Profile::ALL {
+            println!("  {profile}");
+        }
+    }
+
+    fn run(&self, options: &RunOptions) -> ExitCode {
+        let outputs = [&options.history, &options.html];
+        if let Err(message) = prepare_outputs(outputs.into_iter().flatten().map(PathBuf::as_path)) {
+            return usage(&message);
+        }
+        let chosen = match self.choose(options.mutant.as_deref()) {
+            Ok(chosen) => chosen,
+            Err(message) => return usage(&message),
+        };
+        let Some(scenario) = crate::suite::by_name(&options.scenario) else {
+            return usage(&format!("no scenario named `{}`; `list` shows them", options.scenario));
+        };
+        if let Err(reason) = scenario.applies_to(&Capabilities::of(chosen.client, chosen.server)) {
+            return usage(&format!("{} does not apply to this implementation: {reason}", scenario.name()));
+        }
+        run_one(&scenario, options, &chosen)
+    }
+}
+
+fn run_one<C: Client, S: Server>(scenario: &Scenario, options: &RunOptions, chosen: &Chosen<'_, C, S>) -> ExitCode {
+    crate::trace::init();
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now(); // allowed: the wall clock measures the simulation's speed
+    let mut report = scenario.run(chosen.client, chosen.server, options.seed);
+    let wall = started.elapsed().as_secs_f64();
+    report.replay = chosen.subject.replay_command(scenario.name(), options.seed);
+    if !options.quiet {
+        print!("{}", report.timeline());
+    }
+    print!("{report}");
+    let simulated = report.history.events.last().map_or(0.0, |e| e.t_ms as f64 / 1000.0);
+    println!("  simulated {simulated:.1} s in {wall:.2} s of wall time ({:.0}x)", simulated / wall.max(1e-9));
+    if let Some(path) = &options.history {
+        if let Err(e) = report.write_history(path) {
+            return usage(&format!("could not write the history: {e}"));
+        }
+        println!("  history: {}", path.display());
+    }
+    if let Some(path) = &options.html {
+        if let Err(e) = report.write_timeline(path) {
+            return usage(&format!("could not write the timeline: {e}"));
+        }
+        println!("  timeline: {}", path.display());
+    }
+    if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Creates the directories of the files a command will write, and refuses a path that is
+/// a directory, so that a long run does not end in a file it cannot write.
+pub(crate) fn prepare_outputs<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Result<(), String> {
+    for path in paths {
+        if path.is_dir() {
+            return Err(format!("{} is a directory: give a file name", path.display()));
+        }
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints `message` and returns the exit status of a usage error.
+pub(crate) fn usage(message: &str) -> ExitCode {
+    eprintln!("{message}");
+    ExitCode::from(2)
+}
+
+fn short_type_name<T>() -> &'static str {
+    let name = std::any::type_name::<T>();
+    name.rsplit("::").next().unwrap_or(name)
+}

@@ -1,0 +1,77 @@
+//! The two long-offline scenarios on the reference: days away with thousands of queued
+//! writes, and longer than the tombstone horizon.
+
+use std::time::Duration;
+use syncsim::suite::{
+    device_offline_longer_than_the_tombstone_horizon, long_offline_with_thousands_of_queued_mutations,
+};
+use syncsim::Scenario;
+
+const DAY: Duration = Duration::from_secs(86_400);
+use scenarios::mutant;
+use scenarios::reference::{ReferenceClient, ReferenceServer};
+use syncsim::history::EventKind;
+use syncsim::{History, Report};
+
+fn on_the_reference(scenario: &Scenario, seed: u64) -> Report {
+    let report = scenario.run(&ReferenceClient::default(), &ReferenceServer::default(), seed);
+    report.assert_ok();
+    assert!(report.converged_after_ms.is_some(), "{}: seed {seed} converges", scenario.name());
+    report
+}
+
+/// When device 0's profile changed to `profile` (ms on the timeline).
+fn device0_profile_at(history: &History, profile: &str) -> u64 {
+    let fault = format!("profile device0 {profile}");
+    let event = history.events.iter().find(|e| matches!(&e.kind, EventKind::Fault { fault: f } if *f == fault));
+    event.unwrap_or_else(|| panic!("`{fault}` is on the timeline")).t_ms
+}
+
+#[test]
+fn long_offline_with_thousands_of_queued_mutations_drains_into_convergence() {
+    let history = on_the_reference(&long_offline_with_thousands_of_queued_mutations(), 1).history;
+    let (offline, back) = (device0_profile_at(&history, "offline"), device0_profile_at(&history, "slow-4g"));
+    assert!(back - offline >= 2 * DAY.as_millis() as u64, "device0 is away at least 2 days: {offline}..{back} ms");
+    let on_device0 = |e: &&syncsim::history::Event| e.host == "device0";
+    let queued = history
+        .events
+        .iter()
+        .filter(on_device0)
+        .filter(|e| matches!(e.kind, EventKind::Ok { .. }) && (offline..back).contains(&e.t_ms))
+        .count();
+    assert!(queued >= 2_000, "device0 confirms thousands of writes while offline: {queued}");
+    let pushed: u64 = history
+        .events
+        .iter()
+        .filter(on_device0)
+        .filter_map(|e| match &e.kind {
+            EventKind::SyncOk { outcome, .. } if e.t_ms > back => Some(outcome.pushed),
+            _ => None,
+        })
+        .sum();
+    assert!(pushed >= queued as u64, "back online, device0 pushes its whole queue: {pushed} of {queued}");
+}
+
+#[test]
+fn device_offline_longer_than_the_tombstone_horizon_resyncs_without_resurrection() {
+    let scenario = device_offline_longer_than_the_tombstone_horizon();
+    let history = on_the_reference(&scenario, 1).history;
+    let (offline, back) = (device0_profile_at(&history, "offline"), device0_profile_at(&history, "slow-4g"));
+    let deleted_meanwhile = history.operations().into_iter().any(|op| {
+        op.host != "device0"
+            && op.acknowledged()
+            && matches!(op.operation, syncsim::Operation::Delete { .. })
+            && (offline..back).contains(&op.invoked_ms)
+    });
+    assert!(deleted_meanwhile, "other devices delete records while device0 is away");
+    assert!(back - offline > DAY.as_millis() as u64, "device0 is away longer than the 1-day horizon");
+    // The re-sync path ran: a client that ignores the server's `reset: true` keeps
+    // the purged records on the same seed, and does not converge.
+    let ignores_reset = mutant::by_name("resync_ignored").expect("the catalog has the resync_ignored mutant");
+    let broken = scenario.run(&ignores_reset.client(), &ignores_reset.server(), 1);
+    let convergence = broken.finding("convergence").expect("the scenario checks convergence");
+    assert!(
+        !convergence.violations.is_empty(),
+        "seed 1 purges tombstones device0 never pulled and answers its pull with `reset: true`"
+    );
+}
