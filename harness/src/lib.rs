@@ -16,8 +16,12 @@
 //! command that replays the run. The same seed gives the same history, byte for byte.
 //!
 //! An implementation plugs in through two traits, [`Client`] (which opens an [`App`]) and
-//! [`Server`]; the harness knows nothing else of it. The reference adapters live in the
-//! `scenarios` crate; `harness/examples/certify_your_own.rs` shows the whole seam.
+//! [`Server`], and declares what it can do ([`ClientCapabilities`], [`ServerCapabilities`]);
+//! the harness knows nothing else of it. [`suite`] holds the 30 scenarios of the
+//! certification, [`certify`] runs them over many seeds into a certificate (a table, JSON,
+//! JUnit XML, an HTML page), and [`cli`] gives any implementation's binary the `list`,
+//! `run`, `certify` and `fuzz` commands. The reference adapters live in the `scenarios`
+//! crate; `examples/json-store` is a whole implementation certified this way.
 //!
 //! ```no_run
 //! # fn demo<C: syncsim::Client, S: syncsim::Server>(client: C, server: S) {
@@ -36,7 +40,10 @@
 //! ```
 //!
 //! Modules:
-//! - `implementation`: the two traits; `env`: what implementations are given;
+//! - `implementation`: the two traits; `capability`: what an implementation declares and a
+//!   scenario needs; `env`: what implementations are given;
+//! - `suite`: the scenarios; `certify`: certification; `cli`: the command line (with
+//!   `junit` and `progress`, its outputs);
 //! - `scenario`: the builder and runs; `sim`: turmoil, the driver loop, the final phase;
 //! - `net`: profiles, pacing, connectors, HTTP edge faults; `fault`: the fault schedule;
 //! - `clock`: device clocks; `device`, `serve`: the hosts' software; `workload`: users;
@@ -90,7 +97,7 @@ pub use net::{Connector, HttpFault, Profile, Route, SimStream, PORT, SERVER};
 pub use operation::{Fields, Operation, RecordKey};
 pub use protocol::{Strategies, Strategy};
 pub use report::{Finding, Report, Sweep};
-pub use scenario::{Builder, Scenario, REPLAY};
+pub use scenario::{Builder, Scenario};
 pub use sim::{user, EPOCH_SECS};
 pub use state::{DeviceState, ServerState, SyncOutcome, UserRecords};
 pub use step::Step;

@@ -16,10 +16,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
 
-/// The command that replays a run of the reference suite; `{scenario}` and `{seed}` are
-/// filled in.
-pub const REPLAY: &str = "cargo run --release -p scenarios -- run {scenario} --seed {seed}";
-
 /// A situation to simulate. Cheap to clone.
 #[derive(Clone)]
 pub struct Scenario {
@@ -50,8 +46,10 @@ pub struct Scenario {
 /// Defaults: 1 user, 2 devices, every device on `slow-4g`, [`Workload::mixed`] with 10
 /// operations per device, no faults, a 60 s fault phase, convergence within 120 s of the
 /// final phase, a 1 ms tick, [`SyncPolicy::default`], the server's own conflict strategies
-/// ([`crate::ServerCapabilities::strategies`]), no other requirement than what the faults
-/// and strategies named imply, every invariant, the client's latest app version ([`crate::Client::latest_app_version`]), the replay command [`REPLAY`].
+/// ([`crate::ServerCapabilities::strategies`]), no requirement beyond what the faults and
+/// strategies named imply, every invariant, the client's latest app version
+/// ([`crate::Client::latest_app_version`]), and the replay command of the package cargo runs
+/// it in ([`crate::certify::Subject::default_replay`]).
 #[must_use]
 pub struct Builder {
     scenario: Scenario,
@@ -80,7 +78,7 @@ impl Scenario {
                 tombstone_horizon: None,
                 app_version: None,
                 app_versions: BTreeMap::new(),
-                replay: REPLAY.to_owned(),
+                replay: crate::certify::Subject::default_replay(),
                 description: String::new(),
             },
         }
@@ -130,7 +128,22 @@ impl Scenario {
     /// `Ok` when an implementation with `capabilities` has everything the scenario is
     /// about ([`Scenario::requirements`]); else why not, every missing thing named.
     pub fn applies_to(&self, capabilities: &Capabilities) -> Result<(), String> {
-        let reasons: Vec<String> = self.requirements().iter().filter_map(|r| capabilities.lacks(r)).collect();
+        let lacking: Vec<Requirement> =
+            self.requirements().into_iter().filter(|r| capabilities.lacks(r).is_some()).collect();
+        let steps: Vec<&str> = lacking
+            .iter()
+            .filter_map(|r| match r {
+                Requirement::Step(step) => Some(step.name()),
+                _ => None,
+            })
+            .collect();
+        // One reason per kind: every step named once, the newest version alone.
+        let newest_version = lacking.iter().filter(|r| matches!(r, Requirement::AppVersion(_))).max();
+        let others = lacking.iter().filter(|r| !matches!(r, Requirement::Step(_) | Requirement::AppVersion(_)));
+        let mut reasons: Vec<String> = others.chain(newest_version).filter_map(|r| capabilities.lacks(r)).collect();
+        if !steps.is_empty() {
+            reasons.push(format!("the client does not declare the sync steps {}", steps.join(", ")));
+        }
         if reasons.is_empty() {
             Ok(())
         } else {
@@ -521,6 +534,37 @@ mod tests {
     fn a_workload_may_start_after_a_skip() {
         let builder = Scenario::builder("skip").workload(Workload::mixed(10).start(DAY + secs(20)));
         builder.at(secs(10), Fault::skip(DAY)).duration(DAY + secs(60)).build();
+    }
+
+    fn registers_only() -> Capabilities {
+        let (client, server) = (Default::default(), Default::default());
+        Capabilities { client, server, latest_app_version: 1 }
+    }
+
+    #[test]
+    fn a_scenario_applies_unless_it_is_about_something_the_implementation_lacks() {
+        let minimal = registers_only();
+        assert_eq!(crate::suite::offline_writes_then_reconnect().applies_to(&minimal), Ok(()), "nothing special");
+        let counters = crate::suite::counters_and_sets_edited_everywhere().applies_to(&minimal).unwrap_err();
+        assert!(counters.contains("counter fields") && counters.contains("set fields"), "{counters}");
+        let kills = crate::suite::kill_at_each_sync_step().applies_to(&minimal).unwrap_err();
+        assert!(kills.contains("sync steps pull_starting, pull_page_received"), "the steps named once: {kills}");
+        let upgrade = crate::suite::upgrade_from_v1_straight_to_v5().applies_to(&minimal).unwrap_err();
+        assert_eq!(upgrade, "it installs app version 5; the client's latest is 1", "the newest version alone");
+        assert_eq!(
+            crate::suite::counters_and_sets_edited_everywhere().applies_to(&Capabilities::everything(6)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_scenario_that_names_no_strategies_runs_the_servers_own() {
+        let minimal = registers_only();
+        let own = idle("own").build().strategies_for(&minimal);
+        assert_eq!(own, Strategies::uniform(protocol::Strategy::LastWriteWinsArrival));
+        let named = idle("named").strategies(Strategies::default()).build();
+        assert_eq!(named.strategies_for(&minimal), Strategies::default());
+        assert!(named.applies_to(&minimal).is_err(), "a scenario about field merge needs a server that runs it");
     }
 
     #[test]

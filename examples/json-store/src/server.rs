@@ -48,9 +48,10 @@ impl syncsim::Server for JsonServer {
         Ok(ServerState { users: load::<Db>(&env.data_dir.join(DB_FILE))?.users })
     }
 
-    /// Last write by arrival, counters, and the one path that pushes and pulls.
+    /// Last write by arrival, counters, and the one path that both pushes and pulls.
     fn capabilities(&self) -> ServerCapabilities {
-        ServerCapabilities { counters: true, push_path: Some(SYNC_PATH), ..ServerCapabilities::default() }
+        let (push_path, pull_path) = (Some(SYNC_PATH), Some(SYNC_PATH));
+        ServerCapabilities { counters: true, push_path, pull_path, ..ServerCapabilities::default() }
     }
 }
 
