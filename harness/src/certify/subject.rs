@@ -2,8 +2,8 @@
 
 /// The implementation under certification as the reports name it.
 ///
-/// Default: named after the package that runs it (cargo's `CARGO_PKG_NAME`, `implementation`
-/// outside cargo), replayed with [`Subject::default_replay`], no bug planted.
+/// Default: named after the package that runs it (cargo's `CARGO_PKG_NAME`; outside cargo,
+/// the program's file name), replayed with [`Subject::default_replay`], no bug planted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Subject {
     /// Its name in reports: `json-store`, `reference`, `mutant:NAME`.
@@ -31,7 +31,7 @@ pub struct Planted {
 
 impl Default for Subject {
     fn default() -> Self {
-        let name = package().unwrap_or_else(|| "implementation".to_owned());
+        let name = package().or_else(program).unwrap_or_else(|| "implementation".to_owned());
         Subject { name, replay: Self::default_replay(), planted: None }
     }
 }
@@ -79,6 +79,12 @@ impl Subject {
 /// programs and tests it runs.
 fn package() -> Option<String> {
     std::env::var("CARGO_PKG_NAME").ok().filter(|name| !name.is_empty())
+}
+
+/// The running program's file name, without its directory.
+fn program() -> Option<String> {
+    let path = std::path::PathBuf::from(std::env::args_os().next()?);
+    Some(path.file_stem()?.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]
