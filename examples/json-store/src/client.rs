@@ -12,6 +12,7 @@ use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 use std::time::Duration;
 use syncsim::{BoxError, ClientCapabilities, DeviceEnv, DeviceState, Operation, Step, SyncOutcome, UserRecords};
+// tokio's clock, not the wall clock: virtual time in the simulation, so backoff costs no real wait.
 use tokio::time::Instant;
 
 /// How long a sync round may take before it is given up (turmoil's TCP never retransmits).
