@@ -12,7 +12,6 @@ use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 use std::time::Duration;
 use syncsim::{BoxError, ClientCapabilities, DeviceEnv, DeviceState, Operation, Step, SyncOutcome, UserRecords};
-// tokio's clock, not the wall clock: virtual time in the simulation, so backoff costs no real wait.
 use tokio::time::Instant;
 
 /// How long a sync round may take before it is given up (turmoil's TCP never retransmits).
@@ -105,6 +104,7 @@ impl JsonApp {
     /// Refuses to start a round before the backoff of the last refusals has passed.
     fn backing_off(&self) -> Result<(), BoxError> {
         match self.refused.get() {
+            // tokio's clock, not the wall clock: virtual time in the simulation.
             (_, Some(until)) if Instant::now() < until => Err("backing off after the server refused".into()),
             _ => Ok(()),
         }
@@ -115,7 +115,8 @@ impl JsonApp {
         let (count, _) = self.refused.get();
         let backoff = FIRST_BACKOFF.saturating_mul(1 << count.min(6)).min(LONGEST_BACKOFF);
         let wait = retry_after.map_or(backoff, |asked| asked.max(backoff));
-        self.refused.set((count + 1, Some(Instant::now() + wait)));
+        let until = Instant::now() + wait; // tokio's clock, not the wall clock
+        self.refused.set((count + 1, Some(until)));
         format!("the server refused the round ({status}): retrying in {wait:?}").into()
     }
 }
