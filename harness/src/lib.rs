@@ -95,7 +95,7 @@ pub use implementation::{App, BoxError, Client, Server};
 pub use invariant::{Expectation, Invariant, Violation};
 pub use net::{Connector, HttpFault, Profile, Route, SimStream, PORT, SERVER};
 pub use operation::{Fields, Operation, RecordKey};
-pub use protocol::{Strategies, Strategy};
+pub use protocol::{Changes, Entity, FieldKind, Strategies, Strategy};
 pub use report::{Finding, Report, Sweep};
 pub use scenario::{Builder, Scenario};
 pub use sim::{user, EPOCH_SECS};
