@@ -122,15 +122,6 @@ impl Capabilities {
         }
     }
 
-    /// What `client` and `server` declare.
-    pub fn of<C: crate::Client, S: crate::Server>(client: &C, server: &S) -> Self {
-        Self {
-            client: client.capabilities(),
-            server: server.capabilities(),
-            latest_app_version: client.latest_app_version(),
-        }
-    }
-
     /// Both sides have counter fields.
     pub fn counters(&self) -> bool {
         self.client.counters && self.server.counters

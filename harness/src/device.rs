@@ -9,7 +9,7 @@ use crate::env::{Condition, Conditions, DeviceEnv, Steps};
 use crate::history::EventKind;
 use crate::implementation::{App, BoxError, Client};
 use crate::net::{Connector, Link};
-use crate::sim::{Phase, Run};
+use crate::shared::{Phase, Run};
 use crate::state::{DeviceState, SyncOutcome};
 use crate::step::Step;
 use crate::workload;
@@ -139,7 +139,10 @@ impl DeviceShared {
             app_version: self.app_version.get(),
             connector: Connector::new(self.link.clone()),
             conditions: self.conditions.clone(),
-            steps: Steps(self.clone()),
+            steps: {
+                let shared = self.clone();
+                Steps::new(move |step| shared.reach(step))
+            },
         }
     }
 
@@ -319,27 +322,4 @@ async fn round<A: App>(app: &A, device: &DeviceShared, run: &Run) -> Option<Sync
         run.record(&device.host, EventKind::Read { user, protocol, records: state.records });
     }
     outcome
-}
-
-/// How the OS schedules sync rounds.
-///
-/// Defaults: every 5 s, 500 ms after a write, 500 ms between final-phase rounds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SyncPolicy {
-    /// Time between periodic rounds.
-    pub period: Duration,
-    /// Delay from a write to the round it triggers.
-    pub debounce: Duration,
-    /// Pause between rounds in the final phase.
-    pub final_pause: Duration,
-}
-
-impl Default for SyncPolicy {
-    fn default() -> Self {
-        Self {
-            period: Duration::from_secs(5),
-            debounce: Duration::from_millis(500),
-            final_pause: Duration::from_millis(500),
-        }
-    }
 }

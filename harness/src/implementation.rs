@@ -5,7 +5,7 @@
 //! simulation, gives them their environments ([`DeviceEnv`], [`ServerEnv`]) and asks them
 //! what they hold. It never sees their types otherwise.
 
-use crate::capability::{ClientCapabilities, ServerCapabilities};
+use crate::capability::{Capabilities, ClientCapabilities, ServerCapabilities};
 use crate::env::{DeviceEnv, ServerEnv};
 use crate::operation::Operation;
 use crate::state::{DeviceState, ServerState, SyncOutcome};
@@ -72,5 +72,16 @@ pub trait Server: Clone + 'static {
     /// Default: last-write-wins by arrival, registers only ([`ServerCapabilities::default`]).
     fn capabilities(&self) -> ServerCapabilities {
         ServerCapabilities::default()
+    }
+}
+
+impl Capabilities {
+    /// What `client` and `server` declare.
+    pub fn of<C: Client, S: Server>(client: &C, server: &S) -> Self {
+        Self {
+            client: client.capabilities(),
+            server: server.capabilities(),
+            latest_app_version: client.latest_app_version(),
+        }
     }
 }

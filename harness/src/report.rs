@@ -91,16 +91,6 @@ impl Report {
         std::fs::write(path, self.history.to_jsonl()).map_err(io)
     }
 
-    /// Writes the run's timeline, a self-contained HTML page ([`crate::html::timeline`]),
-    /// to `path`, creating its directory.
-    pub fn write_timeline(&self, path: &Path) -> Result<()> {
-        let io = |source| Error::Io { path: path.to_owned(), source };
-        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        std::fs::write(path, crate::html::timeline(self)).map_err(io)
-    }
-
     /// Where a failing run's history goes: `$SYNCSIM_HISTORY_DIR` or the system's
     /// temporary directory, under `syncsim/<scenario>-<seed>.jsonl`.
     pub fn default_history_path(&self) -> PathBuf {

@@ -7,13 +7,15 @@
 //! checked; a sync error is a broken rig and panics.
 
 use crate::clock::{DeviceClock, Skips};
-use crate::device::{DeviceShared, SyncPolicy};
+use crate::device::DeviceShared;
 use crate::history::{DeviceInfo, History};
 use crate::implementation::{App, Client, Server};
 use crate::net::{device as host_name, Link, Paths, Profile};
 use crate::operation::Operation;
+use crate::policy::SyncPolicy;
 use crate::seed::derive;
-use crate::sim::{host_server, server_env, simulation, user, Run};
+use crate::shared::Run;
+use crate::sim::{host_server, server_env, simulation, user};
 use crate::workload::{due_date, uuid, Workload};
 use protocol::{Changes, Entity};
 use rand::rngs::SmallRng;

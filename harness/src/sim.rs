@@ -6,25 +6,23 @@
 //! bound all count it; only turmoil's own step and tokio's timers do not.
 
 use crate::capability::Capabilities;
-use crate::clock::{self, Skips};
-use crate::device::{self, DeviceShared, SyncPolicy};
+use crate::clock::Skips;
+use crate::device::{self, DeviceShared};
 use crate::env::{Condition, Credential, ServerEnv};
 use crate::fault::{ClockChange, ConditionChange, Fault, Host, Ways};
 use crate::history::{DeviceInfo, EventKind, History, HARNESS};
 use crate::implementation::{Client, Server};
-use crate::net::{device as host_name, EdgeFaults, Link, Paths, Profile, Reach, SERVER};
+use crate::net::{device as host_name, Link, Paths, Profile, Reach, SERVER};
 use crate::scenario::Scenario;
 use crate::seed::derive;
 use crate::serve;
+use crate::shared::{Phase, Run};
 use crate::step::Step;
-use crate::workload::Workload;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
-use tokio::sync::Notify;
 use tracing::Instrument;
 
 /// The simulation's wall-clock start: 2023-11-14T22:13:20Z. Fixed, so runs repeat.
@@ -39,72 +37,6 @@ const USERS: [&str; 8] = ["alice", "bob", "carol", "dave", "erin", "frank", "gra
 /// The name of user `index`.
 pub fn user(index: usize) -> String {
     USERS.get(index).map_or_else(|| format!("user{index}"), |u| (*u).to_owned())
-}
-
-/// Where a run is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Phase {
-    /// The workload and the fault schedule.
-    Faults,
-    /// Faults stopped: devices sync until idle.
-    Final,
-    /// Devices report their state.
-    Snapshot,
-}
-
-/// What the hosts of one run share with the driver.
-pub(crate) struct Run {
-    history: RefCell<History>,
-    pub(crate) edge: EdgeFaults,
-    pub(crate) phase: Cell<Phase>,
-    pub(crate) sync: SyncPolicy,
-    pub(crate) workload: Workload,
-    /// Final phase: end of the last sync round that changed something.
-    pub(crate) last_change: Cell<Duration>,
-    ops: Cell<u64>,
-    driver_now: Cell<Duration>,
-    /// Wakes whoever waits for a moment on the timeline: a skip brought it closer.
-    pub(crate) skipped: Notify,
-}
-
-impl Run {
-    /// A run's shared state before its first step: `seed` draws the edge faults.
-    pub(crate) fn new(history: History, seed: u64, sync: SyncPolicy, workload: Workload, paths: Paths) -> Self {
-        Run {
-            history: RefCell::new(history),
-            edge: EdgeFaults::new(derive(seed, "edge"), paths),
-            phase: Cell::new(Phase::Faults),
-            sync,
-            workload,
-            last_change: Cell::new(Duration::ZERO),
-            ops: Cell::new(0),
-            driver_now: Cell::new(Duration::ZERO),
-            skipped: Notify::new(),
-        }
-    }
-
-    /// How many requests `host` has sent to the server so far.
-    pub(crate) fn requests(&self, host: &str) -> usize {
-        let history = self.history.borrow();
-        history.events.iter().filter(|e| e.host == host && matches!(e.kind, EventKind::Request { .. })).count()
-    }
-
-    /// Timeline time (skipped time included): the host's view inside a host, the driver's
-    /// outside.
-    pub(crate) fn now(&self) -> Duration {
-        clock::elapsed().unwrap_or_else(|| self.driver_now.get())
-    }
-
-    pub(crate) fn record(&self, host: &str, kind: EventKind) {
-        self.history.borrow_mut().record(self.now(), host, kind);
-    }
-
-    /// The next operation number of the run.
-    pub(crate) fn next_op(&self) -> u64 {
-        let n = self.ops.get();
-        self.ops.set(n + 1);
-        n
-    }
 }
 
 /// A random-kill nemesis on one device.

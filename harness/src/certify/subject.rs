@@ -31,7 +31,7 @@ pub struct Planted {
 
 impl Default for Subject {
     fn default() -> Self {
-        let name = package().or_else(program).unwrap_or_else(|| "implementation".to_owned());
+        let name = crate::command::package().or_else(program).unwrap_or_else(|| "implementation".to_owned());
         Subject { name, replay: Self::default_replay(), planted: None }
     }
 }
@@ -46,13 +46,7 @@ impl Subject {
     /// cargo (`cargo run`, `cargo test`), `cargo run --release -p PACKAGE -- run {scenario}
     /// --seed {seed}`; otherwise the running program itself.
     pub fn default_replay() -> String {
-        match package() {
-            Some(package) => format!("cargo run --release -p {package} -- run {{scenario}} --seed {{seed}}"),
-            None => {
-                let program = std::env::args().next().unwrap_or_else(|| "syncsim".to_owned());
-                format!("{program} run {{scenario}} --seed {{seed}}")
-            }
-        }
+        crate::command::run()
     }
 
     /// The command that replays seed `seed` of `scenario`; a mutant's names it.
@@ -73,12 +67,6 @@ impl Subject {
             Some(planted) => format!("runs/{scenario}-{seed}-{}.html", planted.name),
         }
     }
-}
-
-/// The package cargo runs this in, when it does: cargo sets `CARGO_PKG_NAME` for the
-/// programs and tests it runs.
-fn package() -> Option<String> {
-    std::env::var("CARGO_PKG_NAME").ok().filter(|name| !name.is_empty())
 }
 
 /// The running program's file name, without its directory.

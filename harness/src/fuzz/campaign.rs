@@ -22,9 +22,7 @@ pub const GROWN: u64 = 40;
 /// How a generated case is replayed from the command line when nothing else is said:
 /// `{campaign}` and `{case}` are filled in; the package is the one cargo runs this in.
 pub fn default_replay() -> String {
-    let run = crate::certify::Subject::default_replay();
-    let program = run.split(" run {scenario}").next().unwrap_or_default();
-    format!("{program} fuzz --seed {{campaign}} --case {{case}}")
+    crate::command::fuzz()
 }
 
 /// A campaign: cases `0..cases` drawn from `seed`, for an implementation with

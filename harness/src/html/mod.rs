@@ -24,7 +24,9 @@ mod model;
 mod page;
 mod violation;
 
+use crate::error::{Error, Result};
 use crate::report::Report;
+use std::path::Path;
 
 /// The timeline of `report`'s run as a self-contained HTML page.
 pub fn timeline(report: &Report) -> String {
@@ -45,6 +47,18 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+impl Report {
+    /// Writes the run's timeline, a self-contained HTML page ([`timeline`]),
+    /// to `path`, creating its directory.
+    pub fn write_timeline(&self, path: &Path) -> Result<()> {
+        let io = |source| Error::Io { path: path.to_owned(), source };
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        std::fs::write(path, timeline(self)).map_err(io)
+    }
 }
 
 #[cfg(test)]

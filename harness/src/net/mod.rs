@@ -8,7 +8,7 @@ pub use edge::{HttpFault, Route};
 pub use link::Paced;
 pub use profile::{Direction, Profile, Reach};
 
-pub(crate) use edge::{EdgeFaults, EdgeService, Paths};
+pub(crate) use edge::{EdgeFaults, Paths};
 pub(crate) use link::{Link, Way};
 
 use std::io;

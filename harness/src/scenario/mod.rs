@@ -1,15 +1,13 @@
 //! Scenarios: who syncs, over what network, doing what, under which faults, checked by
-//! which invariants. Built once as one expression, run over many seeds.
+//! which invariants. Built once as one expression, run over many seeds (`run`).
+
+mod run;
 
 use crate::capability::{Capabilities, Requirement};
-use crate::device::SyncPolicy;
 use crate::fault::{Fault, Host, Target};
-use crate::history::History;
-use crate::implementation::{Client, Server};
 use crate::invariant::{self, Invariant};
 use crate::net::{HttpFault, Profile, Route};
-use crate::report::{Report, Sweep};
-use crate::sim;
+use crate::policy::SyncPolicy;
 use crate::workload::Workload;
 use protocol::Strategies;
 use std::collections::{BTreeMap, BTreeSet};
@@ -78,7 +76,7 @@ impl Scenario {
                 tombstone_horizon: None,
                 app_version: None,
                 app_versions: BTreeMap::new(),
-                replay: crate::certify::Subject::default_replay(),
+                replay: crate::command::run(),
                 description: String::new(),
             },
         }
@@ -202,60 +200,6 @@ impl Scenario {
     /// The command that replays seed `seed` of this scenario.
     pub fn replay_command(&self, seed: u64) -> String {
         self.replay.replace("{scenario}", &self.name).replace("{seed}", &seed.to_string())
-    }
-
-    /// Runs the scenario once on `client` and `server` and records the history.
-    pub fn history<C: Client, S: Server>(&self, client: &C, server: &S, seed: u64) -> History {
-        sim::execute(self, client, server, seed)
-    }
-
-    /// Runs the scenario once and checks its invariants.
-    pub fn run<C: Client, S: Server>(&self, client: &C, server: &S, seed: u64) -> Report {
-        self.check(self.history(client, server, seed))
-    }
-
-    /// Checks this scenario's invariants on a recorded history.
-    pub fn check(&self, history: History) -> Report {
-        Report::new(self, history)
-    }
-
-    /// Runs every seed of `seeds` and gathers the verdicts.
-    pub fn run_seeds<C: Client, S: Server>(
-        &self,
-        client: &C,
-        server: &S,
-        seeds: impl IntoIterator<Item = u64>,
-    ) -> Sweep {
-        let mut sweep = Sweep::new(&self.name);
-        for seed in seeds {
-            sweep.add(self.run(client, server, seed));
-        }
-        sweep
-    }
-
-    /// Runs seed `seed` twice and compares the histories byte for byte. Returns the first
-    /// differing line (1-based) with both versions of it, or `None` when they match.
-    pub fn divergence<C: Client, S: Server>(
-        &self,
-        client: &C,
-        server: &S,
-        seed: u64,
-    ) -> Option<(usize, String, String)> {
-        let first = self.history(client, server, seed).to_jsonl();
-        let second = self.history(client, server, seed).to_jsonl();
-        if first == second {
-            return None;
-        }
-        let mut a = first.lines().map(str::to_owned).chain(std::iter::repeat(String::new()));
-        let mut b = second.lines().map(str::to_owned);
-        let mut line = 0;
-        loop {
-            line += 1;
-            let (x, y) = (a.next().unwrap_or_default(), b.next().unwrap_or_default());
-            if x != y {
-                return Some((line, x, y));
-            }
-        }
     }
 }
 

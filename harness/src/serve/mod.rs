@@ -1,11 +1,14 @@
 //! The server host: the implementation's router behind the harness's own accept loop, so
 //! that every connection is paced by its device's link and passes the HTTP edge faults.
 
+mod edge;
+
 use crate::env::ServerEnv;
 use crate::history::EventKind;
 use crate::implementation::Server;
-use crate::net::{EdgeService, Link, Paced, Way, PORT, SERVER};
-use crate::sim::Run;
+use crate::net::{Link, Paced, Way, PORT, SERVER};
+use crate::shared::Run;
+use edge::EdgeService;
 use hyper_util::rt::TokioIo;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
