@@ -216,7 +216,7 @@ async fn user<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>, wrote:
         let shown = match app.state() {
             Ok(shown) => shown,
             Err(e) => {
-                run.record(&device.host, EventKind::Fault { fault: format!("the app could not show its state: {e}") });
+                run.record(&device.host, EventKind::Note { text: format!("the app could not show its state: {e}") });
                 continue;
             }
         };

@@ -10,14 +10,13 @@ use crate::clock::Skips;
 use crate::device::{self, DeviceShared};
 use crate::env::{Condition, Credential, ServerEnv};
 use crate::fault::{ClockChange, ConditionChange, Fault, Host, Ways};
-use crate::history::{DeviceInfo, EventKind, History, HARNESS};
+use crate::history::{DeviceInfo, EventKind, History, KillCause, HARNESS};
 use crate::implementation::{Client, Server};
 use crate::net::{device as host_name, Link, Paths, Profile, Reach, SERVER};
 use crate::scenario::Scenario;
 use crate::seed::derive;
 use crate::serve;
 use crate::shared::{Phase, Run};
-use crate::step::Step;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -214,8 +213,8 @@ impl Driver<'_> {
         self.run.driver_now.set(self.now());
     }
 
-    fn note(&self, fault: String) {
-        self.run.record(HARNESS, EventKind::Fault { fault });
+    fn note(&self, fault: &Fault) {
+        self.run.record(HARNESS, EventKind::fault(fault));
     }
 
     fn faults_phase(&mut self) {
@@ -261,7 +260,7 @@ impl Driver<'_> {
         }
         for i in 0..self.devices.len() {
             self.devices[i].down_by_schedule.set(false);
-            self.kill(i, "final phase");
+            self.kill(i, KillCause::FinalPhase);
             self.restart(Host::Device(i));
         }
         self.run.last_change.set(start);
@@ -296,12 +295,12 @@ impl Driver<'_> {
                 // Down until the schedule bounces it: no pending restart brings it back.
                 self.restarts.retain(|(_, h)| *h != Host::Device(*i));
                 self.devices[*i].down_by_schedule.set(true);
-                self.kill(*i, "scheduled");
+                self.kill(*i, KillCause::Scheduled);
                 return;
             }
             Fault::Crash(Host::Server) => {
                 if self.sim.is_host_running(SERVER) {
-                    self.run.record(SERVER, EventKind::Kill { cause: "scheduled".into(), step: None });
+                    self.run.record(SERVER, EventKind::Kill { cause: KillCause::Scheduled, step: None });
                     self.sim.crash(SERVER);
                 }
                 return;
@@ -309,15 +308,15 @@ impl Driver<'_> {
             Fault::Bounce(host) => {
                 if let Host::Device(i) = host {
                     self.devices[*i].down_by_schedule.set(false);
-                    self.kill(*i, "scheduled");
+                    self.kill(*i, KillCause::Scheduled);
                 } else if self.sim.is_host_running(SERVER) {
-                    self.run.record(SERVER, EventKind::Kill { cause: "scheduled".into(), step: None });
+                    self.run.record(SERVER, EventKind::Kill { cause: KillCause::Scheduled, step: None });
                 }
                 return self.restart(*host);
             }
             _ => {}
         }
-        self.note(fault.to_string());
+        self.note(fault);
         match fault {
             Fault::Partition(target, ways) => {
                 for i in target.indexes(count) {
@@ -392,7 +391,7 @@ impl Driver<'_> {
                     let from = device.app_version.replace(*version);
                     device.upgrading.set(true);
                     self.run.record(&host_name(i), EventKind::Upgrade { from, to: *version, before });
-                    if self.kill(i, "upgrade") {
+                    if self.kill(i, KillCause::Upgrade) {
                         self.restarts.push((self.now() + UPGRADE_DOWNTIME, Host::Device(i)));
                     }
                 }
@@ -439,7 +438,8 @@ impl Driver<'_> {
     }
 
     /// Kills device `i` if it runs, closing its open operation and round as unknown.
-    fn kill(&mut self, i: usize, cause: &str) -> bool {
+    fn kill(&mut self, i: usize, cause: KillCause) -> bool {
+        let reason = format!("killed ({})", cause.describe());
         let host = host_name(i);
         let d = self.devices[i].clone();
         d.kill_requested.set(None);
@@ -447,17 +447,17 @@ impl Driver<'_> {
             return false;
         }
         if let Some(op) = d.open_op.take() {
-            self.run.record(&host, EventKind::Info { op, reason: format!("killed ({cause})") });
+            self.run.record(&host, EventKind::Info { op, reason: reason.clone() });
         }
         let step = d.step.take();
         let step = match d.round.take() {
             Some(round) => {
-                self.run.record(&host, EventKind::SyncCut { round, reason: format!("killed ({cause})") });
+                self.run.record(&host, EventKind::SyncCut { round, reason });
                 step
             }
             None => None,
         };
-        self.run.record(&host, EventKind::Kill { cause: cause.to_owned(), step });
+        self.run.record(&host, EventKind::Kill { cause, step });
         self.sim.crash(host);
         true
     }
@@ -470,8 +470,8 @@ impl Driver<'_> {
 
     fn kill_where_requested(&mut self) {
         for i in 0..self.devices.len() {
-            if let Some((step, downtime)) = self.devices[i].kill_requested.get() {
-                if self.kill(i, &format!("at {}", Step::name(step))) {
+            if let Some((_, downtime)) = self.devices[i].kill_requested.get() {
+                if self.kill(i, KillCause::AtStep) {
                     self.restarts.push((self.now() + downtime, Host::Device(i)));
                 }
             }
@@ -485,7 +485,7 @@ impl Driver<'_> {
                 continue;
             }
             let (i, downtime, mean) = (self.nemeses[k].device, self.nemeses[k].downtime, self.nemeses[k].mean);
-            if self.kill(i, "random") {
+            if self.kill(i, KillCause::Random) {
                 self.restarts.push((now + downtime, Host::Device(i)));
             }
             self.nemeses[k].next = now + downtime + self.exponential(mean);

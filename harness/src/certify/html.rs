@@ -208,12 +208,7 @@ mod tests {
     use crate::report::Finding;
 
     fn certificate() -> Certificate {
-        let violated = Violation {
-            invariant: "exactly once".into(),
-            t_ms: 40_977,
-            host: None,
-            details: "task/<t1> pomodoros is 8 & more".into(),
-        };
+        let violated = Violation::new("exactly once", 40_977, None, "task/<t1> pomodoros is 8 & more".to_owned());
         let finding = |invariant, expectation, violations: Vec<Violation>, hits| Finding {
             invariant,
             expectation,

@@ -4,6 +4,7 @@
 use super::run::{Determinism, Divergence};
 use super::summary::{Certificate, Sample, Summary};
 use crate::invariant::{Expectation, Violation};
+use crate::operation::RecordKey;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -80,6 +81,10 @@ struct Found<'a> {
     t_ms: u64,
     host: Option<&'a str>,
     details: &'a str,
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    ops: &'a [u64],
+    #[serde(skip_serializing_if = "<[RecordKey]>::is_empty")]
+    records: &'a [RecordKey],
 }
 
 #[derive(Serialize)]
@@ -152,7 +157,14 @@ fn scenario(summary: &Summary) -> Scenario<'_> {
 }
 
 fn found(v: &Violation) -> Found<'_> {
-    Found { invariant: &v.invariant, t_ms: v.t_ms, host: v.host.as_deref(), details: &v.details }
+    Found {
+        invariant: &v.invariant,
+        t_ms: v.t_ms,
+        host: v.host.as_deref(),
+        details: &v.details,
+        ops: &v.ops,
+        records: &v.records,
+    }
 }
 
 fn located<'a, T, U>(sample: &'a Sample<T>, what: U) -> Located<'a, U> {

@@ -134,8 +134,7 @@ mod tests {
 
     #[test]
     fn a_violated_scenario_fails_with_the_violation_and_its_replay_and_a_panic_is_an_error() {
-        let violation =
-            Violation { invariant: "exactly once".into(), t_ms: 9, host: None, details: "x <y> & \"z\"".into() };
+        let violation = Violation::new("exactly once", 9, None, "x <y> & \"z\"".to_owned());
         let certificate = Certificate {
             subject: super::super::Subject::new("reference", ""),
             seeds: 2,

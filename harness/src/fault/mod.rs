@@ -5,8 +5,13 @@
 //! `bounce`); every fault stops at the final phase. [`Fault::Skip`] is not a fault of any
 //! host but of time itself: idle days pass in one event.
 
+mod record;
+
+pub use record::{FaultRecord, ALL_DEVICES};
+
 use crate::net::{HttpFault, Profile, Route, SERVER};
 use crate::step::Step;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
 
@@ -74,7 +79,8 @@ impl fmt::Display for Host {
 }
 
 /// Which way of a device's link a partition cuts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Ways {
     /// Both ways.
     Both,

@@ -1,5 +1,6 @@
 //! One line of a history: what happened, where, at what virtual time.
 
+use crate::fault::{Fault, FaultRecord};
 use crate::operation::{Fields, Operation};
 use crate::state::{DeviceState, SyncOutcome, UserRecords};
 use crate::step::Step;
@@ -95,13 +96,20 @@ pub enum EventKind {
     /// A fault or condition change took effect.
     Fault {
         /// What, in words (`partition device0 <-> server`, `profile device1 edge`, ...).
-        fault: String,
+        text: String,
+        /// What, as data: its kind, whom it hits, its parameters.
+        fault: FaultRecord,
+    },
+    /// Something the harness noticed that is not a fault of its own (an app that could not
+    /// report its state).
+    Note {
+        /// What, in words.
+        text: String,
     },
     /// The host was killed.
     Kill {
-        /// `scheduled`, `random`, `at <step>` (a kill armed at a sync step) or
-        /// `final phase` (the restart that opens the final phase).
-        cause: String,
+        /// Why.
+        cause: KillCause,
         /// The sync step the device had last reached, if a round was under way.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         step: Option<Step>,
@@ -172,4 +180,40 @@ pub enum EventKind {
         /// The user's visible records.
         records: UserRecords,
     },
+}
+
+impl EventKind {
+    /// The event of `fault` taking effect: its words and its record.
+    pub fn fault(fault: &Fault) -> Self {
+        EventKind::Fault { text: fault.to_string(), fault: FaultRecord::from(fault) }
+    }
+}
+
+/// Why a host was killed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KillCause {
+    /// The schedule crashed it (`Fault::Crash`).
+    Scheduled,
+    /// A random-kill nemesis.
+    Random,
+    /// A kill armed at a sync step, which the app reached (the step is the event's `step`).
+    AtStep,
+    /// An app upgrade: the old version is killed before the new one opens.
+    Upgrade,
+    /// The restart that opens the final phase.
+    FinalPhase,
+}
+
+impl KillCause {
+    /// How timelines and logs say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            KillCause::Scheduled => "scheduled",
+            KillCause::Random => "random",
+            KillCause::AtStep => "at a sync step",
+            KillCause::Upgrade => "upgrade",
+            KillCause::FinalPhase => "final phase",
+        }
+    }
 }

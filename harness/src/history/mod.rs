@@ -6,7 +6,7 @@
 
 mod event;
 
-pub use event::{Event, EventKind, HARNESS};
+pub use event::{Event, EventKind, KillCause, HARNESS};
 
 use crate::error::{Error, Result};
 use crate::operation::{Fields, Operation};

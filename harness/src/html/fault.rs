@@ -1,7 +1,8 @@
-//! What a `fault` event's text does to the timeline: a history records each fault in the
-//! words of [`crate::Fault`]'s `Display`, and the timeline draws it as a span that starts or
-//! ends, a mark, or a break in the time axis.
+//! What a `fault` event does to the timeline: the history records each fault as a
+//! [`FaultRecord`], and the timeline draws it as a span that starts or ends, a mark, or a
+//! break in the time axis.
 
+use crate::fault::{FaultRecord, Ways, ALL_DEVICES};
 use crate::net::SERVER;
 
 /// Which lanes a fault applies to.
@@ -40,96 +41,92 @@ pub(super) enum Effect {
     Nothing,
 }
 
-/// Where a fault's text applies and what it does.
-pub(super) fn classify(text: &str) -> (Scope, Effect) {
-    let words: Vec<&str> = text.split(' ').map(|w| w.trim_end_matches(',')).collect();
-    let target = |i: usize| match (words.get(i), words.get(i + 1)) {
-        (Some(&"all"), Some(&"devices")) => Scope::Devices,
-        (Some(host), _) if host.starts_with("device") => Scope::Device((*host).to_owned()),
-        _ => Scope::Run,
-    };
-    let arrow = |scope: &Scope| {
-        let at = if *scope == Scope::Devices { 3 } else { 2 };
-        words.get(at).copied().unwrap_or("<->")
-    };
-    match words.first().copied().unwrap_or_default() {
-        "partition" => {
-            let scope = target(1);
-            let arrow = arrow(&scope);
-            let slot = format!("partition{arrow}");
-            (scope, Effect::Start { slot, kind: "partition", label: format!("partition {arrow} {SERVER}") })
+/// Where a fault applies and what it does, read from its record's fields.
+pub(super) fn classify(fault: &FaultRecord) -> (Scope, Effect) {
+    let start = |slot: &str, kind: &'static str, label: String| Effect::Start { slot: slot.to_owned(), kind, label };
+    match fault {
+        FaultRecord::Partition { target, ways } => {
+            let arrow = arrow(*ways);
+            (scope(target), start(&format!("partition{arrow}"), "partition", format!("partition {arrow} {SERVER}")))
         }
-        "repair" => {
-            let scope = target(1);
-            let effect = match arrow(&scope) {
-                "->" => Effect::End("partition->".into()),
-                "<-" => Effect::End("partition<-".into()),
-                _ => Effect::End("partition".into()),
+        FaultRecord::Repair { target, ways } => {
+            let ends = match ways {
+                Ways::Both => "partition".to_owned(),
+                ways => format!("partition{}", arrow(*ways)),
             };
-            (scope, effect)
+            (scope(target), Effect::End(ends))
         }
-        "hold" => (target(1), Effect::Start { slot: "hold".into(), kind: "hold", label: "hold".into() }),
-        "release" => (target(1), Effect::End("hold".into())),
-        "profile" => profile(target(1), words.last().copied().unwrap_or_default()),
-        "http" if text == "http faults off" => (Scope::Server, Effect::End("http:".into())),
-        "http" => (Scope::Server, http(&words)),
-        "kill" => (target(1), Effect::Mark("arm")),
-        "random" => {
-            let label = "random kills".to_owned();
-            (target(3), Effect::Start { slot: "random_kills".into(), kind: "random_kills", label })
+        FaultRecord::Hold { target } => (scope(target), start("hold", "hold", "hold".into())),
+        FaultRecord::Release { target } => (scope(target), Effect::End("hold".into())),
+        FaultRecord::Profile { target, profile } => {
+            let kind = match profile.as_str() {
+                "offline" => "offline",
+                "blackhole" => "blackhole",
+                _ => "profile",
+            };
+            (scope(target), start("profile", kind, profile.clone()))
         }
-        "clock" => (target(1), Effect::Mark("clock")),
-        "battery" => switch(target(1), "battery", text.ends_with("low=true"), "battery low"),
-        "metered" => switch(target(1), "metered", text.ends_with("true"), "metered network"),
-        "background" => {
-            let label = text.split_once(", ").map_or("background", |(_, budget)| budget).to_owned();
-            (target(1), Effect::Start { slot: "background".into(), kind: "background", label })
+        FaultRecord::Http { fault, route, permille } => (Scope::Server, http(fault, route, *permille)),
+        FaultRecord::HttpCalm => (Scope::Server, Effect::End("http:".into())),
+        FaultRecord::KillAt { target, .. } => (scope(target), Effect::Mark("arm")),
+        FaultRecord::RandomKills { target, .. } => {
+            (scope(target), start("random_kills", "random_kills", "random kills".into()))
         }
-        "foreground" => (target(1), Effect::End("background".into())),
-        "upgrade" => (target(1), Effect::Nothing),
-        "skip" => (Scope::Run, skip(&words)),
-        _ => (Scope::Run, Effect::Mark("note")),
+        FaultRecord::ClockJump { target, .. }
+        | FaultRecord::ClockDrift { target, .. }
+        | FaultRecord::ClockSet { target, .. } => (scope(target), Effect::Mark("clock")),
+        FaultRecord::BatteryLow { target, on } => (scope(target), switch("battery", *on, "battery low")),
+        FaultRecord::Metered { target, on } => (scope(target), switch("metered", *on, "metered network")),
+        FaultRecord::Background { target, budget_ms } => {
+            (scope(target), start("background", "background", format!("sync budget {budget_ms} ms")))
+        }
+        FaultRecord::Foreground { target } => (scope(target), Effect::End("background".into())),
+        // Crashes and bounces show as `kill` and `restart` events, upgrades as `upgrade`.
+        FaultRecord::Crash { .. } | FaultRecord::Bounce { .. } | FaultRecord::Upgrade { .. } => {
+            (Scope::Run, Effect::Nothing)
+        }
+        FaultRecord::Skip { ms } => (Scope::Run, Effect::Skip(*ms)),
     }
 }
 
-fn profile(scope: Scope, name: &str) -> (Scope, Effect) {
-    let kind = match name {
-        "offline" => "offline",
-        "blackhole" => "blackhole",
-        _ => "profile",
-    };
-    (scope, Effect::Start { slot: "profile".into(), kind, label: name.to_owned() })
+fn scope(target: &str) -> Scope {
+    match target {
+        ALL_DEVICES => Scope::Devices,
+        SERVER => Scope::Server,
+        host => Scope::Device(host.to_owned()),
+    }
 }
 
-/// `http FAULT on ROUTE for N per mille`: a span per fault and route while N > 0.
-fn http(words: &[&str]) -> Effect {
-    let fault = words.get(1).copied().unwrap_or_default();
-    let route = match words.iter().position(|w| *w == "for") {
-        Some(end) if end > 3 => words[3..end].join(" "),
-        _ => String::new(),
-    };
-    let permille: u32 = words.iter().rev().nth(2).and_then(|n| n.parse().ok()).unwrap_or(0);
+fn arrow(ways: Ways) -> &'static str {
+    match ways {
+        Ways::Both => "<->",
+        Ways::ToServer => "->",
+        Ways::FromServer => "<-",
+    }
+}
+
+/// A span per HTTP fault and route while its rate is above 0.
+fn http(fault: &str, route: &str, permille: u32) -> Effect {
     let slot = format!("http:{fault}:{route}");
     if permille == 0 {
         return Effect::End(slot);
     }
     let kind = if fault == "lose_response" { "lose_response" } else { "http" };
-    Effect::Start { slot, kind, label: format!("{fault} on {route}, {permille}\u{2030}") }
+    let on = match route {
+        "any" => "every request",
+        "push" => "pushes",
+        "pull" => "pulls",
+        path => path,
+    };
+    Effect::Start { slot, kind, label: format!("{fault} on {on}, {permille}\u{2030}") }
 }
 
-fn switch(scope: Scope, slot: &'static str, on: bool, label: &str) -> (Scope, Effect) {
-    let effect = if on {
+fn switch(slot: &'static str, on: bool, label: &str) -> Effect {
+    if on {
         Effect::Start { slot: slot.into(), kind: slot, label: label.into() }
     } else {
         Effect::End(slot.into())
-    };
-    (scope, effect)
-}
-
-/// `skip SPAN: every wall clock jumps MS ms ahead`.
-fn skip(words: &[&str]) -> Effect {
-    let ms = words.iter().position(|w| *w == "jumps").and_then(|i| words.get(i + 1)).and_then(|n| n.parse().ok());
-    ms.map_or(Effect::Mark("note"), Effect::Skip)
+    }
 }
 
 #[cfg(test)]
@@ -141,7 +138,7 @@ mod tests {
     use std::time::Duration;
 
     fn of(fault: Fault) -> (Scope, Effect) {
-        classify(&fault.to_string())
+        classify(&FaultRecord::from(&fault))
     }
 
     fn kind(effect: &Effect) -> &str {
@@ -154,8 +151,8 @@ mod tests {
         }
     }
 
-    /// Each fault's words, as `Fault`'s `Display` writes them, classified: a change of
-    /// those words that this module does not follow fails here, not in a reader's browser.
+    /// Each fault's record, classified: a fault this module draws as something else fails
+    /// here, not in a reader's browser.
     #[test]
     fn every_fault_the_harness_records_is_drawn_as_what_it_is() {
         let device1 = || Scope::Device("device1".into());
@@ -190,7 +187,7 @@ mod tests {
                 "background",
             ),
             (Fault::Condition(Target::Device(1), ConditionChange::Foreground), device1(), "background"),
-            (Fault::Upgrade(Target::Device(1), 3), device1(), "nothing"),
+            (Fault::Upgrade(Target::Device(1), 3), Scope::Run, "nothing"),
             (Fault::skip(Duration::from_secs(2 * 86_400)), Scope::Run, "skip"),
         ];
         for (fault, scope, expected) in cases {
@@ -198,8 +195,8 @@ mod tests {
             let (got_scope, effect) = of(fault);
             assert_eq!((got_scope, kind(&effect)), (scope, expected), "`{text}` is drawn as {effect:?}");
         }
-        // Crash and bounce are never noted: they are `kill` and `restart` events.
-        assert_eq!(Host::Server.to_string(), SERVER);
+        // Crash and bounce are drawn as the `kill` and `restart` events they cause.
+        assert_eq!(of(Fault::Crash(Host::Server)), (Scope::Run, Effect::Nothing));
     }
 
     #[test]
@@ -217,8 +214,7 @@ mod tests {
     }
 
     #[test]
-    fn a_skip_gives_its_span_in_milliseconds_and_unknown_words_are_a_note() {
+    fn a_skip_gives_its_span_in_milliseconds() {
         assert_eq!(of(Fault::skip(Duration::from_secs(3 * 86_400))).1, Effect::Skip(259_200_000));
-        assert_eq!(classify("the app could not show its state: boom"), (Scope::Run, Effect::Mark("note")));
     }
 }

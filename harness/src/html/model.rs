@@ -2,6 +2,7 @@
 //! and marks, with times in virtual milliseconds. The page's script draws it as it is.
 
 use super::fault::{self, Effect, Scope};
+use crate::fault::FaultRecord;
 use crate::history::{Event, EventKind, History, HARNESS};
 use crate::net::SERVER;
 use crate::operation::Operation;
@@ -195,8 +196,8 @@ impl Builder {
             EventKind::SyncFail { round, error } => self.end_round(lane, *round, t, "fail", None, Some(error)),
             EventKind::SyncCut { round, reason } => self.end_round(lane, *round, t, "cut", None, Some(reason)),
             EventKind::Read { records, .. } => self.read(lane, records),
-            EventKind::Fault { fault } if event.host == HARNESS => self.fault(t, fault),
-            EventKind::Fault { fault } => self.mark(lane, t, "note", fault, String::new()),
+            EventKind::Fault { text, fault } => self.fault(t, text, fault),
+            EventKind::Note { text } => self.mark(lane, t, "note", text, String::new()),
             EventKind::Request { path } => self.request(lane, t, path),
             EventKind::Edge { fault, path } => self.edge(lane, t, fault, path),
             other => self.lifecycle(lane, t, other),
@@ -208,7 +209,7 @@ impl Builder {
         match kind {
             EventKind::Kill { cause, step } => {
                 let at = step.map(|s| format!(" during {}", crate::step::Step::name(s))).unwrap_or_default();
-                self.mark(lane, t, "kill", &format!("killed ({cause}){at}"), String::new());
+                self.mark(lane, t, "kill", &format!("killed ({}){at}", cause.describe()), String::new());
                 self.down.entry(lane).or_insert(t);
             }
             EventKind::Restart => {
@@ -323,8 +324,8 @@ impl Builder {
         self.mark(lane, t, kind, &label, detail);
     }
 
-    fn fault(&mut self, t: u64, text: &str) {
-        let (scope, effect) = fault::classify(text);
+    fn fault(&mut self, t: u64, text: &str, fault: &FaultRecord) {
+        let (scope, effect) = fault::classify(fault);
         let lanes = match scope {
             Scope::Devices => self.devices.clone(),
             Scope::Device(host) => vec![self.lane(&host)],
@@ -438,7 +439,9 @@ fn clip(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::KillCause;
     use crate::invariant::fixture::{create, fields, records, task, update, Timeline as Fixture, ALICE, DEVICE0};
+    use crate::Fault;
     use protocol::Changes;
     use serde_json::json;
 
@@ -491,16 +494,16 @@ mod tests {
     fn faults_become_spans_that_end_at_their_repair_or_the_final_phase_and_kills_leave_the_host_down() {
         let history = Fixture::new(&[ALICE])
             .at(1_000)
-            .event(HARNESS, EventKind::Fault { fault: "profile all devices blackhole".into() })
-            .event(HARNESS, EventKind::Fault { fault: "http lose_response on /api/sync/push for 500 per mille".into() })
+            .event(HARNESS, EventKind::fault(&Fault::Profile(crate::Target::All, crate::Profile::BLACKHOLE)))
+            .event(HARNESS, EventKind::fault(&Fault::lose_push_responses(500)))
             .at(2_000)
-            .event(HARNESS, EventKind::Fault { fault: "skip 1 day: every wall clock jumps 86400000 ms ahead".into() })
-            .event(DEVICE0, EventKind::Kill { cause: "random".into(), step: None })
+            .event(HARNESS, EventKind::fault(&Fault::skip(std::time::Duration::from_secs(86_400))))
+            .event(DEVICE0, EventKind::Kill { cause: KillCause::Random, step: None })
             .at(86_403_000)
             .event(DEVICE0, EventKind::Restart)
             .event(HARNESS, EventKind::FinalPhase)
             .at(86_404_000)
-            .event(SERVER, EventKind::Kill { cause: "scheduled".into(), step: None })
+            .event(SERVER, EventKind::Kill { cause: KillCause::Scheduled, step: None })
             .build();
         let timeline = Timeline::of(&history);
         let spans: Vec<_> = timeline.spans.iter().map(|s| (s.lane, s.kind, s.t0, s.t1)).collect();

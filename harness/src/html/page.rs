@@ -166,9 +166,9 @@ fn plural(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{EventKind, History, HARNESS};
+    use crate::history::{EventKind, History, KillCause, HARNESS};
     use crate::invariant::fixture::{create, task, Timeline as Fixture, ALICE, DEVICE0, DEVICE1};
-    use crate::invariant::{Expectation, Violation};
+    use crate::invariant::{Details, Expectation, Violation};
     use crate::net::SERVER;
     use serde_json::{json, Value};
 
@@ -180,16 +180,17 @@ mod tests {
             .acked(DEVICE1, 7, create(&task("t7"), json!({"title": "title #7 <b>&"})))
             .event(DEVICE1, EventKind::SyncStart { round: 1 })
             .at(1_500)
-            .event(HARNESS, EventKind::Fault { fault: "partition device1 <-> server".into() })
+            .event(HARNESS, EventKind::fault(&crate::Fault::partition(1)))
             .at(2_000)
-            .event(DEVICE1, EventKind::Kill { cause: "at push starting".into(), step: Some(crate::Step::PushStarting) })
+            .event(DEVICE1, EventKind::Kill { cause: KillCause::AtStep, step: Some(crate::Step::PushStarting) })
             .at(4_000)
             .event(DEVICE1, EventKind::Restart)
-            .event(HARNESS, EventKind::Fault { fault: "repair device1 <-> server".into() })
+            .event(HARNESS, EventKind::fault(&crate::Fault::repair(1)))
             .at(9_000)
             .settle(&[(ALICE, Default::default())])
             .build();
         let details = "op 7 (create task/t7 on device1) was acknowledged and is lost: </script> <!--".to_owned();
+        let details = Details::from(details).op(7).record(&task("t7"));
         report(history, vec![Violation::new("no lost acknowledged writes", 9_000, Some(DEVICE1), details)])
     }
 

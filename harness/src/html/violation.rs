@@ -1,5 +1,5 @@
 //! A violation as the timeline shows it: where it was detected, the operations and records
-//! its details name, what became of those records, and the faults and kills that hit the
+//! it involves (its `ops` and `records` fields), what became of those records, and the faults and kills that hit the
 //! hosts involved while it was in the making.
 
 use super::model::{Op, Timeline};
@@ -54,8 +54,8 @@ pub(super) struct Record {
 impl Found {
     /// `violation`, with what it involves in `timeline`.
     pub(super) fn new(violation: &Violation, timeline: &Timeline, history: &History) -> Self {
-        let ops = op_numbers(&violation.details);
-        let keys = record_keys(&violation.details, timeline);
+        let ops = violation.ops.clone();
+        let keys: Vec<String> = violation.records.iter().map(ToString::to_string).collect();
         let records: Vec<Record> = keys.iter().map(|key| Record::new(key, timeline, history)).collect();
         let mut found = Found {
             invariant: violation.invariant.clone(),
@@ -146,34 +146,4 @@ impl Record {
 
 fn json(fields: &crate::Fields) -> Value {
     serde_json::to_value(fields).unwrap_or(Value::Null)
-}
-
-/// The numbers of `op N` in `text`, in order, once each.
-pub(super) fn op_numbers(text: &str) -> Vec<u64> {
-    let mut numbers = Vec::new();
-    for (i, _) in text.match_indices("op ") {
-        let boundary = text[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
-        let digits: String = text[i + 3..].chars().take_while(char::is_ascii_digit).collect();
-        if let (true, Ok(n)) = (boundary, digits.parse::<u64>()) {
-            if !numbers.contains(&n) {
-                numbers.push(n);
-            }
-        }
-    }
-    numbers
-}
-
-/// The record keys of the run that `text` names, whole (`task/t1` is not in `task/t10`).
-pub(super) fn record_keys(text: &str, timeline: &Timeline) -> Vec<String> {
-    let keys: BTreeSet<&str> = timeline.ops.iter().map(|op| op.key.as_str()).collect();
-    let named = |key: &&str| {
-        text.match_indices(*key).any(|(i, _)| {
-            let after = text[i + key.len()..].chars().next();
-            after.is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'))
-        })
-    };
-    let mut found: Vec<(usize, String)> =
-        keys.into_iter().filter(named).map(|k| (text.find(k).unwrap_or(0), k.to_owned())).collect();
-    found.sort();
-    found.into_iter().map(|(_, key)| key).collect()
 }

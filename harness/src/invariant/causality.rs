@@ -1,7 +1,7 @@
 //! Causality: a write made after its device saw another write never loses to it.
 
 use super::facts::{cite, is_register, written, Facts};
-use super::{Check, Expectation, Invariant, Violation};
+use super::{Check, Details, Expectation, Invariant, Violation};
 use crate::history::{History, OpView};
 use crate::operation::{Operation, RecordKey};
 use protocol::Strategy;
@@ -58,6 +58,7 @@ impl Invariant for Causality {
                         cite(later),
                         cite(earlier),
                     );
+                    let details = Details::from(details).op(later.op).op(earlier.op).record(&key);
                     let t_ms = facts.server_state_ms(later.user);
                     violations.push(Violation::new(NAME, t_ms, Some(later.host), details));
                 }

@@ -1,8 +1,9 @@
 //! Convergence: after the final phase every device shows exactly the server's records.
 
 use super::facts::{shown, Facts};
-use super::{Check, Expectation, Invariant, Violation};
+use super::{Check, Details, Expectation, Invariant, Violation};
 use crate::history::{EventKind, History};
+use crate::operation::RecordKey;
 use crate::state::{knows, UserRecords};
 use std::collections::BTreeSet;
 
@@ -58,15 +59,16 @@ fn verdict(history: &History) -> Option<String> {
 }
 
 /// How device `host`'s final records differ from the server's records of `user`, if they do.
-fn divergence(facts: &Facts<'_>, host: &str, user: &str) -> Option<String> {
+fn divergence(facts: &Facts<'_>, host: &str, user: &str) -> Option<Details> {
     let Some((_, state)) = facts.snapshots.get(host) else {
-        return Some(format!("{host} never reported its final state"));
+        return Some(format!("{host} never reported its final state").into());
     };
     let Some(server) = facts.servers.get(user) else {
-        return Some(format!("the server never reported the records of {user}, so {host} cannot be compared"));
+        return Some(format!("the server never reported the records of {user}, so {host} cannot be compared").into());
     };
     let known = known_to(server, state.protocol);
-    first_difference(&state.records, &known).map(|d| format!("{host} differs from the server's records of {user}: {d}"))
+    let (key, difference) = first_difference(&state.records, &known)?;
+    Some(Details::from(format!("{host} differs from the server's records of {user}: {difference}")).record(key))
 }
 
 /// `server`'s records as an app speaking protocol `version` must show them: without the
@@ -80,9 +82,9 @@ fn known_to(server: &UserRecords, version: u32) -> UserRecords {
 }
 
 /// The first record, in key order, where `device` and `server` differ.
-fn first_difference(device: &UserRecords, server: &UserRecords) -> Option<String> {
+fn first_difference<'r>(device: &'r UserRecords, server: &'r UserRecords) -> Option<(&'r RecordKey, String)> {
     let keys = device.keys().chain(server.keys()).collect::<BTreeSet<_>>();
-    keys.into_iter().find_map(|key| match (device.get(key), server.get(key)) {
+    let difference = |key: &RecordKey| match (device.get(key), server.get(key)) {
         (Some(_), None) => Some(format!("it shows {key}, which the server does not have")),
         (None, Some(_)) => Some(format!("it does not show {key}, which the server has")),
         (Some(mine), Some(theirs)) if mine != theirs => {
@@ -95,7 +97,8 @@ fn first_difference(device: &UserRecords, server: &UserRecords) -> Option<String
             ))
         }
         _ => None,
-    })
+    };
+    keys.into_iter().find_map(|key| difference(key).map(|d| (key, d)))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Exactly once: one logical create gives one record, a mutation takes effect at most once.
 
 use super::facts::{cite, counter, fields_of, increment, Facts};
-use super::{Check, Expectation, Invariant, Violation};
+use super::{Check, Details, Expectation, Invariant, Violation};
 use crate::history::{History, OpView};
 use crate::operation::{Fields, Operation, RecordKey};
 use crate::state::UserRecords;
@@ -54,27 +54,29 @@ fn unknown_records<'f>(
     facts: &'f Facts<'_>,
     records: &'f UserRecords,
     place: &'f str,
-) -> impl Iterator<Item = String> + 'f {
+) -> impl Iterator<Item = Details> + 'f {
     records.iter().filter(|(key, _)| facts.creator(key).is_none()).map(move |(key, fields)| {
-        let origin = copied_from(facts, key, fields).map_or_else(String::new, |op| format!("; it copies {op}"));
-        format!("{key} in {place} was made by no create operation: a duplicate{origin}")
+        let original = copied_from(facts, key, fields);
+        let origin = original.map_or_else(String::new, |op| format!("; it copies {}", cite(op)));
+        let details = Details::from(format!("{key} in {place} was made by no create operation: a duplicate{origin}"));
+        details.record(key).ops(original.map(|op| op.op))
     })
 }
 
 /// The create whose text values the unknown record `key` carries, if one does: the record
 /// it duplicates. Text values are unique per operation; references are not, so they are
 /// left out.
-fn copied_from(facts: &Facts<'_>, key: &RecordKey, fields: &Fields) -> Option<String> {
+fn copied_from<'f, 'a>(facts: &'f Facts<'a>, key: &RecordKey, fields: &Fields) -> Option<&'f OpView<'a>> {
     let is_text = |name: &str| key.entity.field(name).is_some_and(|def| matches!(def.kind, FieldKind::Text { .. }));
     let carries = |op: &&OpView<'_>| {
         let Operation::Create { changes, .. } = op.operation else { return false };
         changes.fields.iter().any(|(name, value)| is_text(name) && fields.get(name) == Some(value))
     };
-    facts.operations.iter().filter(|op| op.operation.key().entity == key.entity).find(carries).map(|op| cite(op))
+    facts.operations.iter().filter(|op| op.operation.key().entity == key.entity).find(carries)
 }
 
 /// Counters of `records` above the sum of the positive increments that may have run on them.
-fn counters_above_increments<'f>(facts: &'f Facts<'_>, records: &'f UserRecords) -> impl Iterator<Item = String> + 'f {
+fn counters_above_increments<'f>(facts: &'f Facts<'_>, records: &'f UserRecords) -> impl Iterator<Item = Details> + 'f {
     records.iter().flat_map(move |(key, fields)| {
         fields_of(key.entity, FieldKind::Counter).filter_map(move |field| {
             let value = counter(fields, field);
@@ -84,10 +86,11 @@ fn counters_above_increments<'f>(facts: &'f Facts<'_>, records: &'f UserRecords)
                 let listed: Vec<String> =
                     ops.iter().map(|op| format!("{} +{}", cite(op), increment(op, field))).collect();
                 let listed = if listed.is_empty() { "none".to_owned() } else { listed.join(", ") };
-                format!(
+                let text = format!(
                     "{key} {field} is {value} on the server, above {most}, the sum of the increments that may have \
                      run (applied twice?): {listed}"
-                )
+                );
+                Details::from(text).record(key).ops(ops.iter().map(|op| op.op))
             })
         })
     })

@@ -1,7 +1,7 @@
 //! Isolation: no device and no user's server state holds another user's record.
 
 use super::facts::{cite, Facts};
-use super::{Check, Expectation, Invariant, Violation};
+use super::{Check, Details, Expectation, Invariant, Violation};
 use crate::history::History;
 use crate::operation::RecordKey;
 use crate::state::UserRecords;
@@ -62,12 +62,13 @@ impl Invariant for Isolation {
 
 /// The records of `records`, held in `place` for `user`, that a device of another user
 /// created, each with what to report.
-fn foreign<'r>(facts: &Facts<'_>, user: &str, records: &'r UserRecords, place: &str) -> Vec<(&'r RecordKey, String)> {
+fn foreign<'r>(facts: &Facts<'_>, user: &str, records: &'r UserRecords, place: &str) -> Vec<(&'r RecordKey, Details)> {
     records
         .keys()
         .filter_map(|key| {
             let creator = facts.creator(key).filter(|op| op.user != user)?;
-            Some((key, format!("{place} holds {key}, created by {} for user {}", cite(creator), creator.user)))
+            let text = format!("{place} holds {key}, created by {} for user {}", cite(creator), creator.user);
+            Some((key, Details::from(text).record(key).op(creator.op)))
         })
         .collect()
 }

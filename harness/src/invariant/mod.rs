@@ -42,6 +42,7 @@ pub use strategy_honoured::StrategyHonoured;
 pub use upgrade_preserves_data::UpgradePreservesData;
 
 use crate::history::History;
+use crate::operation::RecordKey;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::rc::Rc;
@@ -68,14 +69,59 @@ pub struct Violation {
     /// The host where it shows, if one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// What is wrong, with the operation numbers and records involved.
+    /// What is wrong, in words.
     pub details: String,
+    /// The operations it involves, by number (the `op` of their events), in the order the
+    /// details cite them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ops: Vec<u64>,
+    /// The records it involves, in the order the details name them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<RecordKey>,
 }
 
 impl Violation {
     /// A violation of invariant `invariant` seen at `t_ms`, on `host` if it shows on one.
-    pub(crate) fn new(invariant: &str, t_ms: u64, host: Option<&str>, details: String) -> Self {
-        Self { invariant: invariant.to_owned(), t_ms, host: host.map(str::to_owned), details }
+    pub(crate) fn new(invariant: &str, t_ms: u64, host: Option<&str>, details: impl Into<Details>) -> Self {
+        let Details { text, ops, records } = details.into();
+        Self { invariant: invariant.to_owned(), t_ms, host: host.map(str::to_owned), details: text, ops, records }
+    }
+}
+
+/// A violation's words, with the operations and records they involve as data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Details {
+    pub(crate) text: String,
+    pub(crate) ops: Vec<u64>,
+    pub(crate) records: Vec<RecordKey>,
+}
+
+impl Details {
+    /// Involves operation `op` (once).
+    pub(crate) fn op(mut self, op: u64) -> Self {
+        if !self.ops.contains(&op) {
+            self.ops.push(op);
+        }
+        self
+    }
+
+    /// Involves every operation of `ops`.
+    pub(crate) fn ops(self, ops: impl IntoIterator<Item = u64>) -> Self {
+        ops.into_iter().fold(self, Details::op)
+    }
+
+    /// Involves record `key` (once).
+    pub(crate) fn record(mut self, key: &RecordKey) -> Self {
+        if !self.records.contains(key) {
+            self.records.push(key.clone());
+        }
+        self
+    }
+}
+
+impl From<String> for Details {
+    fn from(text: String) -> Self {
+        Details { text, ..Details::default() }
     }
 }
 

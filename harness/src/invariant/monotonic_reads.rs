@@ -1,7 +1,7 @@
 //! Monotonic reads: a device never shows a counter going back.
 
 use super::facts::{counter, fields_of, Facts};
-use super::{Check, Expectation, Invariant, Violation};
+use super::{Check, Details, Expectation, Invariant, Violation};
 use crate::history::History;
 use crate::operation::RecordKey;
 use protocol::FieldKind;
@@ -52,6 +52,7 @@ impl Invariant for MonotonicReads {
                             "{} shows {key} {field} as {value} after showing {before_value} at {before_ms} ms",
                             read.host
                         );
+                        let details = Details::from(details).record(key);
                         violations.push(Violation::new(NAME, read.t_ms, Some(read.host), details));
                     }
                 }

@@ -1,7 +1,7 @@
 //! No lost acknowledged writes: what the app confirmed reaches the server, or loses openly.
 
 use super::facts::{cite, register_writes, shown, Facts};
-use super::{Check, Expectation, Invariant, Violation};
+use super::{Check, Details, Expectation, Invariant, Violation};
 use crate::history::{History, OpView};
 use crate::operation::{Fields, Operation, RecordKey};
 use serde_json::Value;
@@ -51,7 +51,7 @@ impl Invariant for NoLostAcknowledgedWrites {
             if facts.surfaced(op.host, &key) {
                 continue;
             }
-            let lost: Vec<String> = match server.get(&key) {
+            let lost: Vec<Details> = match server.get(&key) {
                 Some(fields) => lost_values(&facts, op, &key, fields),
                 // Once per record: every later write to it is lost with it.
                 None if missing.insert(key.clone()) => missing_record(&facts, op, &key).into_iter().collect(),
@@ -65,7 +65,7 @@ impl Invariant for NoLostAcknowledgedWrites {
 
 /// The text and reference values acknowledged `op` wrote that the server's `fields` of
 /// its record silently lack.
-fn lost_values(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey, fields: &Fields) -> Vec<String> {
+fn lost_values(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey, fields: &Fields) -> Vec<Details> {
     register_writes(op)
         .filter(|(_, value)| !matches!(value, Value::Bool(_) | Value::Null))
         .filter_map(|(field, value)| lost_value(facts, op, key, field, value, fields.get(field)))
@@ -74,7 +74,7 @@ fn lost_values(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey, fields: &Fie
 
 /// What to report when the record acknowledged `op` wrote is not on the server, unless a
 /// delete of it may have run.
-fn missing_record(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey) -> Option<String> {
+fn missing_record(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey) -> Option<Details> {
     if facts.deletes(key).next().is_some() {
         return None;
     }
@@ -82,10 +82,11 @@ fn missing_record(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey) -> Option
         Operation::Create { .. } => "created",
         _ => "wrote to",
     };
-    Some(format!(
+    let text = format!(
         "{} {what} {key} and was acknowledged, but {key} is not on the server and no delete of it may have run",
         cite(op)
-    ))
+    );
+    Some(Details::from(text).op(op.op).record(key))
 }
 
 /// What to report when `field` of `key` does not hold `value`, which `op` wrote, unless
@@ -97,7 +98,7 @@ fn lost_value(
     field: &str,
     value: &Value,
     kept: Option<&Value>,
-) -> Option<String> {
+) -> Option<Details> {
     if kept == Some(value) {
         return None;
     }
@@ -106,13 +107,15 @@ fn lost_value(
     if others.iter().any(|(_, v)| *v == kept_or_null) {
         return None;
     }
+    let involved = Details::default().op(op.op).ops(others.iter().map(|(other, _)| other.op)).record(key);
     let others = others.iter().map(|(other, v)| format!("{} wrote {v}", cite(other))).collect::<Vec<_>>();
     let others = if others.is_empty() { "no other write to it may have run".to_owned() } else { others.join(", ") };
-    Some(format!(
+    let text = format!(
         "{} set {key} {field} to {value} and was acknowledged, but on the server it is {}; {others}",
         cite(op),
         shown(kept)
-    ))
+    );
+    Some(Details { text, ..involved })
 }
 
 #[cfg(test)]

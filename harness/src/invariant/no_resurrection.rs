@@ -1,7 +1,7 @@
 //! No resurrection: a deleted record does not come back.
 
 use super::facts::{cite, Facts};
-use super::{Check, Expectation, Invariant, Violation};
+use super::{Check, Details, Expectation, Invariant, Violation};
 use crate::history::{Completion, History, OpView, ReadView};
 use crate::operation::{Operation, RecordKey};
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,8 +50,10 @@ impl Invariant for NoResurrection {
 /// its user and the final states of that user's devices.
 fn in_final_states(facts: &Facts<'_>, delete: &OpView<'_>, deleted_ms: u64) -> Vec<Violation> {
     let key = delete.operation.key();
-    let back =
-        |place: &str| format!("{key} is back {place} after {} was acknowledged at {deleted_ms} ms", cite(delete));
+    let back = |place: &str| {
+        let text = format!("{key} is back {place} after {} was acknowledged at {deleted_ms} ms", cite(delete));
+        Details::from(text).op(delete.op).record(&key)
+    };
     let mut violations = Vec::new();
     if facts.servers.get(delete.user).is_some_and(|records| records.contains_key(&key)) {
         violations.push(Violation::new(NAME, facts.server_state_ms(delete.user), None, back("on the server")));
@@ -78,7 +80,7 @@ fn shown_by_deleter(
     seen.insert((read.host.to_owned(), key.clone())).then(|| {
         let details =
             format!("{} still shows {key} after {} was acknowledged at {deleted_ms} ms", read.host, cite(delete));
-        Violation::new(NAME, read.t_ms, Some(read.host), details)
+        Violation::new(NAME, read.t_ms, Some(read.host), Details::from(details).op(delete.op).record(&key))
     })
 }
 
@@ -100,6 +102,7 @@ fn shown_after_gone(
                         "{} shows {key} again; it had gone at {gone_ms} ms after op {op} (a delete of it)",
                         read.host
                     );
+                    let details = Details::from(details).op(op).record(key);
                     violations.push(Violation::new(NAME, read.t_ms, Some(read.host), details));
                 }
             }

@@ -38,7 +38,7 @@ mod tests {
     use crate::step::Step;
 
     fn kill(step: Option<Step>) -> EventKind {
-        EventKind::Kill { cause: "step".into(), step }
+        EventKind::Kill { cause: crate::history::KillCause::AtStep, step }
     }
 
     #[test]

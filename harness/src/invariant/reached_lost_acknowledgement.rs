@@ -52,7 +52,7 @@ mod tests {
     }
 
     fn kill(step: Step) -> EventKind {
-        EventKind::Kill { cause: "step".into(), step: Some(step) }
+        EventKind::Kill { cause: crate::history::KillCause::AtStep, step: Some(step) }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Read your writes: a device shows what its user confirmed, from then on.
 
 use super::facts::{cite, register_writes, shown, Facts};
-use super::{Check, Expectation, Invariant, Violation};
+use super::{Check, Details, Expectation, Invariant, Violation};
 use crate::history::{Completion, History, OpView, ReadView};
 use crate::operation::{Operation, RecordKey};
 
@@ -55,7 +55,7 @@ fn record_missing(facts: &Facts<'_>, write: &OpView<'_>, later: &[&ReadView<'_>]
     let key = write.operation.key();
     let read = later.iter().find(|r| !r.records.contains_key(&key) && !deleted_before(facts, &key, r.t_ms))?;
     let details = format!("{} does not show {key}, which {} created and was acknowledged", read.host, cite(write));
-    Some(Violation::new(NAME, read.t_ms, Some(read.host), details))
+    Some(Violation::new(NAME, read.t_ms, Some(read.host), Details::from(details).op(write.op).record(&key)))
 }
 
 fn deleted_before(facts: &Facts<'_>, key: &RecordKey, t_ms: u64) -> bool {
@@ -79,6 +79,7 @@ fn values_missing(facts: &Facts<'_>, write: &OpView<'_>, later: &[&ReadView<'_>]
                 shown(read.records[&key].get(field)),
                 cite(write)
             );
+            let details = Details::from(details).op(write.op).record(&key);
             violations.push(Violation::new(NAME, read.t_ms, Some(read.host), details));
         }
     }

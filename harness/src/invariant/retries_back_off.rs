@@ -147,7 +147,7 @@ mod tests {
             .request(DEVICE0, protocol::PULL_PATH)
             .edge(DEVICE0, "status_503")
             .at(100)
-            .event(DEVICE0, EventKind::Kill { cause: "test".into(), step: None })
+            .event(DEVICE0, EventKind::Kill { cause: crate::history::KillCause::Scheduled, step: None })
             .at(200)
             .request(DEVICE0, protocol::PULL_PATH)
             .build();

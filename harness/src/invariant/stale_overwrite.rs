@@ -2,6 +2,7 @@
 //! strategy that refuses stale writes, with nobody told.
 
 use super::facts::{cite, written, Facts};
+use super::Details;
 use crate::history::OpView;
 use crate::operation::RecordKey;
 use protocol::{Entity, FieldKind, Strategy};
@@ -15,7 +16,7 @@ use std::collections::BTreeSet;
 /// written by a write that saw A, or A is an earlier write of B's own device), or some
 /// device shows a conflict or failure on the record. Returns, for each A overwritten
 /// silently, the host that made B and the details.
-pub(super) fn silent_stale_overwrites<'a>(facts: &Facts<'a>) -> Vec<(&'a str, String)> {
+pub(super) fn silent_stale_overwrites<'a>(facts: &Facts<'a>) -> Vec<(&'a str, Details)> {
     let mut found = Vec::new();
     for records in facts.servers.values() {
         for (key, fields) in records.iter().filter(|(key, _)| refuses_stale(facts, key.entity)) {
@@ -40,7 +41,7 @@ fn text_fields(entity: Entity) -> impl Iterator<Item = &'static str> {
 }
 
 /// The acknowledged writes to `field` of `key` that the writer of `kept` never saw.
-fn overwritten<'a>(facts: &Facts<'a>, key: &RecordKey, field: &str, kept: &Value) -> Vec<(&'a str, String)> {
+fn overwritten<'a>(facts: &Facts<'a>, key: &RecordKey, field: &str, kept: &Value) -> Vec<(&'a str, Details)> {
     let writers: Vec<&OpView<'a>> = facts.on(key).filter(|op| written(op, field).is_some()).collect();
     let Some(winner) = writers.iter().find(|op| written(op, field) == Some(kept)) else { return Vec::new() };
     let seen = seen_by(&writers, winner, field);
@@ -55,7 +56,7 @@ fn overwritten<'a>(facts: &Facts<'a>, key: &RecordKey, field: &str, kept: &Value
                 cite(lost),
                 written(lost, field).map_or_else(String::new, Value::to_string),
             );
-            (winner.host, details)
+            (winner.host, Details::from(details).op(winner.op).op(lost.op).record(key))
         })
         .collect()
 }
@@ -108,7 +109,7 @@ mod tests {
         timeline.acked_seeing(host, op, change, json!({ "title": seen }))
     }
 
-    fn facts_of(history: &crate::history::History) -> Vec<(&str, String)> {
+    fn facts_of(history: &crate::history::History) -> Vec<(&str, Details)> {
         silent_stale_overwrites(&Facts::of(history))
     }
 
@@ -118,7 +119,8 @@ mod tests {
         let history = concurrent_titles().at(900).settle(&[(ALICE, finals)]).build();
         let found = facts_of(&history);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].1.contains("op 3") && found[0].1.contains("op 2"), "{}", found[0].1);
+        assert!(found[0].1.text.contains("op 3") && found[0].1.text.contains("op 2"), "{}", found[0].1.text);
+        assert_eq!((&found[0].1.ops, &found[0].1.records), (&vec![3, 2], &vec![task("t1")]), "as data too");
     }
 
     #[test]

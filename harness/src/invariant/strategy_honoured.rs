@@ -2,7 +2,7 @@
 //! and strategies that refuse stale writes never let one overwrite silently.
 
 use super::facts::{adds, cite, counter, fields_of, increment, removes, Facts};
-use super::{Check, Expectation, Invariant, Violation};
+use super::{Check, Details, Expectation, Invariant, Violation};
 use crate::history::{Completion, History, OpView};
 use crate::operation::{Fields, RecordKey};
 use protocol::FieldKind;
@@ -64,7 +64,7 @@ impl Invariant for StrategyHonoured {
 
 /// What is wrong with counter `field` of `key`, if its value is not the sum of the
 /// acknowledged increments plus some of the unknown ones.
-fn counter_off(facts: &Facts<'_>, key: &RecordKey, fields: &Fields, field: &str) -> Option<String> {
+fn counter_off(facts: &Facts<'_>, key: &RecordKey, fields: &Fields, field: &str) -> Option<Details> {
     let value = counter(fields, field);
     let touching: Vec<&OpView<'_>> = facts.on(key).filter(|op| increment(op, field) != 0).collect();
     let acknowledged: i64 = touching.iter().filter(|op| op.acknowledged()).map(|op| increment(op, field)).sum();
@@ -76,9 +76,14 @@ fn counter_off(facts: &Facts<'_>, key: &RecordKey, fields: &Fields, field: &str)
         return None;
     }
     let listed = |ops: Vec<String>| if ops.is_empty() { "none".to_owned() } else { ops.join(", ") };
-    let ops = touching.iter().filter(|op| op.maybe_applied());
-    let ops = listed(ops.map(|op| format!("{} {:+} ({})", cite(op), increment(op, field), outcome(op))).collect());
-    Some(format!("{key} {field} is {value} on the server, outside {lowest}..={highest}: increments {ops}"))
+    let applied: Vec<&&OpView<'_>> = touching.iter().filter(|op| op.maybe_applied()).collect();
+    let involved = Details::default().ops(applied.iter().map(|op| op.op)).record(key);
+    let ops = applied.iter().map(|op| format!("{} {:+} ({})", cite(op), increment(op, field), outcome(op)));
+    let text = format!(
+        "{key} {field} is {value} on the server, outside {lowest}..={highest}: increments {}",
+        listed(ops.collect())
+    );
+    Some(Details { text, ..involved })
 }
 
 fn outcome(op: &OpView<'_>) -> &'static str {
@@ -91,7 +96,7 @@ fn outcome(op: &OpView<'_>) -> &'static str {
 
 /// What is wrong with set `field` of `key`: acknowledged elements missing, and elements no
 /// write added.
-fn set_off(facts: &Facts<'_>, key: &RecordKey, fields: &Fields, field: &str) -> Vec<String> {
+fn set_off(facts: &Facts<'_>, key: &RecordKey, fields: &Fields, field: &str) -> Vec<Details> {
     let present: BTreeSet<&str> =
         fields.get(field).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
     let applied: Vec<&OpView<'_>> = facts.on(key).filter(|op| op.maybe_applied()).collect();
@@ -104,14 +109,17 @@ fn set_off(facts: &Facts<'_>, key: &RecordKey, fields: &Fields, field: &str) -> 
     let mut wrong = Vec::new();
     for element in added.iter().filter(|e| !present.contains(**e)) {
         let removed = applied.iter().any(|op| removes(op, field, element));
-        let by = applied.iter().filter(|op| op.acknowledged() && adds(op, field, element)).map(|op| cite(op));
-        let by: Vec<String> = by.collect();
-        if !removed && !by.is_empty() {
-            wrong.push(format!("{key} {field} lacks {element:?}, added by {} and removed by no write", by.join(", ")));
+        let adders: Vec<&&OpView<'_>> =
+            applied.iter().filter(|op| op.acknowledged() && adds(op, field, element)).collect();
+        if !removed && !adders.is_empty() {
+            let by: Vec<String> = adders.iter().map(|op| cite(op)).collect();
+            let text = format!("{key} {field} lacks {element:?}, added by {} and removed by no write", by.join(", "));
+            wrong.push(Details::from(text).ops(adders.iter().map(|op| op.op)).record(key));
         }
     }
     for element in present.iter().filter(|e| !added.contains(**e)) {
-        wrong.push(format!("{key} {field} holds {element:?}, which no write that may have run added"));
+        let text = format!("{key} {field} holds {element:?}, which no write that may have run added");
+        wrong.push(Details::from(text).record(key));
     }
     wrong
 }

@@ -2,7 +2,7 @@
 //! fields newer apps write survive the writes of older ones.
 
 use super::facts::{cite, shown, Facts};
-use super::{Check, Expectation, Invariant, Violation};
+use super::{Check, Details, Expectation, Invariant, Violation};
 use crate::history::{EventKind, History};
 use crate::operation::RecordKey;
 use crate::state::{knows, DeviceState};
@@ -70,10 +70,11 @@ fn across_upgrades(history: &History) -> Vec<Violation> {
                 let Some(upgrade) = waiting.remove(host) else { continue };
                 let Some(before) = upgrade.before else { continue };
                 if let Some(lost) = difference(before, state) {
-                    let details = format!(
-                        "{host}'s upgrade from app version {} to {} at {} ms lost data: {lost}",
-                        upgrade.from, upgrade.to, upgrade.t_ms
+                    let text = format!(
+                        "{host}'s upgrade from app version {} to {} at {} ms lost data: {}",
+                        upgrade.from, upgrade.to, upgrade.t_ms, lost.text
                     );
+                    let details = Details { text, ..lost };
                     violations.push(Violation::new(NAME, event.t_ms, Some(host), details));
                 }
             }
@@ -100,30 +101,33 @@ fn across_upgrades(history: &History) -> Vec<Violation> {
 
 /// How `after` fails to hold what `before` held, if it does: records and fields (those both
 /// versions know), pending mutations, surfaced failures and conflicts.
-fn difference(before: &DeviceState, after: &DeviceState) -> Option<String> {
+fn difference<'s>(before: &'s DeviceState, after: &DeviceState) -> Option<Details> {
     let protocol = before.protocol.min(after.protocol);
     let record = before.records.iter().find_map(|(key, fields)| {
         let Some(now) = after.records.get(key) else {
-            return Some(format!("it no longer shows {key}"));
+            return Some((Some(key), format!("it no longer shows {key}")));
         };
         let field = fields.keys().filter(|f| knows(protocol, key, f)).find(|f| now.get(*f) != fields.get(*f))?;
-        Some(format!("{key} {field} was {} and is {}", shown(fields.get(field)), shown(now.get(field))))
+        Some((Some(key), format!("{key} {field} was {} and is {}", shown(fields.get(field)), shown(now.get(field)))))
     });
-    let surfaced = |what: &str, was: &[RecordKey], is: &[RecordKey]| {
+    let surfaced = |what: &str, was: &'s [RecordKey], is: &[RecordKey]| {
         let is: BTreeSet<_> = is.iter().collect();
-        was.iter().find(|key| !is.contains(key)).map(|key| format!("it no longer shows the {what} on {key}"))
+        was.iter()
+            .find(|key| !is.contains(key))
+            .map(|key| (Some(key), format!("it no longer shows the {what} on {key}")))
     };
-    let first = record
-        .or_else(|| (before.pending != after.pending).then(|| "its queue changed".to_owned()))
+    let (key, first) = record
+        .or_else(|| (before.pending != after.pending).then(|| (None, "its queue changed".to_owned())))
         .or_else(|| surfaced("failed write", &before.failed, &after.failed))
         .or_else(|| surfaced("conflict", &before.conflicts, &after.conflicts))?;
-    Some(format!(
+    let text = format!(
         "before, {} records and {} pending mutations; after, {} records and {} pending mutations; {first}",
         before.records.len(),
         before.pending,
         after.records.len(),
         after.pending
-    ))
+    );
+    Some(key.into_iter().fold(Details::from(text), Details::record))
 }
 
 /// The protocol version each device spoke over time, from its reads.
@@ -161,8 +165,8 @@ fn erased_newer_fields(facts: &Facts<'_>) -> Vec<Violation> {
                 if fields.get(def.name).is_some_and(|v| !v.is_null()) {
                     continue;
                 }
-                if let Some(details) = erased(facts, &protocols, key, def.name, def.since) {
-                    let details = format!("{user}'s {key} {}: {details}", def.name);
+                if let Some(erased) = erased(facts, &protocols, key, def.name, def.since) {
+                    let details = Details { text: format!("{user}'s {key} {}: {}", def.name, erased.text), ..erased };
                     violations.push(Violation::new(NAME, end, None, details));
                 }
             }
@@ -173,7 +177,7 @@ fn erased_newer_fields(facts: &Facts<'_>) -> Vec<Violation> {
 
 /// Why `field` of `key` (added in protocol `since`, null on the server) was erased, if it
 /// was: an acknowledged value, no write of null, and a write from an older app.
-fn erased(facts: &Facts<'_>, protocols: &Protocols<'_>, key: &RecordKey, field: &str, since: u32) -> Option<String> {
+fn erased(facts: &Facts<'_>, protocols: &Protocols<'_>, key: &RecordKey, field: &str, since: u32) -> Option<Details> {
     let mut writers = facts.writers(key, field);
     if writers.any(|(_, value)| value.is_null()) {
         return None;
@@ -186,13 +190,14 @@ fn erased(facts: &Facts<'_>, protocols: &Protocols<'_>, key: &RecordKey, field: 
         (protocol < since).then_some((op, protocol))
     })?;
     let (old, protocol) = older;
-    Some(format!(
+    let text = format!(
         "{} set it to {value} and was acknowledged, no write cleared it, yet the server holds {}; {} came from an \
          app speaking protocol {protocol}, which does not know {field}",
         cite(set),
         shown(Some(&Value::Null)),
         cite(old)
-    ))
+    );
+    Some(Details::from(text).op(set.op).op(old.op).record(key))
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ fn the_timeline_jumps_at_the_skip_and_every_later_event_includes_it() {
     let at = history
         .events
         .iter()
-        .position(|e| matches!(&e.kind, EventKind::Fault { fault } if fault.starts_with("skip 3 days")))
+        .position(|e| matches!(&e.kind, EventKind::Fault { fault: syncsim::fault::FaultRecord::Skip { ms }, .. } if *ms == 3 * 86_400_000))
         .expect("the skip is one fault event on the timeline");
     assert_eq!(history.events[at].t_ms, SKIP_AT.as_millis() as u64, "stamped with the moment it starts");
     let times: Vec<u64> = history.events.iter().map(|e| e.t_ms).collect();

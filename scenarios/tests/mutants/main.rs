@@ -20,6 +20,7 @@ fn caught(name: &str) {
     for seed in syncsim::seed::sweep(SEEDS) {
         let report = scenario.run(&client, &server, seed);
         if report.finding(mutant.caught_by).is_some_and(|f| !f.violations.is_empty()) {
+            report.violations().for_each(cites_as_data);
             return;
         }
         seen.push(format!("seed {seed}: {:?}", violated(&report)));
@@ -31,6 +32,23 @@ fn caught(name: &str) {
         mutant.scenario,
         seen.join("\n  ")
     );
+}
+
+/// A violation carries, as data, every operation and record its words cite: the timeline
+/// and the reports read those fields, never the words.
+fn cites_as_data(violation: &syncsim::Violation) {
+    let text = &violation.details;
+    for (i, _) in text.match_indices("op ") {
+        let digits: String = text[i + 3..].chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(op) = digits.parse::<u64>() {
+            assert!(violation.ops.contains(&op), "op {op} is cited but not in `ops` {:?}: {violation}", violation.ops);
+        }
+    }
+    for key in &violation.records {
+        assert!(text.contains(&key.to_string()), "{key} is in `records` but not cited: {violation}");
+    }
+    let names_a_record = text.contains("task/") || text.contains("project/");
+    assert!(!names_a_record || !violation.records.is_empty(), "a record is cited but `records` is empty: {violation}");
 }
 
 fn violated(report: &syncsim::Report) -> Vec<&'static str> {

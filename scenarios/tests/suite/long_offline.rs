@@ -2,6 +2,7 @@
 //! writes, and longer than the tombstone horizon.
 
 use std::time::Duration;
+use syncsim::fault::FaultRecord;
 use syncsim::suite::{
     device_offline_longer_than_the_tombstone_horizon, long_offline_with_thousands_of_queued_mutations,
 };
@@ -22,9 +23,9 @@ fn on_the_reference(scenario: &Scenario, seed: u64) -> Report {
 
 /// When device 0's profile changed to `profile` (ms on the timeline).
 fn device0_profile_at(history: &History, profile: &str) -> u64 {
-    let fault = format!("profile device0 {profile}");
-    let event = history.events.iter().find(|e| matches!(&e.kind, EventKind::Fault { fault: f } if *f == fault));
-    event.unwrap_or_else(|| panic!("`{fault}` is on the timeline")).t_ms
+    let changed = |fault: &FaultRecord| matches!(fault, FaultRecord::Profile { target, profile: p } if target == "device0" && p == profile);
+    let event = history.events.iter().find(|e| matches!(&e.kind, EventKind::Fault { fault, .. } if changed(fault)));
+    event.unwrap_or_else(|| panic!("device0's change to {profile} is on the timeline")).t_ms
 }
 
 #[test]

@@ -5,7 +5,7 @@
 mod long_offline;
 
 use scenarios::reference::{ReferenceClient, ReferenceServer};
-use syncsim::history::EventKind;
+use syncsim::history::{EventKind, KillCause};
 use syncsim::suite;
 use syncsim::{Scenario, Step, Sweep};
 
@@ -127,7 +127,10 @@ fn kill_in_the_middle_of_a_migration_leaves_a_database_that_migrates_on_restart(
     for (device, version) in [(0, 5), (1, 4)] {
         let host = syncsim::net::device(device);
         let mine = || history.events.iter().filter(|e| e.host == host);
-        let killed = mine().any(|e| matches!(&e.kind, EventKind::Kill { cause, .. } if cause == "at migrating"));
+        let at_migration = |e: &&syncsim::history::Event| {
+            matches!(e.kind, EventKind::Kill { cause: KillCause::AtStep, step: Some(Step::Migrating) })
+        };
+        let killed = mine().any(|e| at_migration(&e));
         assert!(killed, "{host} is killed inside its migration");
         let upgraded = mine().any(|e| matches!(&e.kind, EventKind::Upgraded { version: v, .. } if *v == version));
         assert!(upgraded, "{host} opens as version {version} after the restart");

@@ -1,0 +1,230 @@
+//! A fault as the history records it: what it does, whom it hits and its parameters, as
+//! fields, so that the timeline and the reports read data instead of the fault's words.
+
+use super::{ClockChange, ConditionChange, Fault, Target, Ways};
+use crate::net::Route;
+use crate::step::Step;
+use serde::{Deserialize, Serialize};
+
+/// Whom a fault hits: every device, or one host (`device0`, ..., `server`).
+pub const ALL_DEVICES: &str = "all";
+
+/// A fault that took effect, as data. `target` and `host` are [`ALL_DEVICES`] or a host
+/// name; durations are milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultRecord {
+    /// The network between `target` and the server is cut `ways`.
+    Partition {
+        /// Who is cut off.
+        target: String,
+        /// Which directions.
+        ways: Ways,
+    },
+    /// A partition ends.
+    Repair {
+        /// Who is reconnected.
+        target: String,
+        /// Which directions.
+        ways: Ways,
+    },
+    /// Messages between `target` and the server are held.
+    Hold {
+        /// Whose messages.
+        target: String,
+    },
+    /// Held messages flow again.
+    Release {
+        /// Whose messages.
+        target: String,
+    },
+    /// `target`'s network changes to the named profile (`offline` and `blackhole` too).
+    Profile {
+        /// Whose network.
+        target: String,
+        /// The profile's stable name.
+        profile: String,
+    },
+    /// A host is crashed until it is bounced.
+    Crash {
+        /// The host.
+        host: String,
+    },
+    /// A crashed host starts again.
+    Bounce {
+        /// The host.
+        host: String,
+    },
+    /// A kill armed at a sync step, with the time the app stays down.
+    KillAt {
+        /// Whose app.
+        target: String,
+        /// The step.
+        step: Step,
+        /// Downtime after the kill, ms.
+        down_ms: u64,
+    },
+    /// Kills at random instants.
+    RandomKills {
+        /// Whose apps.
+        target: String,
+        /// Mean time between kills, ms.
+        every_ms: u64,
+        /// Downtime after each kill, ms.
+        down_ms: u64,
+    },
+    /// An HTTP fault at the server's edge, for `permille` of the requests on `route`; 0
+    /// turns it off.
+    Http {
+        /// The fault's name ([`crate::HttpFault::name`]).
+        fault: String,
+        /// `any`, `push`, `pull`, or a path.
+        route: String,
+        /// Parts per thousand of the requests.
+        permille: u32,
+    },
+    /// Every HTTP fault off.
+    HttpCalm,
+    /// A device clock jumps by `ms` (backwards when negative).
+    ClockJump {
+        /// Whose clock.
+        target: String,
+        /// The jump, ms.
+        ms: i64,
+    },
+    /// A device clock drifts.
+    ClockDrift {
+        /// Whose clock.
+        target: String,
+        /// Parts per million.
+        ppm: i64,
+    },
+    /// A device clock is set by its user.
+    ClockSet {
+        /// Whose clock.
+        target: String,
+        /// The new offset from true time, ms.
+        ms: i64,
+    },
+    /// The battery is low (`on`) or not.
+    BatteryLow {
+        /// Whose battery.
+        target: String,
+        /// Low or not.
+        on: bool,
+    },
+    /// The network is metered (`on`) or not.
+    Metered {
+        /// Whose network.
+        target: String,
+        /// Metered or not.
+        on: bool,
+    },
+    /// The app goes to the background with a sync budget.
+    Background {
+        /// Whose app.
+        target: String,
+        /// The budget, ms.
+        budget_ms: u64,
+    },
+    /// The app comes back to the foreground.
+    Foreground {
+        /// Whose app.
+        target: String,
+    },
+    /// An app upgrade to `version`.
+    Upgrade {
+        /// Whose app.
+        target: String,
+        /// The version installed.
+        version: u32,
+    },
+    /// Idle time skipped at once.
+    Skip {
+        /// How much, ms.
+        ms: u64,
+    },
+}
+
+impl From<&Fault> for FaultRecord {
+    fn from(fault: &Fault) -> Self {
+        let ms = |d: &std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        match fault {
+            Fault::Partition(t, ways) => FaultRecord::Partition { target: target(t), ways: *ways },
+            Fault::Repair(t, ways) => FaultRecord::Repair { target: target(t), ways: *ways },
+            Fault::Hold(t) => FaultRecord::Hold { target: target(t) },
+            Fault::Release(t) => FaultRecord::Release { target: target(t) },
+            Fault::Profile(t, p) => FaultRecord::Profile { target: target(t), profile: p.name.to_owned() },
+            Fault::Crash(h) => FaultRecord::Crash { host: h.to_string() },
+            Fault::Bounce(h) => FaultRecord::Bounce { host: h.to_string() },
+            Fault::KillAt(t, step, down) => FaultRecord::KillAt { target: target(t), step: *step, down_ms: ms(down) },
+            Fault::RandomKills(t, every, down) => {
+                FaultRecord::RandomKills { target: target(t), every_ms: ms(every), down_ms: ms(down) }
+            }
+            Fault::Http(http, route, permille) => {
+                FaultRecord::Http { fault: http.name(), route: route_name(route), permille: *permille }
+            }
+            Fault::HttpCalm => FaultRecord::HttpCalm,
+            Fault::Clock(t, ClockChange::Jump(by)) => FaultRecord::ClockJump { target: target(t), ms: *by },
+            Fault::Clock(t, ClockChange::Drift(ppm)) => FaultRecord::ClockDrift { target: target(t), ppm: *ppm },
+            Fault::Clock(t, ClockChange::Set(to)) => FaultRecord::ClockSet { target: target(t), ms: *to },
+            Fault::Condition(t, ConditionChange::BatteryLow(on)) => {
+                FaultRecord::BatteryLow { target: target(t), on: *on }
+            }
+            Fault::Condition(t, ConditionChange::Metered(on)) => FaultRecord::Metered { target: target(t), on: *on },
+            Fault::Condition(t, ConditionChange::Background(budget)) => {
+                FaultRecord::Background { target: target(t), budget_ms: ms(budget) }
+            }
+            Fault::Condition(t, ConditionChange::Foreground) => FaultRecord::Foreground { target: target(t) },
+            Fault::Upgrade(t, version) => FaultRecord::Upgrade { target: target(t), version: *version },
+            Fault::Skip(span) => FaultRecord::Skip { ms: ms(span) },
+        }
+    }
+}
+
+fn target(target: &Target) -> String {
+    match target {
+        Target::All => ALL_DEVICES.to_owned(),
+        Target::Device(i) => crate::net::device(*i),
+    }
+}
+
+fn route_name(route: &Route) -> String {
+    match route {
+        Route::Any => "any".to_owned(),
+        Route::Push => "push".to_owned(),
+        Route::Pull => "pull".to_owned(),
+        Route::Path(path) => (*path).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::{HttpFault, Profile};
+    use std::time::Duration;
+
+    #[test]
+    fn a_fault_is_recorded_as_fields_that_read_back() {
+        let faults = [
+            Fault::partition(0),
+            Fault::Repair(Target::All, Ways::ToServer),
+            Fault::Profile(1.into(), Profile::OFFLINE),
+            Fault::kill_at(2, Step::PushResponseReceived),
+            Fault::lose_push_responses(250),
+            Fault::Http(HttpFault::ServerError(503), Route::Any, 500),
+            Fault::clock_jump(0, -7_200_000),
+            Fault::Condition(Target::All, ConditionChange::Background(Duration::from_secs(30))),
+            Fault::skip(Duration::from_secs(86_400)),
+        ];
+        for fault in &faults {
+            let record = FaultRecord::from(fault);
+            let json = serde_json::to_string(&record).expect("a record serializes");
+            assert_eq!(serde_json::from_str::<FaultRecord>(&json).expect("and reads back"), record, "{json}");
+        }
+        let json = serde_json::to_string(&FaultRecord::from(&faults[4])).unwrap();
+        assert_eq!(json, r#"{"kind":"http","fault":"lose_response","route":"push","permille":250}"#);
+        let json = serde_json::to_string(&FaultRecord::from(&faults[1])).unwrap();
+        assert_eq!(json, r#"{"kind":"repair","target":"all","ways":"to_server"}"#);
+    }
+}
