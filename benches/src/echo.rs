@@ -16,7 +16,8 @@ use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 use syncsim::history::EventKind;
-use syncsim::{History, PORT, SERVER};
+use syncsim::history::History;
+use syncsim::net::{PORT, SERVER};
 
 /// One completed sync round of one device.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use crate::clock::DeviceClock;
 use crate::env::{Condition, Conditions, DeviceEnv, Steps};
 use crate::history::EventKind;
 use crate::implementation::{App, BoxError, Client};
-use crate::net::{Connector, Link};
+use crate::net::{Link, SimConnector};
 use crate::shared::{Phase, Run};
 use crate::state::{DeviceState, SyncOutcome};
 use crate::step::Step;
@@ -137,7 +137,7 @@ impl DeviceShared {
             seed: crate::seed::derive(self.seed, &format!("boot {boot}")),
             boot,
             app_version: self.app_version.get(),
-            connector: Connector::new(self.link.clone()),
+            connector: SimConnector::new(self.link.clone()),
             conditions: self.conditions.clone(),
             steps: {
                 let shared = self.clone();

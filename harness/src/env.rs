@@ -1,7 +1,7 @@
 //! What the harness gives an implementation: a device's environment and the server's.
 
 use crate::clock::{DeviceClock, SimClock};
-use crate::net::Connector;
+use crate::net::SimConnector;
 use crate::step::Step;
 use protocol::Strategies;
 use std::cell::Cell;
@@ -83,7 +83,7 @@ pub struct DeviceEnv {
     /// The app version installed (for upgrade scenarios).
     pub app_version: u32,
     /// Opens paced connections to the server.
-    pub connector: Connector,
+    pub connector: SimConnector,
     /// Foreground, battery and metered flags.
     pub conditions: Conditions,
     /// Where to report sync steps.

@@ -15,22 +15,22 @@ pub(crate) struct Suite {
     pub(crate) name: String,
     /// `<property>`s: how it was run (implementation, seeds, build).
     pub(crate) properties: Vec<(String, String)>,
-    pub(crate) cases: Vec<Case>,
+    pub(crate) cases: Vec<TestCase>,
 }
 
 /// A `<testcase>`.
 #[derive(Clone, Debug)]
-pub(crate) struct Case {
+pub(crate) struct TestCase {
     pub(crate) name: String,
     pub(crate) classname: String,
-    pub(crate) result: Outcome,
+    pub(crate) result: CaseResult,
     /// Its `<system-out>`: what it ran and found, empty for none.
     pub(crate) out: String,
 }
 
 /// How a test case ended.
 #[derive(Clone, Debug)]
-pub(crate) enum Outcome {
+pub(crate) enum CaseResult {
     Passed,
     /// A `<failure>`: `kind` is its `type`, `message` one line, `text` the whole story.
     Failed {
@@ -52,15 +52,15 @@ pub(crate) enum Outcome {
 
 /// The document: a `<testsuites>` named `name` holding `suites`.
 pub(crate) fn document(name: &str, suites: &[Suite]) -> String {
-    let count = |f: fn(&Outcome) -> bool| suites.iter().flat_map(|s| &s.cases).filter(|c| f(&c.result)).count();
+    let count = |f: fn(&CaseResult) -> bool| suites.iter().flat_map(|s| &s.cases).filter(|c| f(&c.result)).count();
     let tests: usize = suites.iter().map(|s| s.cases.len()).sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
         "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{}\" errors=\"{}\">",
         escape(name),
-        count(|o| matches!(o, Outcome::Failed { .. })),
-        count(|o| matches!(o, Outcome::Error { .. })),
+        count(|o| matches!(o, CaseResult::Failed { .. })),
+        count(|o| matches!(o, CaseResult::Error { .. })),
     );
     for suite in suites {
         out.push_str(&suite.to_xml());
@@ -78,9 +78,9 @@ pub(crate) fn write(path: &Path, document: &str) -> std::io::Result<()> {
 
 impl Suite {
     fn to_xml(&self) -> String {
-        let failures = self.cases.iter().filter(|c| matches!(c.result, Outcome::Failed { .. })).count();
-        let errors = self.cases.iter().filter(|c| matches!(c.result, Outcome::Error { .. })).count();
-        let skipped = self.cases.iter().filter(|c| matches!(c.result, Outcome::Skipped { .. })).count();
+        let failures = self.cases.iter().filter(|c| matches!(c.result, CaseResult::Failed { .. })).count();
+        let errors = self.cases.iter().filter(|c| matches!(c.result, CaseResult::Error { .. })).count();
+        let skipped = self.cases.iter().filter(|c| matches!(c.result, CaseResult::Skipped { .. })).count();
         let mut out = format!(
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n",
             escape(&self.name),
@@ -100,15 +100,15 @@ impl Suite {
     }
 }
 
-impl Case {
+impl TestCase {
     fn to_xml(&self) -> String {
         let mut out =
             format!("    <testcase name=\"{}\" classname=\"{}\"", escape(&self.name), escape(&self.classname));
         let body = match &self.result {
-            Outcome::Passed => String::new(),
-            Outcome::Failed { kind, message, text } => element("failure", kind, message, text),
-            Outcome::Error { kind, message, text } => element("error", kind, message, text),
-            Outcome::Skipped { message } => format!("      <skipped message=\"{}\"/>\n", escape(message)),
+            CaseResult::Passed => String::new(),
+            CaseResult::Failed { kind, message, text } => element("failure", kind, message, text),
+            CaseResult::Error { kind, message, text } => element("error", kind, message, text),
+            CaseResult::Skipped { message } => format!("      <skipped message=\"{}\"/>\n", escape(message)),
         };
         let out_text = if self.out.is_empty() {
             String::new()
@@ -181,13 +181,14 @@ mod tests {
 
     #[test]
     fn counts_add_up_and_a_passing_case_without_output_is_empty() {
-        let case = |name: &str, result| Case { name: name.into(), classname: "c".into(), result, out: String::new() };
-        let failed = Outcome::Failed { kind: "exactly once".into(), message: "m".into(), text: "t".into() };
-        let error = Outcome::Error { kind: "panic".into(), message: "m".into(), text: String::new() };
+        let case =
+            |name: &str, result| TestCase { name: name.into(), classname: "c".into(), result, out: String::new() };
+        let failed = CaseResult::Failed { kind: "exactly once".into(), message: "m".into(), text: "t".into() };
+        let error = CaseResult::Error { kind: "panic".into(), message: "m".into(), text: String::new() };
         let suite = Suite {
             name: "s".into(),
             properties: vec![("seeds".into(), "10".into())],
-            cases: vec![case("a", Outcome::Passed), case("b", failed), case("c", error)],
+            cases: vec![case("a", CaseResult::Passed), case("b", failed), case("c", error)],
         };
         let xml = document("all", &[suite]);
         assert!(xml.contains("<testsuites name=\"all\" tests=\"3\" failures=\"1\" errors=\"1\">"), "{xml}");

@@ -437,8 +437,19 @@ impl Driver<'_> {
         }
     }
 
+    /// Kills device `i` at the sync step `step` it reached, where a kill was armed.
+    fn kill_armed(&mut self, i: usize, step: crate::step::Step) -> bool {
+        self.kill_with(i, KillCause::AtStep, Some(step))
+    }
+
     /// Kills device `i` if it runs, closing its open operation and round as unknown.
     fn kill(&mut self, i: usize, cause: KillCause) -> bool {
+        self.kill_with(i, cause, None)
+    }
+
+    /// Kills device `i` for `cause`; the event names `armed`, the step of a kill armed
+    /// there, or else the step of the round under way.
+    fn kill_with(&mut self, i: usize, cause: KillCause, armed: Option<crate::step::Step>) -> bool {
         let reason = format!("killed ({})", cause.describe());
         let host = host_name(i);
         let d = self.devices[i].clone();
@@ -457,7 +468,7 @@ impl Driver<'_> {
             }
             None => None,
         };
-        self.run.record(&host, EventKind::Kill { cause, step });
+        self.run.record(&host, EventKind::Kill { cause, step: armed.or(step) });
         self.sim.crash(host);
         true
     }
@@ -470,8 +481,8 @@ impl Driver<'_> {
 
     fn kill_where_requested(&mut self) {
         for i in 0..self.devices.len() {
-            if let Some((_, downtime)) = self.devices[i].kill_requested.get() {
-                if self.kill(i, KillCause::AtStep) {
+            if let Some((step, downtime)) = self.devices[i].kill_requested.get() {
+                if self.kill_armed(i, step) {
                     self.restarts.push((self.now() + downtime, Host::Device(i)));
                 }
             }

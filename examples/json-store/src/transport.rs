@@ -13,7 +13,8 @@ use serde::de::DeserializeOwned;
 use std::cell::RefCell;
 use std::io;
 use std::time::Duration;
-use syncsim::{Connector, DeviceEnv, SERVER};
+use syncsim::net::{SimConnector, SERVER};
+use syncsim::DeviceEnv;
 use tokio::time::{timeout, Instant};
 
 /// How long connecting may take (a held link makes it hang).
@@ -23,7 +24,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Talks to the server for one app.
 pub(crate) struct Transport {
-    connector: Connector,
+    connector: SimConnector,
     device: String,
     authorization: String,
     backoff: RefCell<Backoff>,

@@ -203,7 +203,7 @@ fn problem<T>(class: &str, sample: &Sample<T>, text: &str, timeline: Option<&str
 
 #[cfg(test)]
 mod tests {
-    use super::super::run::{Outcome, Run};
+    use super::super::run::{RunOutcome, SeedRun};
     use super::*;
     use crate::report::Finding;
 
@@ -215,11 +215,11 @@ mod tests {
             violations,
             hits,
         };
-        let run = |seed, violations: Vec<Violation>| Run {
+        let run = |seed, violations: Vec<Violation>| SeedRun {
             seed,
             replay: format!("cargo run --release -p scenarios -- run s --seed {seed}"),
             timeline: (!violations.is_empty()).then(|| Ok(format!("runs/s-{seed}.html"))),
-            outcome: Outcome::Checked {
+            outcome: RunOutcome::Checked {
                 findings: vec![
                     finding("exactly once", Expectation::Always, violations, 0),
                     finding("sometimes a conflict", Expectation::Sometimes, Vec::new(), 0),

@@ -18,34 +18,34 @@ const VERSION: u32 = 1;
 const KEPT: usize = 3;
 
 #[derive(Serialize)]
-struct Report<'a> {
+struct Document<'a> {
     schema: &'static str,
     version: u32,
     verdict: &'static str,
     seeds: u64,
     implementation: &'a str,
-    mutant: Option<Mutant<'a>>,
+    mutant: Option<MutantEntry<'a>>,
     check_determinism: bool,
-    invariants: Vec<Invariant>,
-    scenarios: Vec<Scenario<'a>>,
+    invariants: Vec<InvariantEntry>,
+    scenarios: Vec<ScenarioEntry<'a>>,
     build: Build,
 }
 
 #[derive(Serialize)]
-struct Mutant<'a> {
+struct MutantEntry<'a> {
     name: &'a str,
     caught_by: &'a str,
     caught: bool,
 }
 
 #[derive(Serialize)]
-struct Invariant {
+struct InvariantEntry {
     name: &'static str,
     expectation: Expectation,
 }
 
 #[derive(Serialize)]
-struct Scenario<'a> {
+struct ScenarioEntry<'a> {
     name: &'a str,
     verdict: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,8 +111,8 @@ pub(crate) fn write(certificate: &Certificate, path: &Path) -> std::io::Result<(
     std::fs::write(path, text + "\n")
 }
 
-fn report(certificate: &Certificate) -> Report<'_> {
-    Report {
+fn report(certificate: &Certificate) -> Document<'_> {
+    Document {
         schema: SCHEMA,
         version: VERSION,
         verdict: certificate.verdict().as_str(),
@@ -120,19 +120,23 @@ fn report(certificate: &Certificate) -> Report<'_> {
         implementation: &certificate.subject.name,
         mutant: mutant(certificate),
         check_determinism: certificate.determinism == Determinism::Check,
-        invariants: certificate.invariants.iter().map(|&(name, expectation)| Invariant { name, expectation }).collect(),
+        invariants: certificate
+            .invariants
+            .iter()
+            .map(|&(name, expectation)| InvariantEntry { name, expectation })
+            .collect(),
         scenarios: certificate.summaries.iter().map(scenario).collect(),
         build: build(),
     }
 }
 
-fn mutant(certificate: &Certificate) -> Option<Mutant<'_>> {
+fn mutant(certificate: &Certificate) -> Option<MutantEntry<'_>> {
     let planted = certificate.subject.planted.as_ref()?;
     let caught = certificate.caught().is_some_and(|caught| !caught.is_empty());
-    Some(Mutant { name: &planted.name, caught_by: &planted.caught_by, caught })
+    Some(MutantEntry { name: &planted.name, caught_by: &planted.caught_by, caught })
 }
 
-fn scenario(summary: &Summary) -> Scenario<'_> {
+fn scenario(summary: &Summary) -> ScenarioEntry<'_> {
     let mut violations = Vec::new();
     let mut left_off = BTreeMap::new();
     for invariant in summary.violated() {
@@ -142,7 +146,7 @@ fn scenario(summary: &Summary) -> Scenario<'_> {
         let more = summary.violation_count(invariant) - kept;
         left_off.extend((more > 0).then_some((invariant, more)));
     }
-    Scenario {
+    ScenarioEntry {
         name: &summary.scenario,
         verdict: summary.verdict.as_str(),
         not_applicable: summary.not_applicable.as_deref(),

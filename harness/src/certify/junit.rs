@@ -6,7 +6,7 @@
 use super::run::Determinism;
 use super::summary::{Certificate, Summary, Verdict};
 use crate::invariant::Expectation;
-use crate::junit::{self, Case, Outcome, Suite};
+use crate::junit::{self, CaseResult, Suite, TestCase};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -35,23 +35,23 @@ pub(super) fn render(certificate: &Certificate) -> String {
     junit::document("syncsim certify", &[suite])
 }
 
-fn case(summary: &Summary, classname: &str) -> Case {
+fn case(summary: &Summary, classname: &str) -> TestCase {
     let result = match summary.verdict {
-        Verdict::Pass => Outcome::Passed,
-        Verdict::NotApplicable => Outcome::Skipped {
+        Verdict::Pass => CaseResult::Passed,
+        Verdict::NotApplicable => CaseResult::Skipped {
             message: format!("not applicable: {}", summary.not_applicable.as_deref().unwrap_or_default()),
         },
         Verdict::Fail => failure(summary),
         Verdict::Unknown => {
             let first = &summary.panics[0];
             let message = format!("seed {} panicked: {}", first.seed, first.what);
-            Outcome::Error { kind: "panic".to_owned(), message, text: problems(summary) }
+            CaseResult::Error { kind: "panic".to_owned(), message, text: problems(summary) }
         }
     };
-    Case { name: summary.scenario.clone(), classname: classname.to_owned(), result, out: facts(summary) }
+    TestCase { name: summary.scenario.clone(), classname: classname.to_owned(), result, out: facts(summary) }
 }
 
-fn failure(summary: &Summary) -> Outcome {
+fn failure(summary: &Summary) -> CaseResult {
     let mut kinds: Vec<&str> = summary.violated();
     if !summary.divergences.is_empty() {
         kinds.push("determinism");
@@ -60,7 +60,7 @@ fn failure(summary: &Summary) -> Outcome {
         Some(sample) => format!("{} (seed {})", sample.what, sample.seed),
         None => format!("seed {} did not repeat itself", summary.divergences[0].seed),
     };
-    Outcome::Failed { kind: kinds.join(", "), message, text: problems(summary) }
+    CaseResult::Failed { kind: kinds.join(", "), message, text: problems(summary) }
 }
 
 /// Every problem, seed by seed: the first violation of each invariant per seed, the panics
@@ -113,13 +113,13 @@ fn facts(summary: &Summary) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::run::{Outcome as RunOutcome, Run};
+    use super::super::run::{RunOutcome, SeedRun};
     use super::*;
     use crate::invariant::Violation;
     use crate::report::Finding;
 
-    fn run(seed: u64, outcome: RunOutcome) -> Run {
-        Run {
+    fn run(seed: u64, outcome: RunOutcome) -> SeedRun {
+        SeedRun {
             seed,
             replay: format!("cargo run --release -p scenarios -- run s --seed {seed}"),
             outcome,

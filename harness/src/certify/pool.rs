@@ -4,7 +4,7 @@
 //! from start to end. The workers take runs from a shared counter and send them back; the
 //! runs are put back in plan order, so what is printed does not depend on thread timing.
 
-use super::run::{Job, Run};
+use super::run::{Job, SeedRun};
 use crate::implementation::{Client, Server};
 use crate::progress::Progress;
 use crate::Scenario;
@@ -43,7 +43,7 @@ impl<C, S> Plan<'_, C, S> {
 
 /// Runs the plan on `threads` worker threads, with a progress bar; returns the runs
 /// scenario by scenario, each in seed order.
-pub(crate) fn run<C: Client + Sync, S: Server + Sync>(plan: &Plan<'_, C, S>, threads: usize) -> Vec<Vec<Run>> {
+pub(crate) fn run<C: Client + Sync, S: Server + Sync>(plan: &Plan<'_, C, S>, threads: usize) -> Vec<Vec<SeedRun>> {
     if plan.len() == 0 {
         return plan.scenarios.iter().map(|_| Vec::new()).collect();
     }
@@ -69,7 +69,7 @@ pub(crate) fn run<C: Client + Sync, S: Server + Sync>(plan: &Plan<'_, C, S>, thr
 
 /// Takes runs from `next` until the plan is done. Scenarios hold `Rc`s and stay on their
 /// thread: each worker builds its own copy of the suite.
-fn work<C: Client, S: Server>(plan: &Plan<'_, C, S>, next: &AtomicUsize, sender: Sender<(usize, Run)>) {
+fn work<C: Client, S: Server>(plan: &Plan<'_, C, S>, next: &AtomicUsize, sender: Sender<(usize, SeedRun)>) {
     let suite = (plan.suite)();
     let find = |name: &String| suite.iter().find(|s| s.name() == name).expect("the plan names scenarios of the suite");
     let scenarios: Vec<&Scenario> = plan.scenarios.iter().map(find).collect();
@@ -79,7 +79,7 @@ fn work<C: Client, S: Server>(plan: &Plan<'_, C, S>, next: &AtomicUsize, sender:
             return;
         }
         let (scenario, seed) = plan.job(i);
-        let run = Run::execute(scenarios[scenario], seed, &plan.job);
+        let run = SeedRun::execute(scenarios[scenario], seed, &plan.job);
         if sender.send((i, run)).is_err() {
             return;
         }
@@ -87,8 +87,8 @@ fn work<C: Client, S: Server>(plan: &Plan<'_, C, S>, next: &AtomicUsize, sender:
 }
 
 /// Puts every run in its place in plan order as it comes in.
-fn gather(receiver: Receiver<(usize, Run)>, total: usize, progress: &mut Progress) -> Vec<Option<Run>> {
-    let mut runs: Vec<Option<Run>> = std::iter::repeat_with(|| None).take(total).collect();
+fn gather(receiver: Receiver<(usize, SeedRun)>, total: usize, progress: &mut Progress) -> Vec<Option<SeedRun>> {
+    let mut runs: Vec<Option<SeedRun>> = std::iter::repeat_with(|| None).take(total).collect();
     for (i, run) in receiver {
         runs[i] = Some(run);
         progress.advance();

@@ -4,9 +4,10 @@
 use super::subject::Subject;
 use super::summary::Verdict;
 use crate::fuzz::panic_message;
+use crate::history::History;
 use crate::implementation::{Client, Server};
 use crate::report::{Finding, Report};
-use crate::{History, Scenario};
+use crate::Scenario;
 use serde::Serialize;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
@@ -27,13 +28,13 @@ pub enum Determinism {
 
 /// One seed of one scenario, run.
 #[derive(Debug)]
-pub(crate) struct Run {
+pub(crate) struct SeedRun {
     /// The seed.
     pub(crate) seed: u64,
     /// The command that replays it.
     pub(crate) replay: String,
     /// What came of it.
-    pub(crate) outcome: Outcome,
+    pub(crate) outcome: RunOutcome,
     /// Its timeline, for a failing run when timelines were asked for: the file's path
     /// relative to the certification page, or why it could not be written.
     pub(crate) timeline: Option<Result<String, String>>,
@@ -41,7 +42,7 @@ pub(crate) struct Run {
 
 /// What came of a run.
 #[derive(Debug)]
-pub(crate) enum Outcome {
+pub(crate) enum RunOutcome {
     /// It ran to the end and its invariants were checked.
     Checked {
         /// One finding per invariant the scenario checks.
@@ -78,33 +79,33 @@ pub(crate) struct Job<'a, C, S> {
     pub(crate) timelines: Option<&'a Path>,
 }
 
-impl Run {
+impl SeedRun {
     /// Runs seed `seed` of `scenario` as `job` says, twice under [`Determinism::Check`]. A
-    /// panic becomes [`Outcome::Panicked`], not the caller's. A run that violates an
+    /// panic becomes [`RunOutcome::Panicked`], not the caller's. A run that violates an
     /// invariant writes its timeline when `job` names a directory for them.
     pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, seed: u64, job: &Job<'_, C, S>) -> Self {
         let checked = panic::catch_unwind(AssertUnwindSafe(|| check(scenario, seed, job)));
         let (outcome, report) = match checked {
             Ok((outcome, report)) => (outcome, Some(report)),
-            Err(payload) => (Outcome::Panicked(panic_message(payload.as_ref())), None),
+            Err(payload) => (RunOutcome::Panicked(panic_message(payload.as_ref())), None),
         };
         let failed = report.filter(|report| !report.ok());
         let timeline = job.timelines.zip(failed).map(|(dir, report)| write_timeline(dir, &report, job.subject));
-        Run { seed, replay: job.subject.replay_command(scenario.name(), seed), outcome, timeline }
+        SeedRun { seed, replay: job.subject.replay_command(scenario.name(), seed), outcome, timeline }
     }
 
     /// Fail on a violation or a divergence, unknown on a panic, else pass.
     pub(crate) fn verdict(&self) -> Verdict {
         match &self.outcome {
-            Outcome::Panicked(_) => Verdict::Unknown,
-            Outcome::Checked { divergence: Some(_), .. } => Verdict::Fail,
-            Outcome::Checked { findings, .. } if findings.iter().any(|f| !f.violations.is_empty()) => Verdict::Fail,
-            Outcome::Checked { .. } => Verdict::Pass,
+            RunOutcome::Panicked(_) => Verdict::Unknown,
+            RunOutcome::Checked { divergence: Some(_), .. } => Verdict::Fail,
+            RunOutcome::Checked { findings, .. } if findings.iter().any(|f| !f.violations.is_empty()) => Verdict::Fail,
+            RunOutcome::Checked { .. } => Verdict::Pass,
         }
     }
 }
 
-fn check<C: Client, S: Server>(scenario: &Scenario, seed: u64, job: &Job<'_, C, S>) -> (Outcome, Report) {
+fn check<C: Client, S: Server>(scenario: &Scenario, seed: u64, job: &Job<'_, C, S>) -> (RunOutcome, Report) {
     let history = scenario.history(job.client, job.server, seed);
     let divergence = match job.determinism {
         Determinism::Trust => None,
@@ -113,7 +114,7 @@ fn check<C: Client, S: Server>(scenario: &Scenario, seed: u64, job: &Job<'_, C, 
     let mut report = scenario.check(history);
     report.replay = job.subject.replay_command(scenario.name(), seed);
     let findings = report.findings.clone();
-    (Outcome::Checked { findings, converged_after_ms: report.converged_after_ms, divergence }, report)
+    (RunOutcome::Checked { findings, converged_after_ms: report.converged_after_ms, divergence }, report)
 }
 
 /// Writes `report`'s timeline under `dir`: the same page as `run ... --html`.
@@ -181,7 +182,12 @@ mod tests {
     fn a_panicking_run_is_unknown_with_its_message() {
         let payload: Box<dyn std::any::Any + Send> = Box::new(format!("the simulation stopped: {}", 42));
         assert_eq!(panic_message(payload.as_ref()), "the simulation stopped: 42");
-        let run = Run { seed: 3, replay: String::new(), outcome: Outcome::Panicked("boom".to_owned()), timeline: None };
+        let run = SeedRun {
+            seed: 3,
+            replay: String::new(),
+            outcome: RunOutcome::Panicked("boom".to_owned()),
+            timeline: None,
+        };
         assert_eq!(run.verdict(), Verdict::Unknown, "a panic decides nothing about the implementation");
     }
 }

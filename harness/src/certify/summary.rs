@@ -1,6 +1,6 @@
 //! Verdicts: a scenario's runs summed up into one row, and the rows into a certificate.
 
-use super::run::{Determinism, Divergence, Outcome, Run};
+use super::run::{Determinism, Divergence, RunOutcome, SeedRun};
 use super::subject::Subject;
 use crate::invariant::{Expectation, Violation};
 use std::collections::BTreeMap;
@@ -94,11 +94,11 @@ pub(crate) struct Summary {
 
 impl Summary {
     /// Sums up the runs of scenario `scenario`, in seed order.
-    pub(crate) fn new(scenario: &str, runs: Vec<Run>) -> Self {
+    pub(crate) fn new(scenario: &str, runs: Vec<SeedRun>) -> Self {
         let mut summary = Summary {
             scenario: scenario.to_owned(),
             seeds_run: runs.len(),
-            verdict: Verdict::of(runs.iter().map(Run::verdict)),
+            verdict: Verdict::of(runs.iter().map(SeedRun::verdict)),
             not_applicable: None,
             converge_ms: Vec::new(),
             checked: Vec::new(),
@@ -122,12 +122,12 @@ impl Summary {
         summary
     }
 
-    fn add(&mut self, run: Run) {
+    fn add(&mut self, run: SeedRun) {
         let (seed, replay) = (run.seed, run.replay.as_str());
         self.timelines.extend(run.timeline.map(|timeline| (seed, timeline)));
         match run.outcome {
-            Outcome::Panicked(message) => self.panics.push(Sample::new(seed, replay, message)),
-            Outcome::Checked { findings, converged_after_ms, divergence } => {
+            RunOutcome::Panicked(message) => self.panics.push(Sample::new(seed, replay, message)),
+            RunOutcome::Checked { findings, converged_after_ms, divergence } => {
                 self.converge_ms.extend(converged_after_ms);
                 self.divergences.extend(divergence.map(|d| Sample::new(seed, replay, d)));
                 for finding in findings {
@@ -246,10 +246,10 @@ mod tests {
 
     #[test]
     fn the_median_of_an_even_count_is_the_lower_middle() {
-        let runs = [300, 100, 200, 400].map(|ms| Run {
+        let runs = [300, 100, 200, 400].map(|ms| SeedRun {
             seed: ms,
             replay: String::new(),
-            outcome: Outcome::Checked { findings: Vec::new(), converged_after_ms: Some(ms), divergence: None },
+            outcome: RunOutcome::Checked { findings: Vec::new(), converged_after_ms: Some(ms), divergence: None },
             timeline: None,
         });
         let summary = Summary::new("s", runs.into());

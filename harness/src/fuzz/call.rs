@@ -54,7 +54,7 @@ impl Call {
         }
     }
 
-    /// The call as Rust, `.users(2)`, adding the names it needs to `uses`. Durations are
+    /// The call as Rust, `.users(2)`, adding the paths it needs (below `syncsim::`) to `uses`. Durations are
     /// written `ms(..)`, with `let ms = Duration::from_millis;` in scope.
     pub(crate) fn rust(&self, uses: &mut BTreeSet<&'static str>) -> String {
         match self {
@@ -76,7 +76,7 @@ impl Call {
                 format!(".workload(Workload::{kind}({ops}).every({}))", duration_rust(*every))
             }
             Call::Deletes { ops, every } => {
-                uses.extend(["Mix", "Workload"]);
+                uses.extend(["workload::Mix", "Workload"]);
                 format!(
                     ".workload(Workload {{ setup_projects: 3, setup_tasks: 6, ..Workload::mixed({ops}).mix(Mix::DELETES) }}.every({}))",
                     duration_rust(*every)
@@ -134,18 +134,18 @@ fn fault_rust(fault: &Fault, uses: &mut BTreeSet<&'static str>) -> String {
             format!("Fault::kill_at({i}, Step::{step:?})")
         }
         Fault::Crash(h) => {
-            uses.insert("Host");
+            uses.insert("fault::Host");
             format!("Fault::Crash({})", host(h))
         }
         Fault::Bounce(h) => {
-            uses.insert("Host");
+            uses.insert("fault::Host");
             format!("Fault::Bounce({})", host(h))
         }
         Fault::Http(HttpFault::LoseResponse, route, permille) if *route == Route::Push => {
             format!("Fault::lose_push_responses({permille})")
         }
         Fault::Http(HttpFault::ServerError(status), Route::Any, permille) => {
-            uses.extend(["HttpFault", "Route"]);
+            uses.extend(["net::HttpFault", "net::Route"]);
             format!("Fault::Http(HttpFault::ServerError({status}), Route::Any, {permille})")
         }
         Fault::HttpCalm => "Fault::HttpCalm".to_owned(),

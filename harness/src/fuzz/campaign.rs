@@ -9,7 +9,7 @@ use crate::report::Report;
 use crate::scenario::Scenario;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 
@@ -68,7 +68,7 @@ pub enum Failure {
 }
 
 /// What came of one run of a case: its report, or the message of its panic.
-pub type Outcome = Result<Report, String>;
+pub type CaseOutcome = Result<Report, String>;
 
 /// A failing case shrunk as far as it goes.
 #[derive(Debug)]
@@ -76,7 +76,7 @@ pub struct Shrunk {
     /// The smallest plan that still fails the same way.
     pub plan: Plan,
     /// Its run.
-    pub outcome: Outcome,
+    pub outcome: CaseOutcome,
     /// Runs tried while shrinking.
     pub tries: u32,
     /// Of those, the ones that still failed the same way and were kept.
@@ -98,7 +98,7 @@ pub struct Counterexample {
 
 impl Failure {
     /// How `outcome` fails, if it does.
-    pub fn of(outcome: &Outcome) -> Option<Failure> {
+    pub fn of(outcome: &CaseOutcome) -> Option<Failure> {
         match outcome {
             Ok(report) => report.violations().next().map(|v| Failure::Violated(v.invariant.clone())),
             Err(message) => Some(Failure::Panicked(message.clone())),
@@ -107,7 +107,7 @@ impl Failure {
 
     /// Whether `outcome` fails this way: the same invariant violated (among others), or a
     /// panic (any message: shrinking changes what is printed).
-    fn matches(&self, outcome: &Outcome) -> bool {
+    fn matches(&self, outcome: &CaseOutcome) -> bool {
         match (self, outcome) {
             (Failure::Violated(invariant), Ok(report)) => report.violations().any(|v| &v.invariant == invariant),
             (Failure::Panicked(_), Err(_)) => true,
@@ -126,7 +126,7 @@ impl fmt::Display for Failure {
 }
 
 /// Runs `scenario` with `seed`, turning a panic into its message.
-pub fn run_caught<C: Client, S: Server>(scenario: &Scenario, client: &C, server: &S, seed: u64) -> Outcome {
+pub fn run_caught<C: Client, S: Server>(scenario: &Scenario, client: &C, server: &S, seed: u64) -> CaseOutcome {
     panic::catch_unwind(AssertUnwindSafe(|| scenario.run(client, server, seed))).map_err(|p| panic_message(p.as_ref()))
 }
 
@@ -180,8 +180,8 @@ impl Campaign {
         &self,
         case: &Case,
         failure: &Failure,
-        outcome: Outcome,
-        mut run: impl FnMut(&Scenario, u64) -> Outcome,
+        outcome: CaseOutcome,
+        mut run: impl FnMut(&Scenario, u64) -> CaseOutcome,
     ) -> Shrunk {
         let mut shrunk = Shrunk { plan: case.plan.clone(), outcome, tries: 0, kept: 0 };
         // Greedily: the first smaller plan that still fails, again, until none does. Not
@@ -213,8 +213,8 @@ impl Campaign {
     pub fn counterexample(
         &self,
         case: Case,
-        outcome: Outcome,
-        run: impl FnMut(&Scenario, u64) -> Outcome,
+        outcome: CaseOutcome,
+        run: impl FnMut(&Scenario, u64) -> CaseOutcome,
     ) -> Option<Counterexample> {
         let failure = Failure::of(&outcome)?;
         let shrunk = self.shrink(&case, &failure, outcome, run);
@@ -245,6 +245,26 @@ impl Campaign {
             panic!("{counterexample}\nregression test:\n{test}");
         }
     }
+}
+
+/// `use` paths for `uses` (names at the root of `syncsim`, or `module::Name`): one per
+/// module, its names in braces when there are several.
+fn syncsim_imports(uses: BTreeSet<&str>) -> Vec<String> {
+    let mut by_module: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for path in uses {
+        let (module, name) = path.rsplit_once("::").unwrap_or(("", path));
+        by_module.entry(module).or_default().push(name);
+    }
+    by_module
+        .into_iter()
+        .map(|(module, names)| {
+            let module = if module.is_empty() { String::new() } else { format!("{module}::") };
+            match names.as_slice() {
+                [one] => format!("syncsim::{module}{one}"),
+                many => format!("syncsim::{module}{{{}}}", many.join(", ")),
+            }
+        })
+        .collect()
 }
 
 fn short_type_name<T>() -> &'static str {
@@ -282,7 +302,7 @@ impl Shrunk {
         candidate: Plan,
         failure: &Failure,
         capabilities: &Capabilities,
-        run: &mut impl FnMut(&Scenario, u64) -> Outcome,
+        run: &mut impl FnMut(&Scenario, u64) -> CaseOutcome,
     ) -> bool {
         self.tries += 1;
         let outcome = run(&case.with_plan(candidate.clone()).scenario(capabilities), case.seed);
@@ -317,9 +337,8 @@ impl Counterexample {
         let name = self.case.name();
         let mut uses = BTreeSet::from(["Scenario"]);
         let calls: Vec<String> = self.shrunk.plan.calls(&self.capabilities).iter().map(|c| c.rust(&mut uses)).collect();
-        let syncsim: Vec<&str> = uses.into_iter().collect();
-        // Sorted, as rustfmt orders them.
-        let mut imports = vec!["std::time::Duration".to_owned(), format!("syncsim::{{{}}}", syncsim.join(", "))];
+        let mut imports = vec!["std::time::Duration".to_owned()];
+        imports.extend(syncsim_imports(uses));
         imports.extend(adapters.imports.iter().cloned());
         imports.sort();
         let mut out: String = imports.iter().map(|import| format!("use {import};\n")).collect();

@@ -24,7 +24,7 @@ mod call;
 mod campaign;
 
 pub use campaign::{
-    default_replay, panic_message, run_caught, Adapters, Campaign, Case, Counterexample, Failure, Outcome, Shrunk,
+    default_replay, panic_message, run_caught, Adapters, Campaign, Case, CaseOutcome, Counterexample, Failure, Shrunk,
     GROWN, MAX_SHRINK_ITERS,
 };
 
@@ -97,7 +97,7 @@ pub struct Plan {
     /// A device that goes offline at a time of the fault phase (ms; no later than halfway
     /// through the workload, see [`Plan::away`]) and stays away for [`ABSENCE`], longer
     /// than the tombstone horizon, while the others go on: then every device is the one
-    /// user's, and the workload edits and deletes records ([`crate::Mix::DELETES`]).
+    /// user's, and the workload edits and deletes records ([`crate::workload::Mix::DELETES`]).
     pub away: Option<(usize, u64)>,
     /// The fault schedule: (ms into the fault phase, fault).
     pub events: Vec<(u64, Event)>,
@@ -185,7 +185,7 @@ impl Plan {
     }
 
     /// The builder of [`Plan::scenario`], every call made, before `build`.
-    fn builder(&self, name: &str, capabilities: &Capabilities) -> crate::Builder {
+    fn builder(&self, name: &str, capabilities: &Capabilities) -> crate::scenario::Builder {
         self.calls(capabilities).into_iter().fold(Scenario::builder(name), |builder, call| call.apply(builder))
     }
 
@@ -245,18 +245,21 @@ impl Plan {
                 }
                 Event::KillAt { .. } => Vec::new(),
                 Event::Kill { device, down_ms } => vec![
-                    (at, Fault::Crash(crate::Host::Device(device))),
-                    (until(down_ms), Fault::Bounce(crate::Host::Device(device))),
+                    (at, Fault::Crash(crate::fault::Host::Device(device))),
+                    (until(down_ms), Fault::Bounce(crate::fault::Host::Device(device))),
                 ],
                 Event::ServerRestart { down_ms } => {
-                    vec![(at, Fault::Crash(crate::Host::Server)), (until(down_ms), Fault::Bounce(crate::Host::Server))]
+                    vec![
+                        (at, Fault::Crash(crate::fault::Host::Server)),
+                        (until(down_ms), Fault::Bounce(crate::fault::Host::Server)),
+                    ]
                 }
                 Event::LosePushAnswers { permille, for_ms } if capabilities.server.push_path.is_some() => {
                     vec![(at, Fault::lose_push_responses(permille)), (until(for_ms), Fault::HttpCalm)]
                 }
                 Event::LosePushAnswers { .. } => Vec::new(),
                 Event::ServerErrors { permille, for_ms } => vec![
-                    (at, Fault::Http(crate::HttpFault::ServerError(503), crate::Route::Any, permille)),
+                    (at, Fault::Http(crate::net::HttpFault::ServerError(503), crate::net::Route::Any, permille)),
                     (until(for_ms), Fault::HttpCalm),
                 ],
                 Event::ClockJump { device, ms: by } => vec![(at, Fault::clock_jump(device, by))],

@@ -110,7 +110,8 @@ pub enum EventKind {
     Kill {
         /// Why.
         cause: KillCause,
-        /// The sync step the device had last reached, if a round was under way.
+        /// For a kill armed at a sync step, that step; otherwise the step the device had last
+        /// reached, if a round was under way.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         step: Option<Step>,
     },

@@ -494,7 +494,7 @@ mod tests {
     fn faults_become_spans_that_end_at_their_repair_or_the_final_phase_and_kills_leave_the_host_down() {
         let history = Fixture::new(&[ALICE])
             .at(1_000)
-            .event(HARNESS, EventKind::fault(&Fault::Profile(crate::Target::All, crate::Profile::BLACKHOLE)))
+            .event(HARNESS, EventKind::fault(&Fault::Profile(crate::fault::Target::All, crate::Profile::BLACKHOLE)))
             .event(HARNESS, EventKind::fault(&Fault::lose_push_responses(500)))
             .at(2_000)
             .event(HARNESS, EventKind::fault(&Fault::skip(std::time::Duration::from_secs(86_400))))

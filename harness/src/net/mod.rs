@@ -33,11 +33,11 @@ pub type SimStream = Paced<turmoil::net::TcpStream>;
 /// While the device is offline, connecting fails at once (`ConnectionRefused`); in a
 /// blackhole it hangs: an app needs its own connect timeout.
 #[derive(Clone, Debug)]
-pub struct Connector {
+pub struct SimConnector {
     link: Rc<Link>,
 }
 
-impl Connector {
+impl SimConnector {
     pub(crate) fn new(link: Rc<Link>) -> Self {
         Self { link }
     }

@@ -2,7 +2,9 @@
 //! counters and sets, parents and children.
 
 use super::secs;
-use crate::{Fault, Mix, Profile, Requirement, Scenario, Workload};
+use crate::capability::Requirement;
+use crate::workload::Mix;
+use crate::{Fault, Profile, Scenario, Workload};
 use protocol::{Strategies, Strategy};
 
 /// Two phones edit the same records while both are offline, under the default strategies.
@@ -34,7 +36,7 @@ pub fn concurrent_edits_under_client_wins() -> Scenario {
         .build()
 }
 
-fn concurrent_edits(name: &str, project: Strategy, task: Strategy) -> crate::Builder {
+fn concurrent_edits(name: &str, project: Strategy, task: Strategy) -> crate::scenario::Builder {
     Scenario::builder(name)
         .devices(3)
         .profile(Profile::REGULAR_4G)

@@ -1,7 +1,8 @@
 //! Scenarios about the device: kills at sync steps, clocks.
 
 use super::secs;
-use crate::{ConditionChange, Fault, Profile, Scenario, Step, Workload};
+use crate::fault::ConditionChange;
+use crate::{Fault, Profile, Scenario, Step, Workload};
 use protocol::{Strategies, Strategy};
 use std::time::Duration;
 

@@ -2,7 +2,9 @@
 //! they cost one event on the timeline instead of millions of simulation steps.
 
 use super::secs;
-use crate::{Fault, Host, Mix, Profile, Scenario, Workload};
+use crate::fault::Host;
+use crate::workload::Mix;
+use crate::{Fault, Profile, Scenario, Workload};
 use std::time::Duration;
 
 /// A day of wall-clock time.

@@ -1,7 +1,9 @@
 //! Scenarios that combine faults of every kind.
 
 use super::secs;
-use crate::{ClockChange, ConditionChange, Fault, Host, HttpFault, Profile, Route, Scenario, Ways, Workload};
+use crate::fault::{ClockChange, ConditionChange, Host, Ways};
+use crate::net::{HttpFault, Route};
+use crate::{Fault, Profile, Scenario, Workload};
 use std::time::Duration;
 
 /// Every kind of fault the harness offers, one after another.

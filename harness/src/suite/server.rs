@@ -2,7 +2,10 @@
 //! pulled in small pages.
 
 use super::secs;
-use crate::{Fault, Host, HttpFault, Mix, Profile, Route, Scenario, Workload};
+use crate::fault::Host;
+use crate::net::{HttpFault, Route};
+use crate::workload::Mix;
+use crate::{Fault, Profile, Scenario, Workload};
 use std::time::Duration;
 
 /// The server crashes and restarts while devices sync.

@@ -10,10 +10,12 @@ use protocol::Clock;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
+use syncsim::history::{EventKind, History};
 use syncsim::invariant::Invariant;
+use syncsim::sim::EPOCH_SECS;
 use syncsim::{
-    history::EventKind, BoxError, DeviceEnv, DeviceState, Fault, History, Operation, Profile, Scenario, ServerEnv,
-    ServerState, SyncOutcome, Workload, EPOCH_SECS,
+    BoxError, DeviceEnv, DeviceState, Fault, Operation, Profile, Scenario, ServerEnv, ServerState, SyncOutcome,
+    Workload,
 };
 
 const SKIP: Duration = Duration::from_secs(3 * 86_400);
@@ -163,7 +165,9 @@ fn the_timeline_jumps_at_the_skip_and_every_later_event_includes_it() {
     let at = history
         .events
         .iter()
-        .position(|e| matches!(&e.kind, EventKind::Fault { fault: syncsim::fault::FaultRecord::Skip { ms }, .. } if *ms == 3 * 86_400_000))
+        .position(|e| {
+            matches!(&e.kind, EventKind::Fault { fault: syncsim::fault::FaultRecord::Skip { ms: 259_200_000 }, .. })
+        })
         .expect("the skip is one fault event on the timeline");
     assert_eq!(history.events[at].t_ms, SKIP_AT.as_millis() as u64, "stamped with the moment it starts");
     let times: Vec<u64> = history.events.iter().map(|e| e.t_ms).collect();

@@ -81,7 +81,7 @@ impl syncsim::Client for ReferenceClient {
             env.data_dir.clone(),
             &env.host,
             &env.token,
-            Rc::new(SimConnector(env.connector.clone())),
+            Rc::new(ThroughTheSimulation(env.connector.clone())),
         );
         config.clock = Arc::new(env.clock.clone()) as Arc<dyn Clock>;
         config.seed = env.seed;
@@ -147,16 +147,16 @@ fn outcome(report: &SyncReport) -> SyncOutcome {
 }
 
 /// The harness's paced connections as the reference client's connector.
-struct SimConnector(syncsim::Connector);
+struct ThroughTheSimulation(syncsim::net::SimConnector);
 
-impl Connector for SimConnector {
+impl Connector for ThroughTheSimulation {
     fn connect(&self) -> Pin<Box<dyn Future<Output = std::io::Result<BoxStream>> + '_>> {
         Box::pin(async move { Ok(Box::new(self.0.connect().await?) as BoxStream) })
     }
 }
 
 /// Reports the reference client's sync steps to the harness.
-struct StepHook(syncsim::Steps);
+struct StepHook(syncsim::env::Steps);
 
 impl SyncHook for StepHook {
     fn reached(&self, step: &SyncStep) -> Pin<Box<dyn Future<Output = ()> + '_>> {

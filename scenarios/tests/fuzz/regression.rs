@@ -1,6 +1,7 @@
 use scenarios::reference::{ReferenceClient, ReferenceServer};
 use std::time::Duration;
-use syncsim::{Fault, HttpFault, Profile, Route, Scenario, Workload};
+use syncsim::net::{HttpFault, Route};
+use syncsim::{Fault, Profile, Scenario, Workload};
 
 /// Found by `cargo run --release -p scenarios -- fuzz --seed 1 --case 16`: violates no lost acknowledged writes; shrunk from size 7 to 2.
 fn fuzz_seed_1_case_16() -> Scenario {

@@ -36,7 +36,7 @@ fn caught(name: &str) {
 
 /// A violation carries, as data, every operation and record its words cite: the timeline
 /// and the reports read those fields, never the words.
-fn cites_as_data(violation: &syncsim::Violation) {
+fn cites_as_data(violation: &syncsim::invariant::Violation) {
     let text = &violation.details;
     for (i, _) in text.match_indices("op ") {
         let digits: String = text[i + 3..].chars().take_while(char::is_ascii_digit).collect();

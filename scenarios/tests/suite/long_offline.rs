@@ -12,7 +12,8 @@ const DAY: Duration = Duration::from_secs(86_400);
 use scenarios::mutant;
 use scenarios::reference::{ReferenceClient, ReferenceServer};
 use syncsim::history::EventKind;
-use syncsim::{History, Report};
+use syncsim::history::History;
+use syncsim::Report;
 
 fn on_the_reference(scenario: &Scenario, seed: u64) -> Report {
     let report = scenario.run(&ReferenceClient::default(), &ReferenceServer::default(), seed);

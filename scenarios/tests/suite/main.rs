@@ -6,8 +6,9 @@ mod long_offline;
 
 use scenarios::reference::{ReferenceClient, ReferenceServer};
 use syncsim::history::{EventKind, KillCause};
+use syncsim::report::Sweep;
 use syncsim::suite;
-use syncsim::{Scenario, Step, Sweep};
+use syncsim::{Scenario, Step};
 
 /// Seeds per scenario in CI; `SYNCSIM_SEEDS=N` runs more, `SYNCSIM_SEED=S` only seed S.
 const SEEDS: u64 = 16;
@@ -108,14 +109,14 @@ fn every_fault_in_turn_leaves_the_reference_converged() {
         r#""fault":"slow_1500ms""#,
         r#""reason":"background budget""#,
         r#""cause":"random""#,
-        r#""fault":"profile device0 blackhole""#,
+        r#""text":"profile device0 blackhole""#,
     ] {
         assert!(history.contains(sign), "seed 2's history shows {sign}");
     }
 }
 
 /// Seed 1's history of `scenario` on the reference.
-fn history_of(scenario: &Scenario) -> syncsim::History {
+fn history_of(scenario: &Scenario) -> syncsim::history::History {
     scenario.history(&ReferenceClient::default(), &ReferenceServer::default(), 1)
 }
 

@@ -7,12 +7,12 @@
 //! regression test to paste. `--every-mutant` gives one test case per mutant, failing when
 //! the campaign did not find the mutant.
 
-use super::report::Report;
-use crate::junit::{self, Case, Outcome, Suite};
+use super::report::CampaignReport;
+use crate::junit::{self, CaseResult, Suite, TestCase};
 use std::path::Path;
 
 /// The test case of a campaign (a shard of one, a replayed case, or the merge of shards).
-pub(super) fn campaign(report: &Report, replayed: Option<u64>) -> Case {
+pub(super) fn campaign(report: &CampaignReport, replayed: Option<u64>) -> TestCase {
     let part = match (replayed, report.shards.as_slice()) {
         (Some(case), _) => format!(", case {case}"),
         (None, shards) if shards.len() as u64 == report.shard_count => String::new(),
@@ -33,27 +33,27 @@ pub(super) fn campaign(report: &Report, replayed: Option<u64>) -> Case {
             text.push_str(&format!("the shrunk case:\n{}\nreplay: {}\n", f.shrunk, f.replay));
             let message = format!("case {} {}; replay: {}", f.case, f.failure, f.replay);
             let out = format!("{out}regression test, to paste into a test file:\n\n{}\n", f.regression_test);
-            return Case {
+            return TestCase {
                 name,
                 classname: classname(&report.implementation),
                 result: failed(&f.failure, message, text),
                 out,
             };
         }
-        (None, "pass") => Outcome::Passed,
-        (None, verdict) => Outcome::Error {
+        (None, "pass") => CaseResult::Passed,
+        (None, verdict) => CaseResult::Error {
             kind: verdict.to_owned(),
             message: format!("shards {:?} of {} ran: the campaign is {verdict}", report.shards, report.shard_count),
             text: String::new(),
         },
     };
-    Case { name, classname: classname(&report.implementation), result, out }
+    TestCase { name, classname: classname(&report.implementation), result, out }
 }
 
 /// `violates INVARIANT` gives the type `INVARIANT`; `panics: ...` gives `panic`.
-fn failed(failure: &str, message: String, text: String) -> Outcome {
+fn failed(failure: &str, message: String, text: String) -> CaseResult {
     let kind = failure.strip_prefix("violates ").map_or("panic", str::trim).to_owned();
-    Outcome::Failed { kind, message, text }
+    CaseResult::Failed { kind, message, text }
 }
 
 /// `syncsim.fuzz.reference` or `syncsim.fuzz.mutant.NAME`.
@@ -62,21 +62,21 @@ pub(super) fn classname(implementation: &str) -> String {
 }
 
 /// Writes `cases` as one test suite to `path`.
-pub(super) fn write(path: &Path, cases: Vec<Case>, properties: Vec<(String, String)>) -> std::io::Result<()> {
+pub(super) fn write(path: &Path, cases: Vec<TestCase>, properties: Vec<(String, String)>) -> std::io::Result<()> {
     let suite = Suite { name: "syncsim fuzz".to_owned(), properties, cases };
     junit::write(path, &junit::document("syncsim fuzz", &[suite]))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::report::{Failure, SCHEMA, VERSION};
+    use super::super::report::{FailureReport, SCHEMA, VERSION};
     use super::*;
 
-    fn report(failure: Option<Failure>, shards: Vec<u64>) -> Report {
-        Report {
+    fn report(failure: Option<FailureReport>, shards: Vec<u64>) -> CampaignReport {
+        CampaignReport {
             schema: SCHEMA.to_owned(),
             version: VERSION,
-            verdict: Report::verdict(failure.as_ref(), &shards, 2).to_owned(),
+            verdict: CampaignReport::verdict(failure.as_ref(), &shards, 2).to_owned(),
             seed: 1,
             cases: 10,
             implementation: "mutant:second_resolution_tie_break".to_owned(),
@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn a_failing_campaign_carries_the_shrunk_violation_and_the_replay_command() {
-        let failure = Failure {
+        let failure = FailureReport {
             case: 9,
             run_seed: 77,
             failure: "violates convergence".into(),
@@ -111,7 +111,7 @@ mod tests {
             (case.name.as_str(), case.classname.as_str()),
             ("campaign 1 of 10 cases, shard 2/2", "syncsim.fuzz.mutant.second_resolution_tie_break")
         );
-        let Outcome::Failed { kind, message, text } = &case.result else { panic!("{case:?}") };
+        let CaseResult::Failed { kind, message, text } = &case.result else { panic!("{case:?}") };
         assert_eq!(kind, "convergence");
         assert!(message.ends_with("fuzz --seed 1 --case 9 --mutant m"), "{message}");
         assert!(text.contains("convergence at 9 ms: <x>") && text.contains("at 1 s: create"), "{text}");
@@ -121,9 +121,9 @@ mod tests {
     #[test]
     fn a_merge_with_shards_missing_is_an_error_and_a_whole_passing_campaign_passes() {
         let case = campaign(&report(None, vec![1]), None);
-        assert!(matches!(case.result, Outcome::Error { ref kind, .. } if kind == "incomplete"), "{case:?}");
+        assert!(matches!(case.result, CaseResult::Error { ref kind, .. } if kind == "incomplete"), "{case:?}");
         let case = campaign(&report(None, vec![1, 2]), None);
-        assert!(matches!(case.result, Outcome::Passed), "{case:?}");
+        assert!(matches!(case.result, CaseResult::Passed), "{case:?}");
         assert_eq!(case.name, "campaign 1 of 10 cases");
     }
 }

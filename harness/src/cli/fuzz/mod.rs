@@ -19,8 +19,8 @@ use crate::capability::Capabilities;
 use crate::certify::json;
 use crate::fuzz::{run_caught, Campaign, Counterexample, MAX_SHRINK_ITERS};
 use crate::implementation::{Client, Server};
-use crate::junit::{Case as JunitCase, Outcome as JunitOutcome};
-use report::{Failure as FailureReport, Report};
+use crate::junit::{CaseResult as JunitResult, TestCase as JunitCase};
+use report::{CampaignReport, FailureReport};
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -169,7 +169,7 @@ pub(super) fn fuzz<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options:
     } else {
         println!("Verdict: {verdict}.");
     }
-    let report = Report {
+    let report = CampaignReport {
         schema: report::SCHEMA.to_owned(),
         version: report::VERSION,
         verdict: verdict.to_owned(),
@@ -193,7 +193,7 @@ pub(super) fn fuzz<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options:
 
 /// Writes `report` as JSON and as JUnit XML where `options` say; the error is the exit
 /// status of a file that could not be written.
-fn write_reports(options: &FuzzOptions, report: &Report, replayed: Option<u64>) -> Result<(), ExitCode> {
+fn write_reports(options: &FuzzOptions, report: &CampaignReport, replayed: Option<u64>) -> Result<(), ExitCode> {
     if let Some(path) = &options.report {
         report.write(path).map_err(|e| usage(&format!("could not write the report to {}: {e}", path.display())))?;
     }
@@ -314,7 +314,7 @@ fn every_mutant<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options: &F
             println!("| `{}` | not found in {} cases | | no | | | | {:.0} |", m.name, sweep.run, wall(started));
             missed.push(m.name.as_str());
             let message = format!("{} not found in {} cases of campaign {}", m.name, sweep.run, options.seed);
-            let result = JunitOutcome::Failed { kind: "not found".to_owned(), message, text: m.change.clone() };
+            let result = JunitResult::Failed { kind: "not found".to_owned(), message, text: m.change.clone() };
             cases.push(JunitCase { name: m.name.clone(), classname, result, out: String::new() });
             continue;
         };
@@ -343,7 +343,7 @@ fn every_mutant<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options: &F
             counterexample.shrunk.plan.size(),
             counterexample.case.replay_command()
         );
-        cases.push(JunitCase { name: m.name.clone(), classname, result: JunitOutcome::Passed, out });
+        cases.push(JunitCase { name: m.name.clone(), classname, result: JunitResult::Passed, out });
     }
     if let Some(path) = &options.junit {
         if let Err(e) = junit::write(path, cases, properties(options.seed, "every mutant")) {
@@ -364,7 +364,8 @@ fn wall(started: std::time::Instant) -> f64 {
 }
 
 fn merge(options: &FuzzOptions) -> ExitCode {
-    let reports: Result<Vec<Report>, String> = options.merge.iter().map(|path| Report::read(path)).collect();
+    let reports: Result<Vec<CampaignReport>, String> =
+        options.merge.iter().map(|path| CampaignReport::read(path)).collect();
     let merged = match reports.and_then(report::merge) {
         Ok(merged) => merged,
         Err(message) => return usage(&message),

@@ -12,7 +12,7 @@ pub(crate) const VERSION: u32 = 1;
 
 /// What a campaign, or some of its shards, found.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Report {
+pub(crate) struct CampaignReport {
     pub(crate) schema: String,
     pub(crate) version: u32,
     /// `fail`: a case failed; `pass`: none did (and, once merged, every shard ran);
@@ -36,14 +36,14 @@ pub(crate) struct Report {
     /// `cases_run / wall_seconds`: the speed of one machine.
     pub(crate) cases_per_second: f64,
     /// The first failing case, by case index, if any.
-    pub(crate) failure: Option<Failure>,
+    pub(crate) failure: Option<FailureReport>,
     /// The build that ran the first shard.
     pub(crate) build: serde_json::Value,
 }
 
 /// A failing case, as drawn and as shrunk.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Failure {
+pub(crate) struct FailureReport {
     /// The case's index in the campaign.
     pub(crate) case: u64,
     /// Its run seed, pinned while it shrank.
@@ -63,7 +63,7 @@ pub(crate) struct Failure {
     pub(crate) regression_test: String,
 }
 
-impl Report {
+impl CampaignReport {
     /// Writes the report to `path`, creating its directory.
     pub(crate) fn write(&self, path: &Path) -> std::io::Result<()> {
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
@@ -76,7 +76,7 @@ impl Report {
     /// Reads a report a campaign wrote.
     pub(crate) fn read(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("could not read {}: {e}", path.display()))?;
-        let report: Report = serde_json::from_str(&text)
+        let report: CampaignReport = serde_json::from_str(&text)
             .map_err(|e| format!("{} is not a report of `syncsim fuzz --report`: {e}", path.display()))?;
         if report.schema != SCHEMA || report.version != VERSION {
             return Err(format!(
@@ -90,7 +90,7 @@ impl Report {
     }
 
     /// The verdict of a campaign: `fail` on a failure, else `pass` when every shard ran.
-    pub(crate) fn verdict(failure: Option<&Failure>, shards: &[u64], shard_count: u64) -> &'static str {
+    pub(crate) fn verdict(failure: Option<&FailureReport>, shards: &[u64], shard_count: u64) -> &'static str {
         match failure {
             Some(_) => "fail",
             None if shards.len() as u64 == shard_count => "pass",
@@ -101,12 +101,13 @@ impl Report {
 
 /// Merges the reports of shards of one campaign: the same seed, cases, implementation and
 /// shard count, no shard twice. The first failing case is the one with the lowest index.
-pub(crate) fn merge(reports: Vec<Report>) -> Result<Report, String> {
+pub(crate) fn merge(reports: Vec<CampaignReport>) -> Result<CampaignReport, String> {
     let mut reports = reports.into_iter();
     let mut merged = reports.next().ok_or("nothing to merge: name the shards' reports")?;
     let mut seen: BTreeSet<u64> = merged.shards.iter().copied().collect();
     for report in reports {
-        let campaign = |r: &Report| (r.seed, r.cases, r.implementation.clone(), r.shard_count, r.latest_app_version);
+        let campaign =
+            |r: &CampaignReport| (r.seed, r.cases, r.implementation.clone(), r.shard_count, r.latest_app_version);
         if campaign(&report) != campaign(&merged) {
             return Err(format!(
                 "these reports are of different campaigns: seed {} of {} cases on {}, {} shards, and seed {} of {} \
@@ -137,7 +138,7 @@ pub(crate) fn merge(reports: Vec<Report>) -> Result<Report, String> {
     }
     merged.shards = seen.into_iter().collect();
     merged.cases_per_second = merged.cases_run as f64 / merged.wall_seconds.max(1e-9);
-    merged.verdict = Report::verdict(merged.failure.as_ref(), &merged.shards, merged.shard_count).to_owned();
+    merged.verdict = CampaignReport::verdict(merged.failure.as_ref(), &merged.shards, merged.shard_count).to_owned();
     Ok(merged)
 }
 
@@ -145,8 +146,8 @@ pub(crate) fn merge(reports: Vec<Report>) -> Result<Report, String> {
 mod tests {
     use super::*;
 
-    fn shard(shard: u64, cases_run: u64, failure: Option<u64>) -> Report {
-        let failure = failure.map(|case| Failure {
+    fn shard(shard: u64, cases_run: u64, failure: Option<u64>) -> CampaignReport {
+        let failure = failure.map(|case| FailureReport {
             case,
             run_seed: 7,
             failure: "violates exactly once".to_owned(),
@@ -159,7 +160,7 @@ mod tests {
             replay: format!("fuzz --seed 1 --case {case}"),
             regression_test: String::new(),
         });
-        Report {
+        CampaignReport {
             schema: SCHEMA.to_owned(),
             version: VERSION,
             verdict: String::new(),
