@@ -2,26 +2,12 @@
 //! records' new versions), each in one transaction.
 
 use crate::bug::Bug;
-use crate::client::ClientConfig;
+use crate::config::ClientConfig;
 use crate::error::Result;
 use crate::queue::{QueueEntry, QueueStatus};
+use crate::report::PushTally;
 use crate::store::{NewConflict, Tx};
 use protocol::{Action, Entity, MutationResult, Outcome, PullResponse, Record, RejectCode, Resolution};
-
-/// What applying a push response did, for the sync report.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PushTally {
-    /// Mutations the server accepted.
-    pub accepted: usize,
-    /// Mutations that met a conflict (resolved by the strategy or held for the user).
-    pub conflicts: usize,
-    /// Mutations rejected for good.
-    pub rejected: usize,
-    /// Mutations that will be retried in a later round.
-    pub retried: usize,
-    /// Mutations that reached the retry limit and are now failed.
-    pub failed: usize,
-}
 
 /// Applies one pull page and advances the entity's cursor, together.
 pub(crate) fn apply_page(

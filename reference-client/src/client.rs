@@ -1,109 +1,30 @@
 //! The app's handle: local reads and writes, sync, status and conflicts.
 
+use crate::app::Inner;
 use crate::bug::Bug;
-use crate::engine::{sync_round, SyncHook, SyncReport, SyncStep};
+use crate::config::ClientConfig;
+use crate::engine::sync_round;
 use crate::error::{corrupt, Error, Result};
+use crate::hook::SyncHook;
 use crate::local_write::{enqueue, LocalWrite};
 use crate::queue::{QueueEntry, QueueStatus};
+use crate::report::SyncReport;
+use crate::status::Status;
 use crate::store::{LocalRecord, Store};
-use crate::transport::{Connector, Timeouts, Transport, TransportError};
+use crate::transport::{Transport, TransportError};
 use protocol::Changes;
-use protocol::{Action, Clock, Entity, Record, SystemClock};
+use protocol::{Action, Entity, Record};
 use rand::rngs::SmallRng;
-use rand::{RngCore, SeedableRng};
+use rand::SeedableRng;
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// The name of the database file inside the data directory.
 pub const DB_FILE: &str = "syncsim-client.db";
-
-/// How a client is opened.
-///
-/// Defaults: the system clock, RNG seed derived from the device name, default
-/// [`Timeouts`], pull pages of 200, push batches of 100, 10 retries, no hook, the latest
-/// local schema and protocol version.
-#[derive(Clone)]
-pub struct ClientConfig {
-    /// Directory holding the local database; it survives app kills.
-    pub data_dir: PathBuf,
-    /// This device's name: the HLC node and the counter replica.
-    pub device: String,
-    /// Bearer token of this device.
-    pub token: String,
-    /// Opens connections to the server.
-    pub connector: Rc<dyn Connector>,
-    /// The device's wall clock.
-    pub clock: Arc<dyn Clock>,
-    /// Seed of the device's RNG (ids, keys, jitter). Mixed with a per-open counter, so a
-    /// restarted app never repeats an id.
-    pub seed: u64,
-    /// Network timeouts.
-    pub timeouts: Timeouts,
-    /// Records per pull page.
-    pub page_size: u32,
-    /// Mutations per push batch.
-    pub batch_size: usize,
-    /// Retryable server errors a mutation may meet before it is failed.
-    pub max_retries: u32,
-    /// Whether to compress large request bodies and accept compressed responses.
-    /// Default: `true`; `false` measures what gzip saves.
-    pub gzip: bool,
-    /// Sees every sync step.
-    pub hook: Option<Rc<dyn SyncHook>>,
-    /// The local schema version this app runs (an older app's, in upgrade tests); the
-    /// database is migrated up to it on open. Default: the latest.
-    pub schema_version: u32,
-    /// The sync protocol version this app speaks. Default: [`protocol::PROTOCOL_VERSION`].
-    /// An app whose local schema is older than version 3 can speak only protocol 1: its
-    /// cursors do not record the protocol they were pulled with.
-    pub protocol_version: u32,
-    /// A deliberate bug to plant, for the mutant catalog. Default: none.
-    #[cfg(feature = "mutants")]
-    pub bug: Option<crate::Bug>,
-}
-
-impl ClientConfig {
-    /// A configuration with the defaults above.
-    pub fn new(data_dir: impl Into<PathBuf>, device: &str, token: &str, connector: Rc<dyn Connector>) -> Self {
-        let seed =
-            device.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-        Self {
-            data_dir: data_dir.into(),
-            device: device.to_owned(),
-            token: token.to_owned(),
-            connector,
-            clock: Arc::new(SystemClock),
-            seed,
-            timeouts: Timeouts::default(),
-            page_size: 200,
-            batch_size: 100,
-            max_retries: 10,
-            gzip: true,
-            hook: None,
-            schema_version: crate::schema::LATEST_VERSION,
-            protocol_version: protocol::PROTOCOL_VERSION,
-            #[cfg(feature = "mutants")]
-            bug: None,
-        }
-    }
-
-    /// Whether `bug` is planted (never, without the `mutants` feature).
-    pub(crate) fn bugged(&self, bug: crate::bug::Bug) -> bool {
-        #[cfg(feature = "mutants")]
-        return self.bug == Some(bug);
-        #[cfg(not(feature = "mutants"))]
-        {
-            let _ = bug;
-            false
-        }
-    }
-}
 
 /// A conflict recorded on this device.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,52 +58,6 @@ pub enum Choice {
     Mine,
 }
 
-/// What the app shows about sync.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Status {
-    /// Whether the last attempt to reach the server succeeded.
-    pub online: bool,
-    /// Whether a sync round is under way.
-    pub syncing: bool,
-    /// Mutations waiting to be pushed.
-    pub pending: usize,
-    /// Mutations failed for good, surfaced for the user.
-    pub failed: usize,
-    /// Conflicts waiting for the user.
-    pub conflicts: usize,
-    /// Device time of the last complete round.
-    pub last_sync_ms: Option<i64>,
-    /// The last sync error, for people.
-    pub last_error: Option<String>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) store: RefCell<Store>,
-    pub(crate) transport: tokio::sync::Mutex<Transport>,
-    pub(crate) config: ClientConfig,
-    pub(crate) upload_limit: Cell<Option<usize>>,
-    rng: RefCell<SmallRng>,
-    pub(crate) wrote: Notify,
-    run: RefCell<Status>,
-    /// Rounds the server refused in a row (5xx, 429), and when the next may start.
-    backoff: Cell<(u32, Option<Instant>)>,
-}
-
-impl Inner {
-    /// A fresh UUID from the device's seeded RNG.
-    pub(crate) fn new_id(&self) -> String {
-        let mut bytes = [0u8; 16];
-        self.rng.borrow_mut().fill_bytes(&mut bytes);
-        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
-    }
-
-    pub(crate) async fn reached(&self, step: SyncStep) {
-        if let Some(hook) = &self.config.hook {
-            hook.reached(&step).await;
-        }
-    }
-}
-
 /// The reference offline-first client of one device. Cheap to clone; every clone is the
 /// same app. It is single-threaded by design (`!Send`): run it on a current-thread runtime
 /// or a `LocalSet`, as the simulation does.
@@ -203,10 +78,11 @@ impl Client {
         crate::schema::complete_now(Self::opening(config, None))
     }
 
-    /// Opens the app like [`Client::open`], reporting [`SyncStep::Migrating`] to the
-    /// config's hook after each change of a schema migration, inside the migration's
-    /// transaction: dropping this future there (the app killed mid-upgrade) rolls the
-    /// migration back, and the database stays at the last completed version.
+    /// Opens the app like [`Client::open`], reporting
+    /// [`SyncStep::Migrating`](crate::SyncStep::Migrating) to the config's hook after each
+    /// change of a schema migration, inside the migration's transaction: dropping this future
+    /// there (the app killed mid-upgrade) rolls the migration back, and the database stays at
+    /// the last completed version.
     ///
     /// # Panics
     /// Like [`Client::open`].

@@ -1,115 +1,16 @@
 //! One sync round: pull every entity (all pages), then push the queue in batches.
 
-use crate::ack::{apply_page, apply_results, begin_resync, continues_resync, PushTally};
+use crate::ack::{apply_page, apply_results, begin_resync, continues_resync};
+use crate::app::Inner;
 use crate::bug::Bug;
-use crate::client::Inner;
 use crate::error::Result;
+use crate::hook::SyncStep;
 use crate::queue::{QueueEntry, QueueStatus};
+use crate::report::{PushTally, SyncReport};
 use crate::transport::TransportError;
 use http::Method;
 use protocol::{Entity, PullResponse, PushRequest, PushResponse, PULL_PATH, PUSH_PATH};
 use std::collections::BTreeSet;
-use std::future::Future;
-use std::pin::Pin;
-use std::time::Duration;
-
-/// A named point in a sync round. The hook sees each one as it is reached, so a test or the
-/// simulation can kill the app exactly there.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SyncStep {
-    /// About to request a pull page.
-    PullStarting {
-        /// The entity pulled.
-        entity: Entity,
-    },
-    /// A pull page arrived and is not yet applied.
-    PullPageReceived {
-        /// The entity pulled.
-        entity: Entity,
-        /// Changes in the page.
-        changes: usize,
-    },
-    /// A pull page and its cursor are committed.
-    PullPageApplied {
-        /// The entity pulled.
-        entity: Entity,
-        /// The cursor now saved.
-        cursor: u64,
-    },
-    /// A batch is marked in flight and about to be sent.
-    PushStarting {
-        /// Idempotency keys in the batch.
-        keys: Vec<String>,
-    },
-    /// The server answered the batch (it has committed); nothing is applied locally yet.
-    PushResponseReceived {
-        /// Idempotency keys in the batch.
-        keys: Vec<String>,
-    },
-    /// The answers are committed locally.
-    PushAcknowledged {
-        /// Idempotency keys in the batch.
-        keys: Vec<String>,
-    },
-    /// One change of a schema migration is made, not yet committed (reported only by
-    /// [`Client::start`](crate::Client::start)).
-    Migrating {
-        /// The version the migration brings the database to.
-        version: u32,
-    },
-}
-
-impl SyncStep {
-    /// The step's stable name: `pull_starting`, `pull_page_received`, `pull_page_applied`,
-    /// `push_starting`, `push_response_received`, `push_acknowledged`, `migrating`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            SyncStep::PullStarting { .. } => "pull_starting",
-            SyncStep::PullPageReceived { .. } => "pull_page_received",
-            SyncStep::PullPageApplied { .. } => "pull_page_applied",
-            SyncStep::PushStarting { .. } => "push_starting",
-            SyncStep::PushResponseReceived { .. } => "push_response_received",
-            SyncStep::PushAcknowledged { .. } => "push_acknowledged",
-            SyncStep::Migrating { .. } => "migrating",
-        }
-    }
-}
-
-/// Observes sync steps; may delay the round (for example forever, while the app is killed).
-pub trait SyncHook {
-    /// Called at each step; the round continues when the future completes.
-    fn reached(&self, step: &SyncStep) -> Pin<Box<dyn Future<Output = ()> + '_>>;
-}
-
-/// What one sync round did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SyncReport {
-    /// Records received from pulls.
-    pub pulled: usize,
-    /// Pull pages applied.
-    pub pages: usize,
-    /// Entities re-synced from scratch after the tombstone horizon.
-    pub resets: usize,
-    /// Mutations sent.
-    pub pushed: usize,
-    /// What became of them.
-    pub tally: PushTally,
-    /// Whether pushing stopped early at the metered upload limit.
-    pub deferred: bool,
-    /// Bytes written to the server in this round.
-    pub bytes_sent: u64,
-    /// Bytes read from the server in this round.
-    pub bytes_received: u64,
-    /// Virtual (or real) time the round took.
-    pub elapsed: Duration,
-}
-
-impl SyncReport {
-    /// Whether the round found nothing to do: the device is in sync.
-    pub fn idle(&self) -> bool {
-        self.pulled == 0 && self.pushed == 0 && !self.deferred
-    }
-}
 
 pub(crate) async fn sync_round(inner: &Inner) -> Result<SyncReport> {
     let started = tokio::time::Instant::now(); // tokio time, allowed: virtual in the simulation, not the wall clock

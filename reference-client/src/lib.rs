@@ -24,41 +24,55 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules:
-//! - `client`: the app's handle (writes, reads, sync, status, conflicts);
+//! Modules, from the top layer down (each uses only modules below it):
 //! - `scheduler`: when to sync (debounce, period, reconnect, budget, battery, metered);
-//! - `engine`: one sync round and its named steps;
-//! - `transport`: HTTP over a connector, timeouts, gzip, byte counts;
-//! - `store`, `local_write`, `ack`: the local database and its transactions;
-//! - `queue`: queue entries and changes;
+//! - `client`: the app's handle (writes, reads, sync, status, conflicts);
+//! - `engine`: one sync round, pull then push;
+//! - `app`: the state of one open app, shared by the client's clones and the round;
+//! - `status`: what the app shows about sync;
+//! - `ack`, `local_write`: transactions applying what the server sent, and the user's writes;
+//! - `store`: the local database and its transactions;
+//! - `config`: how a client is opened, with its defaults;
 //! - `schema`: local schema migrations;
+//! - `report`: what a sync round did, with the tally of its push results;
+//! - `hook`: the named steps of a round and the hook that sees them;
+//! - `queue`: queue entries and changes;
+//! - `stored`: how a record's state is encoded in its row;
+//! - `error`: the error type;
+//! - `transport`: HTTP over a connector, timeouts, gzip, byte counts;
 //! - `backoff`: retry delays with seeded jitter;
-//! - `bug`: deliberate bugs for the mutant catalog (feature `mutants` only);
-//! - `error`: the error type.
+//! - `bug`: deliberate bugs for the mutant catalog (feature `mutants` only).
 
 #![warn(missing_docs)]
 
 mod ack;
+mod app;
 pub mod backoff;
 mod bug;
 mod client;
+mod config;
 mod engine;
 mod error;
+mod hook;
 mod local_write;
 mod queue;
+mod report;
 pub mod scheduler;
 pub mod schema;
+mod status;
 mod store;
 mod stored;
 mod transport;
 
-pub use ack::PushTally;
 #[cfg(feature = "mutants")]
 pub use bug::Bug;
-pub use client::{Choice, Client, ClientConfig, Conflict, Status, DB_FILE};
-pub use engine::{SyncHook, SyncReport, SyncStep};
+pub use client::{Choice, Client, Conflict, DB_FILE};
+pub use config::ClientConfig;
 pub use error::{Error, Result};
+pub use hook::{SyncHook, SyncStep};
 pub use protocol::Changes;
 pub use queue::{QueueEntry, QueueStatus};
+pub use report::{PushTally, SyncReport};
+pub use status::Status;
 pub use store::{LocalRecord, SyncStatus};
 pub use transport::{BoxStream, Connector, Stream, TcpConnector, Timeouts, TransportError, WireCounters};

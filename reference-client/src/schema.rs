@@ -7,8 +7,8 @@
 //! part of it) already applied changes nothing. A database at any version upgrades to any
 //! later one.
 
-use crate::engine::{SyncHook, SyncStep};
 use crate::error::{Error, Result};
+use crate::hook::{SyncHook, SyncStep};
 use rusqlite::{Connection, OptionalExtension};
 use std::future::Future;
 use std::pin::pin;

@@ -3,10 +3,11 @@
 //! version. A kill between any two of them loses nothing and duplicates nothing.
 
 use crate::bug::Bug;
-use crate::client::ClientConfig;
-use crate::engine::{SyncHook, SyncReport};
+use crate::config::ClientConfig;
 use crate::error::{corrupt, Error, Result};
+use crate::hook::SyncHook;
 use crate::queue::{Payload, QueueEntry, QueueStatus};
+use crate::report::SyncReport;
 use crate::schema::{self, queue_format, Mode};
 use crate::stored;
 use protocol::Changes;
