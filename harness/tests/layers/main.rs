@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The crates whose files must form layers, from the workspace root.
-const CRATES: [&str; 5] = ["harness/src", "reference-client/src", "reference-server/src", "scenarios/src", "examples/json-store/src"];
+const CRATES: [&str; 5] =
+    ["harness/src", "reference-client/src", "reference-server/src", "scenarios/src", "examples/json-store/src"];
 
 /// A crate's modules, each a file, by path (`certify::run`), with their source.
 fn modules(src: &Path) -> BTreeMap<String, String> {
@@ -68,7 +69,8 @@ fn paths(code: &str) -> Vec<Vec<String>> {
             if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
                 continue;
             }
-            let path: String = code[i..].chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':').collect();
+            let path: String =
+                code[i..].chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':').collect();
             found.push(path.split("::").filter(|s| !s.is_empty()).map(str::to_owned).collect());
         }
     }
@@ -76,7 +78,13 @@ fn paths(code: &str) -> Vec<Vec<String>> {
 }
 
 /// The module `path`, written in module `from`, points into, if one of `modules`.
-fn target(path: &[String], from: &str, is_dir: bool, modules: &BTreeSet<String>, exports: &BTreeMap<String, String>) -> Option<String> {
+fn target(
+    path: &[String],
+    from: &str,
+    is_dir: bool,
+    modules: &BTreeSet<String>,
+    exports: &BTreeMap<String, String>,
+) -> Option<String> {
     let mut here: Vec<String> = from.split("::").map(str::to_owned).collect();
     if !is_dir {
         here.pop();
