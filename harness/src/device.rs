@@ -5,7 +5,7 @@
 //! software (the app, its database handles, its tasks) is rebuilt from it at each restart.
 
 use crate::clock::DeviceClock;
-use crate::env::{Condition, Conditions, DeviceEnv, Steps};
+use crate::env::{Condition, DeviceEnv, LiveConditions, Steps};
 use crate::history::EventKind;
 use crate::implementation::{App, BoxError, Client};
 use crate::net::{Link, SimConnector};
@@ -29,7 +29,7 @@ pub(crate) struct DeviceShared {
     pub(crate) data_dir: PathBuf,
     pub(crate) clock: DeviceClock,
     pub(crate) link: Rc<Link>,
-    pub(crate) conditions: Conditions,
+    pub(crate) conditions: LiveConditions,
     /// The app version installed: upgrades change it between boots.
     pub(crate) app_version: Cell<u32>,
     /// Set by an upgrade until the upgraded app has opened and reported its state.
@@ -86,7 +86,7 @@ impl DeviceShared {
             data_dir: dir.join(&info.host),
             clock,
             link: Rc::new(link),
-            conditions: Conditions::default(),
+            conditions: LiveConditions::default(),
             app_version: Cell::new(app_version),
             upgrading: Cell::new(false),
             probe: RefCell::new(None),

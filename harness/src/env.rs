@@ -28,9 +28,9 @@ impl Default for Condition {
 
 /// The live [`Condition`] of a device; the harness changes it as the scenario says.
 #[derive(Clone, Debug, Default)]
-pub struct Conditions(Rc<Cell<Condition>>);
+pub struct LiveConditions(Rc<Cell<Condition>>);
 
-impl Conditions {
+impl LiveConditions {
     /// The device's condition now.
     pub fn get(&self) -> Condition {
         self.0.get()
@@ -85,7 +85,7 @@ pub struct DeviceEnv {
     /// Opens paced connections to the server.
     pub connector: SimConnector,
     /// Foreground, battery and metered flags.
-    pub conditions: Conditions,
+    pub conditions: LiveConditions,
     /// Where to report sync steps.
     pub steps: Steps,
 }

@@ -8,14 +8,14 @@
 
 use crate::clock::{DeviceClock, Skips};
 use crate::device::DeviceShared;
-use crate::history::{DeviceInfo, History};
 use crate::implementation::{App, Client, Server};
-use crate::net::{device as host_name, Link, Paths, Profile};
+use crate::net::{Paths, Profile};
 use crate::operation::Operation;
 use crate::policy::SyncPolicy;
 use crate::seed::derive;
 use crate::shared::Run;
-use crate::sim::{host_server, server_env, simulation, user};
+use crate::sim::user;
+use crate::sim::world::{DeviceSetup, Setup, World};
 use crate::workload::{due_date, uuid, Workload};
 use protocol::{Changes, Entity};
 use rand::rngs::SmallRng;
@@ -103,30 +103,32 @@ impl Rig {
     /// Runs `work` once with `client` and `server`, and returns what it cost the timed
     /// device. Panics when a sync round fails: a rig has no faults, so that is a bug.
     pub fn time<C: Client, S: Server>(&self, client: &C, server: &S, work: SyncWork) -> Timing {
-        let dir = tempfile::Builder::new().prefix("syncsim-rig-").tempdir().expect("a temporary directory for the rig");
         let latest = client.latest_app_version();
         let (writer, timed) = match work {
             SyncWork::Pull(_) => (Some(0), 1),
             SyncWork::Push(_) => (None, 0),
         };
-        let infos: Vec<DeviceInfo> = (0..=timed).map(|i| DeviceInfo { host: host_name(i), user: user(0) }).collect();
         let name = format!("rig: {work} on {}", self.profile.name);
-        let history = History::new(&name, self.seed, infos.clone(), Default::default());
-        let run = Rc::new(Run::new(history, self.seed, SyncPolicy::default(), Workload::idle(), Paths::default()));
-        let tick = Duration::from_millis(1);
-        let devices: Vec<Rc<DeviceShared>> = infos
-            .iter()
-            .enumerate()
-            .map(|(i, info)| {
-                let profile = if Some(i) == writer { Profile::WIFI } else { self.profile };
-                let link = Link::new(profile, derive(self.seed, &format!("link {i}")), tick);
-                Rc::new(DeviceShared::new(i, info, dir.path(), DeviceClock::default(), link, latest, self.seed))
-            })
-            .collect();
-        let env = server_env(dir.path(), &devices, server.capabilities().strategies, None, self.seed);
+        let device = |i: usize| DeviceSetup {
+            user: user(0),
+            profile: if Some(i) == writer { Profile::WIFI } else { self.profile },
+            clock: DeviceClock::default(),
+            app_version: latest,
+        };
+        let setup = Setup {
+            name: name.clone(),
+            seed: self.seed,
+            devices: (0..=timed).map(device).collect(),
+            strategies: server.capabilities().strategies,
+            tombstone_horizon: None,
+            paths: Paths::default(),
+            sync: SyncPolicy::default(),
+            workload: Workload::idle(),
+            tick: Duration::from_millis(1),
+            length: LIMIT,
+        };
         let _skips = Skips::enter();
-        let mut sim = simulation(self.seed, tick, LIMIT);
-        host_server(&mut sim, server, &env, &run, &devices);
+        let World { dir: _dir, run, devices, mut sim, .. } = World::new(setup, server);
         // The writer's records are on the server: the timed device may start. With no
         // writer it starts at once (a stored permit).
         let written = Rc::new(Notify::new());
