@@ -1,55 +1,65 @@
 //! A one-line progress bar on standard error, drawn only when it is a terminal: piped or
 //! redirected, a certification or a campaign prints nothing but its results.
 
-use std::io::{IsTerminal, Write};
-use std::time::Instant;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use std::io::IsTerminal;
+use std::time::Duration;
 
-/// Width of the bar, in characters.
-const BAR: usize = 30;
+/// How often the elapsed time is redrawn while no unit completes.
+const TICK: Duration = Duration::from_millis(500);
 
-/// Units done out of a total, and the wall time since the start.
+/// Units done out of a total, the wall time since the start, and the rate so far.
 #[derive(Debug)]
 pub(crate) struct Progress {
-    total: usize,
-    done: usize,
-    /// What is counted: `runs`, `cases`.
-    unit: &'static str,
-    /// When the bar is drawn: since when. `None` when standard error is not a terminal.
-    started: Option<Instant>,
+    bar: ProgressBar,
 }
 
 impl Progress {
-    /// A bar for `total` units, drawn at once if standard error is a terminal.
+    /// A bar for `total` units of `unit` (`runs`, `cases`), drawn at once if standard
+    /// error is a terminal and hidden otherwise.
     pub(crate) fn start(total: usize, unit: &'static str) -> Self {
-        #[allow(clippy::disallowed_methods)]
-        let now = Instant::now(); // allowed: the wall clock of the CLI, outside any simulation
-        let progress = Progress { total, done: 0, unit, started: std::io::stderr().is_terminal().then_some(now) };
-        progress.draw();
-        progress
+        let terminal = std::io::stderr().is_terminal();
+        let target = if terminal { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        let bar = ProgressBar::with_draw_target(Some(total as u64), target).with_style(style(unit));
+        if terminal {
+            bar.enable_steady_tick(TICK);
+        }
+        Progress { bar }
     }
 
     /// One more unit done.
-    pub(crate) fn advance(&mut self) {
-        self.done += 1;
-        self.draw();
+    pub(crate) fn advance(&self) {
+        self.bar.inc(1);
     }
 
-    /// Ends the line, leaving the bar with the total wall time on screen.
+    /// Stops the bar, leaving it on screen with the total wall time and rate, and ends its
+    /// line: indicatif keeps the cursor on it, where the next output would follow.
     pub(crate) fn finish(&self) {
-        if self.started.is_some() {
+        self.bar.finish();
+        if !self.bar.is_hidden() {
             eprintln!();
         }
     }
+}
 
-    fn draw(&self) {
-        let Some(started) = self.started else { return };
-        let filled = (BAR * self.done).checked_div(self.total).unwrap_or(BAR);
-        let bar = format!("{}{}", "#".repeat(filled), ".".repeat(BAR - filled));
-        let elapsed = started.elapsed().as_secs_f64();
-        let rate = self.done as f64 / elapsed.max(1e-9);
-        let mut err = std::io::stderr().lock();
-        let (done, total, unit) = (self.done, self.total, self.unit);
-        let _ = write!(err, "\r\x1b[K[{bar}] {done}/{total} {unit}, {elapsed:.1} s, {rate:.2} {unit}/s");
-        let _ = err.flush();
+/// `[####......] 12/40 runs, 8s, 1.47 runs/s`. The rate is the mean since the start, not
+/// indicatif's recent estimate: runs of a suite differ widely in length.
+fn style(unit: &'static str) -> ProgressStyle {
+    let template = format!("[{{bar:30}}] {{pos}}/{{len}} {unit}, {{elapsed}}, {{rate}} {unit}/s");
+    let rate = |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+        let _ = write!(out, "{:.2}", state.pos() as f64 / state.elapsed().as_secs_f64().max(1e-9));
+    };
+    ProgressStyle::with_template(&template).expect("the template is valid").progress_chars("#.").with_key("rate", rate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_parses_for_every_unit() {
+        for unit in ["runs", "cases"] {
+            style(unit);
+        }
     }
 }

@@ -33,7 +33,7 @@ pub(crate) fn sweep<C: Client + Sync, S: Server + Sync>(
     server: &S,
     threads: usize,
 ) -> Sweep {
-    let mut progress = Progress::start(indexes.len(), "cases");
+    let progress = Progress::start(indexes.len(), "cases");
     let (next, first) = (AtomicUsize::new(0), AtomicUsize::new(usize::MAX));
     let (sender, receiver) = mpsc::channel();
     let results = thread::scope(|scope| {
