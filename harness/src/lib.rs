@@ -43,7 +43,8 @@
 //! - `implementation`: the two traits; `capability`: what an implementation declares and a
 //!   scenario needs; `env`: what implementations are given;
 //! - `suite`: the scenarios; `certify`: certification; `cli`: the command line (with
-//!   `junit` and `progress`, its outputs);
+//!   `junit` and `progress`, its outputs); `pool`: the worker threads certify and fuzz
+//!   run on;
 //! - `scenario`: the builder and runs; `sim`: turmoil, the driver loop, the final phase;
 //! - `net`: profiles, pacing, connectors, HTTP edge faults; `fault`: the fault schedule;
 //! - `clock`: device clocks; `device`, `serve`: the hosts' software; `workload`: users;
@@ -73,6 +74,7 @@ mod junit;
 pub mod net;
 pub mod operation;
 pub mod policy;
+mod pool;
 mod progress;
 pub mod report;
 pub mod rig;

@@ -18,13 +18,14 @@
 //! in every output, and never counts as a pass.
 //!
 //! Modules: `subject` (how reports name the implementation and replay a seed), `run` (one
-//! seed, its panic, its determinism, its timeline), `pool` (worker threads, results in a
-//! fixed order), `summary` (verdicts), and the outputs: `table`, `json`, `html`, `junit`.
+//! seed, its panic, its determinism, its timeline), `plan` (every run of a certification,
+//! on the worker pool, in a fixed order), `summary` (verdicts), and the outputs: `table`,
+//! `json`, `html`, `junit`.
 
 mod html;
 pub(crate) mod json;
 mod junit;
-mod pool;
+mod plan;
 mod run;
 mod subject;
 mod summary;
@@ -37,7 +38,7 @@ pub use summary::{Certificate, Verdict};
 use crate::capability::Capabilities;
 use crate::implementation::{Client, Server};
 use crate::Scenario;
-use pool::Plan;
+use plan::Plan;
 use run::Job;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -157,7 +158,7 @@ impl<C: Client + Sync, S: Server + Sync> Certification<C, S> {
             timelines: self.timelines.as_deref(),
         };
         let plan = Plan { scenarios: &applicable, suite: self.suite, seeds: self.seeds, job };
-        let mut runs = pool::run(&plan, threads(self.jobs, plan.len())).into_iter();
+        let mut runs = plan.run(threads(self.jobs, plan.len())).into_iter();
         let summaries = names
             .iter()
             .zip(reasons)

@@ -7,12 +7,13 @@
 //! cases `k` with `k % N == I - 1`) splits a campaign across machines, `--merge` joins their
 //! reports, and `--case K` replays one case anywhere.
 //!
-//! Modules: `pool` (worker threads, stopping at the first failure), `report` (the JSON
-//! report and the merge), `junit` (the JUnit XML of a campaign, or of every mutant's).
+//! Modules: `sweep` (the cases on worker threads, stopping at the first failure),
+//! `report` (the JSON report and the merge), `junit` (the JUnit XML of a campaign, or of
+//! every mutant's).
 
 mod junit;
-mod pool;
 mod report;
+mod sweep;
 
 use super::{prepare_outputs, usage, Chosen, Cli};
 use crate::capability::Capabilities;
@@ -26,6 +27,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr;
+use sweep::Sweep;
 
 /// Cases of a campaign by default: about a minute and a half on two cores, release build.
 pub(crate) const DEFAULT_CASES: u64 = 200;
@@ -150,7 +152,7 @@ pub(super) fn fuzz<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options:
     }
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now(); // allowed: the wall clock of the CLI, outside any simulation
-    let sweep = pool::sweep(&campaign, &indexes, chosen.client, chosen.server, threads);
+    let sweep = Sweep::run(&campaign, &indexes, chosen.client, chosen.server, threads);
     let wall = started.elapsed().as_secs_f64();
     let rate = sweep.run as f64 / wall.max(1e-9);
     println!("{} cases in {wall:.1} s ({rate:.2} cases/s)", sweep.run);
@@ -308,7 +310,7 @@ fn every_mutant<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options: &F
         let campaign = campaign(&chosen, options);
         #[allow(clippy::disallowed_methods)]
         let started = std::time::Instant::now(); // allowed: the wall clock of the CLI, outside any simulation
-        let sweep = pool::sweep(&campaign, &indexes, chosen.client, chosen.server, threads.min(indexes.len()));
+        let sweep = Sweep::run(&campaign, &indexes, chosen.client, chosen.server, threads.min(indexes.len()));
         let classname = junit::classname(&chosen.subject.name);
         let Some((position, _)) = sweep.first_failure else {
             println!("| `{}` | not found in {} cases | | no | | | | {:.0} |", m.name, sweep.run, wall(started));
