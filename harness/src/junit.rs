@@ -5,6 +5,12 @@
 //! The documents validate against the common JUnit schema (Jenkins' `junit-10.xsd`; the
 //! test suite checks them against `scenarios/tests/reports/junit/junit.xsd`). No `time`
 //! or `timestamp` attribute is written: the same verdict gives the same file.
+//!
+//! Written by hand, not with `quick-junit` (0.8): its writer always puts a `skipped`
+//! count on `<testsuites>`, an attribute that element does not have in the schema, so
+//! `xmllint --schema` rejects every document it writes, and it offers no way to leave the
+//! count out. It also writes line breaks in attribute values as they are, which a parser
+//! reads back as spaces. (It does leave out `time` and `timestamp` when they are unset.)
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -129,8 +135,12 @@ fn element(tag: &str, kind: &str, message: &str, text: &str) -> String {
 }
 
 /// `text` as an XML 1.0 attribute value: markup characters escaped, line breaks and tabs
-/// kept as references (a parser turns them into spaces otherwise), and the characters XML
-/// 1.0 cannot hold at all replaced by U+FFFD.
+/// kept as references, and the characters XML 1.0 cannot hold at all replaced by U+FFFD.
+///
+/// Not [`crate::html::escape`], which only escapes markup: an HTML parser tolerates
+/// control characters and keeps an attribute's line breaks, while an XML document with a
+/// control character is not well-formed and a parser turns its attributes' line breaks
+/// into spaces.
 pub(crate) fn escape(text: &str) -> String {
     escape_with(text, true)
 }
