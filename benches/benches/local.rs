@@ -5,7 +5,7 @@
 use benches::{creates, Loopback, LARGE};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use protocol::{Changes, Entity};
-use reference_client::Client;
+use reference_client::Replica;
 use std::time::Duration;
 
 fn local(c: &mut Criterion) {
@@ -35,7 +35,7 @@ fn local(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     fresh += 1;
-                    Client::open(loopback.config(&format!("fresh{size}-{fresh}"), "a3")).expect("a fresh device opens")
+                    Replica::open(loopback.config(&format!("fresh{size}-{fresh}"), "a3")).expect("a fresh device opens")
                 },
                 |client| client.apply_page(Entity::Task, &page).expect("the page applies"),
                 BatchSize::PerIteration,
@@ -46,7 +46,7 @@ fn local(c: &mut Criterion) {
     drop(device);
     group.bench_function("cold_start", |b| {
         b.iter(|| {
-            let client = Client::open(config.clone()).expect("the device reopens");
+            let client = Replica::open(config.clone()).expect("the device reopens");
             client.first(Entity::Task, 50).expect("the first screen")
         })
     });

@@ -7,7 +7,7 @@
 //! and written to `target/syncsim-bench/figures.json` for `syncsim bench-report`.
 
 use benches::{perform, Loopback};
-use reference_client::Client;
+use reference_client::Replica;
 use scenarios::figures::{self, Figures, SizeFigure, SyncFigure, PROFILES};
 use scenarios::reference::{ReferenceClient, ReferenceServer};
 use syncsim::rig::{Rig, SyncWork};
@@ -97,7 +97,7 @@ fn median(seeds: &[u64], work: SyncWork, profile: Profile, gzip: bool) -> SyncFi
 /// Bytes on disk of a device that pulled 1,000 records (queue empty).
 fn synced_bytes() -> u64 {
     let loopback = Loopback::start();
-    let writer = Client::open(loopback.config("writer", "a1")).expect("the writer opens");
+    let writer = Replica::open(loopback.config("writer", "a1")).expect("the writer opens");
     syncsim::rig::creates(benches::SEED, 1_000).iter().for_each(|op| perform(&writer, op));
     loopback.sync_until_idle(&writer);
     let device = loopback.synced_device("device");
@@ -108,7 +108,7 @@ fn synced_bytes() -> u64 {
 /// Bytes on disk of a device that wrote 1,000 records offline (1,000 queued mutations).
 fn queued_bytes() -> u64 {
     let loopback = Loopback::start();
-    let device = Client::open(loopback.config("device", "a1")).expect("the device opens");
+    let device = Replica::open(loopback.config("device", "a1")).expect("the device opens");
     syncsim::rig::creates(benches::SEED, 1_000).iter().for_each(|op| perform(&device, op));
     assert_eq!(device.queue(None).expect("the queue").len(), 1_000);
     drop(device);

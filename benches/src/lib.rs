@@ -7,7 +7,7 @@
 pub mod echo;
 
 use protocol::{Entity, PullResponse};
-use reference_client::{Client, ClientConfig, TcpConnector};
+use reference_client::{ClientConfig, Replica, TcpConnector};
 use reference_server::{app_with_shared_store, serve, ServerConfig, Store};
 use std::path::Path;
 use std::rc::Rc;
@@ -30,7 +30,7 @@ pub fn creates(tasks: usize) -> Vec<Operation> {
 }
 
 /// Performs one create of [`creates`] on `client`, under its id.
-pub fn perform(client: &Client, operation: &Operation) {
+pub fn perform(client: &Replica, operation: &Operation) {
     match operation {
         Operation::Create { entity, id, changes } => {
             client.create_with_id(*entity, id, changes.clone()).expect("a fixture write is valid")
@@ -80,7 +80,7 @@ impl Loopback {
     }
 
     /// Syncs `client` until a round finds nothing to do.
-    pub fn sync_until_idle(&self, client: &Client) {
+    pub fn sync_until_idle(&self, client: &Replica) {
         for _ in 0..100 {
             if self.block_on(client.sync()).expect("a loopback sync succeeds").idle() {
                 return;
@@ -92,15 +92,15 @@ impl Loopback {
     /// A server holding [`creates`]`(tasks)`, written and pushed by device `writer`.
     pub fn with_tasks(tasks: usize) -> Self {
         let loopback = Self::start();
-        let writer = Client::open(loopback.config("writer", "a1")).expect("the writer opens");
+        let writer = Replica::open(loopback.config("writer", "a1")).expect("the writer opens");
         creates(tasks).iter().for_each(|op| perform(&writer, op));
         loopback.sync_until_idle(&writer);
         loopback
     }
 
     /// A device that has pulled everything the server holds.
-    pub fn synced_device(&self, name: &str) -> Client {
-        let client = Client::open(self.config(name, "a2")).expect("the device opens");
+    pub fn synced_device(&self, name: &str) -> Replica {
+        let client = Replica::open(self.config(name, "a2")).expect("the device opens");
         self.sync_until_idle(&client);
         client
     }
@@ -176,7 +176,7 @@ mod tests {
         assert_eq!(device.list(Entity::Task).unwrap().len(), 120);
         assert_eq!(device.list(Entity::Project).unwrap().len(), 3);
         let page = loopback.page(Entity::Task, 100);
-        let fresh = Client::open(loopback.config("fresh", "a3")).unwrap();
+        let fresh = Replica::open(loopback.config("fresh", "a3")).unwrap();
         assert!(!fresh.apply_page(Entity::Task, &page).unwrap(), "a page from 0 is no reset");
         assert_eq!(fresh.list(Entity::Task).unwrap().len(), 100);
         assert!(disk_bytes(&loopback.dir.path().join("device")) > 0);

@@ -62,7 +62,7 @@ pub use crdt::{OrSet, PnCounter, Tag};
 pub use error::{ErrorBody, ErrorCode};
 pub use hlc::{Hlc, HlcClock};
 pub use pull::{Cursor, PullQuery, PullResponse};
-pub use push::{Action, Mutation, MutationResult, Outcome, PushRequest, PushResponse, RejectCode, Resolution};
+pub use push::{Action, Mutation, MutationOutcome, MutationResult, PushRequest, PushResponse, RejectCode, Resolution};
 pub use record::{FieldStamp, Record};
 pub use schema::{is_uuid, Entity, FieldDef, FieldKind};
 pub use strategy::{resolve, Decision, Strategies, Strategy, Write};

@@ -85,13 +85,13 @@ pub struct MutationResult {
     pub key: String,
     /// The outcome.
     #[serde(flatten)]
-    pub outcome: Outcome,
+    pub outcome: MutationOutcome,
 }
 
 /// How the server answered one mutation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
-pub enum Outcome {
+pub enum MutationOutcome {
     /// Every part of the write took effect.
     Accepted {
         /// The record after the write.
@@ -125,12 +125,12 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
+impl MutationOutcome {
     /// The record the outcome carries, if any.
     pub fn record(&self) -> Option<&Record> {
         match self {
-            Outcome::Accepted { record, .. } | Outcome::Conflict { record, .. } => Some(record),
-            Outcome::Rejected { record, .. } => record.as_ref(),
+            MutationOutcome::Accepted { record, .. } | MutationOutcome::Conflict { record, .. } => Some(record),
+            MutationOutcome::Rejected { record, .. } => record.as_ref(),
         }
     }
 
@@ -138,8 +138,8 @@ impl Outcome {
     /// the fields of later versions.
     pub fn restrict_to(&mut self, version: u32) {
         let record = match self {
-            Outcome::Accepted { record, .. } | Outcome::Conflict { record, .. } => Some(record),
-            Outcome::Rejected { record, .. } => record.as_mut(),
+            MutationOutcome::Accepted { record, .. } | MutationOutcome::Conflict { record, .. } => Some(record),
+            MutationOutcome::Rejected { record, .. } => record.as_mut(),
         };
         if let Some(record) = record {
             record.restrict_to(version);

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::queue::{QueueEntry, QueueStatus};
 use crate::report::PushTally;
 use crate::store::{NewConflict, Tx};
-use protocol::{Action, Entity, MutationResult, Outcome, PullResponse, Record, RejectCode, Resolution};
+use protocol::{Action, Entity, MutationOutcome, MutationResult, PullResponse, Record, RejectCode, Resolution};
 
 /// Applies one pull page and advances the entity's cursor, together.
 pub(crate) fn apply_page(
@@ -151,18 +151,18 @@ pub(crate) fn apply_results(
 fn apply_result(
     tx: &Tx<'_>,
     entry: &QueueEntry,
-    outcome: &Outcome,
+    outcome: &MutationOutcome,
     now_ms: i64,
     config: &ClientConfig,
     tally: &mut PushTally,
 ) -> Result<()> {
     let max_retries = config.max_retries;
     match outcome {
-        Outcome::Accepted { .. } => {
+        MutationOutcome::Accepted { .. } => {
             tally.accepted += 1;
             tx.set_status(&entry.key, QueueStatus::Completed, None)?;
         }
-        Outcome::Conflict { resolution, fields_kept, record } => {
+        MutationOutcome::Conflict { resolution, fields_kept, record } => {
             tally.conflicts += 1;
             let needs_user = *resolution == Resolution::NeedsUser;
             let status = if needs_user { QueueStatus::Conflict } else { QueueStatus::Completed };
@@ -180,7 +180,7 @@ fn apply_result(
             tx.log_conflict(&conflict, now_ms)?;
             tracing::info!(key = %entry.key, ?resolution, ?fields_kept, "conflict");
         }
-        Outcome::Rejected { retryable: true, message, .. } => {
+        MutationOutcome::Rejected { retryable: true, message, .. } => {
             if !tx.count_retry(&entry.key, message, max_retries)? {
                 tally.retried += 1;
                 return Ok(());
@@ -189,16 +189,16 @@ fn apply_result(
             tally.failed += 1;
             tracing::warn!(key = %entry.key, %message, "mutation failed after the retry limit");
         }
-        Outcome::Rejected { code: RejectCode::NotFound, .. } if entry.action == Action::Delete => {
+        MutationOutcome::Rejected { code: RejectCode::NotFound, .. } if entry.action == Action::Delete => {
             tally.accepted += 1;
             tx.set_status(&entry.key, QueueStatus::Completed, None)?;
         }
-        Outcome::Rejected { message, .. } if config.bugged(Bug::FailedMutationDropped) => {
+        MutationOutcome::Rejected { message, .. } if config.bugged(Bug::FailedMutationDropped) => {
             tally.rejected += 1;
             tx.tx.execute("DELETE FROM queue WHERE key = ?1", [&entry.key])?;
             tracing::warn!(key = %entry.key, %message, "mutation rejected");
         }
-        Outcome::Rejected { message, .. } => {
+        MutationOutcome::Rejected { message, .. } => {
             tally.rejected += 1;
             tx.set_status(&entry.key, QueueStatus::Failed, Some(message))?;
             tracing::warn!(key = %entry.key, %message, "mutation rejected");
@@ -206,7 +206,7 @@ fn apply_result(
     }
     let record = outcome.record();
     let clean_version = match outcome {
-        Outcome::Accepted { record, concurrent: false } => Some(record.version),
+        MutationOutcome::Accepted { record, concurrent: false } => Some(record.version),
         _ => None,
     };
     tx.rebase_after(&entry.key, clean_version)?;
@@ -214,7 +214,7 @@ fn apply_result(
         Some(r) => store_server_record(tx, r, config),
         None => {
             let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
-            let gone = matches!(outcome, Outcome::Rejected { code: RejectCode::NotFound, .. });
+            let gone = matches!(outcome, MutationOutcome::Rejected { code: RejectCode::NotFound, .. });
             tx.recompute(entry.entity, &entry.record_id, if gone { None } else { server }, now_ms)
         }
     }

@@ -12,7 +12,7 @@ use std::cell::{Cell, RefCell};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// One open app: what every clone of its [`Client`](crate::Client) holds.
+/// One open app: what every clone of its [`Replica`](crate::Replica) holds.
 pub(crate) struct Inner {
     pub(crate) store: RefCell<Store>,
     pub(crate) transport: tokio::sync::Mutex<Transport>,

@@ -44,7 +44,7 @@ pub enum SyncStep {
         keys: Vec<String>,
     },
     /// One change of a schema migration is made, not yet committed (reported only by
-    /// [`Client::start`](crate::Client::start)).
+    /// [`Replica::start`](crate::Replica::start)).
     Migrating {
         /// The version the migration brings the database to.
         version: u32,

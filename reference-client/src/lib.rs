@@ -11,12 +11,12 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), reference_client::Error> {
-//! use reference_client::{Changes, Client, ClientConfig, TcpConnector};
+//! use reference_client::{Changes, Replica, ClientConfig, TcpConnector};
 //! use protocol::Entity;
 //! use std::rc::Rc;
 //!
 //! let connector = Rc::new(TcpConnector::new("127.0.0.1:8080".parse().unwrap()));
-//! let client = Client::open(ClientConfig::new("/tmp/phone", "phone", "alice-token", connector))?;
+//! let client = Replica::open(ClientConfig::new("/tmp/phone", "phone", "alice-token", connector))?;
 //! let project = client.create(Entity::Project, Changes::new().set("name", "Garden"))?;
 //! client.create(Entity::Task, Changes::new().set("project_id", project.as_str()).set("title", "Dig"))?;
 //! let report = client.sync().await?;
@@ -26,9 +26,10 @@
 //!
 //! Modules, from the top layer down (each uses only modules below it):
 //! - `scheduler`: when to sync (debounce, period, reconnect, budget, battery, metered);
-//! - `client`: the app's handle (writes, reads, sync, status, conflicts);
+//! - `replica`: [`Replica`], the app's handle on one device (writes, reads, sync, status,
+//!   conflicts): the device's replica of its user's records, with its queue;
 //! - `engine`: one sync round, pull then push;
-//! - `app`: the state of one open app, shared by the client's clones and the round;
+//! - `app`: the state of one open app, shared by the replica's clones and the round;
 //! - `status`: what the app shows about sync;
 //! - `ack`, `local_write`: transactions applying what the server sent, and the user's writes;
 //! - `store`: the local database and its transactions;
@@ -49,13 +50,13 @@ mod ack;
 mod app;
 pub mod backoff;
 mod bug;
-mod client;
 mod config;
 mod engine;
 mod error;
 mod hook;
 mod local_write;
 mod queue;
+mod replica;
 mod report;
 pub mod scheduler;
 pub mod schema;
@@ -66,12 +67,12 @@ mod transport;
 
 #[cfg(feature = "mutants")]
 pub use bug::Bug;
-pub use client::{Choice, Client, Conflict, DB_FILE};
 pub use config::ClientConfig;
 pub use error::{Error, Result};
 pub use hook::{SyncHook, SyncStep};
 pub use protocol::Changes;
 pub use queue::{QueueEntry, QueueStatus};
+pub use replica::{Choice, Conflict, Replica, DB_FILE};
 pub use report::{PushTally, SyncReport};
 pub use status::Status;
 pub use store::{LocalRecord, SyncStatus};

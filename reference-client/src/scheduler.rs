@@ -2,8 +2,8 @@
 //! foreground; within the OS background budget; not on low battery; deferring large
 //! uploads on metered networks; backing off after failures.
 
-use crate::client::Client;
 use crate::error::Error;
+use crate::replica::Replica;
 use crate::transport::TransportError;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -77,7 +77,7 @@ fn tokio_now() -> Instant {
 }
 
 /// Runs the scheduler until `conditions`' sender is dropped.
-pub async fn run(client: Client, mut conditions: watch::Receiver<Conditions>, policy: Policy) {
+pub async fn run(client: Replica, mut conditions: watch::Receiver<Conditions>, policy: Policy) {
     let mut failures = 0u32;
     let mut retry_at: Option<Instant> = None;
     let mut next_periodic = tokio_now() + policy.period;

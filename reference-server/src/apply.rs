@@ -6,7 +6,7 @@ use crate::config::ServerConfig;
 use crate::error::Result;
 use crate::store::Tx;
 use protocol::{
-    resolve, Action, Entity, FieldKind, FieldStamp, Hlc, Mutation, MutationResult, Outcome, Record, RejectCode,
+    resolve, Action, Entity, FieldKind, FieldStamp, Hlc, Mutation, MutationOutcome, MutationResult, Record, RejectCode,
     Resolution, Write,
 };
 use std::collections::BTreeSet;
@@ -37,9 +37,10 @@ pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutat
             // The predecessor's result is this device's view of the record only when the
             // predecessor applied in full over nothing unseen; otherwise a concurrent change
             // is in that result, and the write keeps the base its device saw.
-            Some((MutationResult { outcome: Outcome::Accepted { concurrent: false, .. }, .. }, Some(version))) => {
-                version
-            }
+            Some((
+                MutationResult { outcome: MutationOutcome::Accepted { concurrent: false, .. }, .. },
+                Some(version),
+            )) => version,
             Some(_) => m.base_version,
             None => {
                 let message = format!("waits for mutation {prev}, which the server has not applied");
@@ -54,7 +55,7 @@ pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutat
         Action::Delete => delete(tx, cx, m, current)?,
     };
     let result = MutationResult { key: m.key.clone(), outcome };
-    let retryable = matches!(result.outcome, Outcome::Rejected { retryable: true, .. });
+    let retryable = matches!(result.outcome, MutationOutcome::Rejected { retryable: true, .. });
     if !retryable && !replayed {
         let version_after = result.outcome.record().map(|r| r.version);
         tx.remember(cx.user, &result, version_after)?;
@@ -63,18 +64,24 @@ pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutat
 }
 
 fn reject(m: &Mutation, code: RejectCode, message: String, retryable: bool, record: Option<Record>) -> MutationResult {
-    MutationResult { key: m.key.clone(), outcome: Outcome::Rejected { code, message, retryable, record } }
+    MutationResult { key: m.key.clone(), outcome: MutationOutcome::Rejected { code, message, retryable, record } }
 }
 
-fn rejected(code: RejectCode, message: String, retryable: bool, record: Option<Record>) -> Outcome {
-    Outcome::Rejected { code, message, retryable, record }
+fn rejected(code: RejectCode, message: String, retryable: bool, record: Option<Record>) -> MutationOutcome {
+    MutationOutcome::Rejected { code, message, retryable, record }
 }
 
-fn create(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutation, current: Option<Record>) -> Result<Outcome> {
+fn create(
+    tx: &mut Tx<'_>,
+    cx: &Context<'_>,
+    entity: Entity,
+    m: &Mutation,
+    current: Option<Record>,
+) -> Result<MutationOutcome> {
     if let Some(record) = current {
         if record.deleted {
             let fields_kept = m.changes.fields.keys().cloned().collect();
-            return Ok(Outcome::Conflict { resolution: Resolution::Deleted, fields_kept, record });
+            return Ok(MutationOutcome::Conflict { resolution: Resolution::Deleted, fields_kept, record });
         }
         let message = format!("{entity} {} already exists (a create is never applied twice)", m.id);
         return Ok(rejected(RejectCode::AlreadyExists, message, false, Some(record)));
@@ -86,7 +93,7 @@ fn create(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutation, curre
     let mut record = Record::empty(entity, m.id.clone());
     record.created_at_ms = cx.now_ms;
     write_changes(tx, cx, m, &mut record, &fields)?;
-    Ok(Outcome::Accepted { record, concurrent: false })
+    Ok(MutationOutcome::Accepted { record, concurrent: false })
 }
 
 fn update(
@@ -96,14 +103,14 @@ fn update(
     m: &Mutation,
     base: u64,
     current: Option<Record>,
-) -> Result<Outcome> {
+) -> Result<MutationOutcome> {
     let Some(mut record) = current else {
         let message = format!("{entity} {} does not exist (never created, or deleted and purged)", m.id);
         return Ok(rejected(RejectCode::NotFound, message, false, None));
     };
     if record.deleted {
         let fields_kept = m.changes.fields.keys().cloned().collect();
-        return Ok(Outcome::Conflict { resolution: Resolution::Deleted, fields_kept, record });
+        return Ok(MutationOutcome::Conflict { resolution: Resolution::Deleted, fields_kept, record });
     }
     let base = if cx.config.bugged(Bug::NoBaseVersionCheck) { record.version } else { base };
     let device_clock = cx.config.bugged(Bug::LastWriteWinsByDeviceClock).then(|| Hlc {
@@ -122,19 +129,19 @@ fn update(
     }
     let fields_kept: Vec<String> = decision.keep.into_iter().collect();
     Ok(match (decision.needs_user, fields_kept.is_empty()) {
-        (true, _) => Outcome::Conflict { resolution: Resolution::NeedsUser, fields_kept, record },
-        (false, true) => Outcome::Accepted { record, concurrent: stale },
-        (false, false) => Outcome::Conflict { resolution: Resolution::KeptServer, fields_kept, record },
+        (true, _) => MutationOutcome::Conflict { resolution: Resolution::NeedsUser, fields_kept, record },
+        (false, true) => MutationOutcome::Accepted { record, concurrent: stale },
+        (false, false) => MutationOutcome::Conflict { resolution: Resolution::KeptServer, fields_kept, record },
     })
 }
 
-fn delete(tx: &mut Tx<'_>, cx: &Context<'_>, m: &Mutation, current: Option<Record>) -> Result<Outcome> {
+fn delete(tx: &mut Tx<'_>, cx: &Context<'_>, m: &Mutation, current: Option<Record>) -> Result<MutationOutcome> {
     let Some(mut record) = current else {
         let message = format!("{} {} does not exist (never created, or deleted and purged)", m.entity, m.id);
         return Ok(rejected(RejectCode::NotFound, message, false, None));
     };
     if record.deleted {
-        return Ok(Outcome::Accepted { record, concurrent: true });
+        return Ok(MutationOutcome::Accepted { record, concurrent: true });
     }
     record.version = tx.next_seq()?;
     record.deleted = true;
@@ -144,7 +151,7 @@ fn delete(tx: &mut Tx<'_>, cx: &Context<'_>, m: &Mutation, current: Option<Recor
     } else {
         tx.put_record(cx.user, &record)?;
     }
-    Ok(Outcome::Accepted { record, concurrent: false })
+    Ok(MutationOutcome::Accepted { record, concurrent: false })
 }
 
 /// Refuses a write whose applied reference fields name a parent that is missing (retryable:
@@ -155,7 +162,7 @@ fn check_parents(
     entity: Entity,
     m: &Mutation,
     applied: &BTreeSet<String>,
-) -> Result<Option<Outcome>> {
+) -> Result<Option<MutationOutcome>> {
     for name in applied {
         let (Some(def), Some(parent_id)) = (entity.field(name), m.changes.fields.get(name).and_then(|v| v.as_str()))
         else {

@@ -5,7 +5,7 @@
 use protocol::{Entity, FixedClock, Mutation};
 use reference_client::schema::{self, LATEST_VERSION, MIGRATIONS};
 use reference_client::{
-    Changes, Client, ClientConfig, QueueEntry, QueueStatus, SyncHook, SyncStep, TcpConnector, DB_FILE,
+    Changes, ClientConfig, QueueEntry, QueueStatus, Replica, SyncHook, SyncStep, TcpConnector, DB_FILE,
 };
 use reference_server::{app_with_shared_store, serve, ServerConfig, Store};
 use serde_json::Value;
@@ -74,14 +74,14 @@ struct Kept {
 }
 
 impl Kept {
-    fn of(client: &Client) -> Self {
+    fn of(client: &Replica) -> Self {
         let queue = client.queue(None).unwrap();
         let mutations = queue.iter().map(QueueEntry::to_mutation).collect();
         Self { visible: client.visible_state().unwrap(), queue, mutations }
     }
 }
 
-async fn sync_until_idle(client: &Client) {
+async fn sync_until_idle(client: &Replica) {
     for _ in 0..5 {
         if client.sync().await.unwrap().idle() {
             return;
@@ -93,7 +93,7 @@ async fn sync_until_idle(client: &Client) {
 /// A project and two tasks, synced (so every entity has a cursor), then offline writes left
 /// in the queue: a counter increment, a set remove, a delete, a create and an update chained
 /// after it.
-async fn use_the_app(client: &Client) {
+async fn use_the_app(client: &Replica) {
     let project =
         client.create(PROJECT, Changes::new().set("name", "Garden").add("tags", "home").add("tags", "work")).unwrap();
     let task = |title: &str| Changes::new().set("project_id", project.as_str()).set("title", title);
@@ -109,7 +109,7 @@ async fn use_the_app(client: &Client) {
 
 /// The app at schema `from`, used, then closed; returns what it showed and queued.
 async fn used_at(server: &Server, dir: &Path, from: u32) -> Kept {
-    let client = Client::open(server.app(dir, from)).unwrap();
+    let client = Replica::open(server.app(dir, from)).unwrap();
     use_the_app(&client).await;
     let kept = Kept::of(&client);
     assert_eq!(kept.queue.iter().filter(|e| e.status == QueueStatus::Pending).count(), 5, "five writes wait");
@@ -154,7 +154,7 @@ impl SyncHook for KillAtChange {
 /// `start` future is dropped while the migration's transaction is open.
 fn kill_during_upgrade(mut config: ClientConfig, nth: usize) {
     config.hook = Some(Rc::new(KillAtChange { nth, seen: Cell::new(0) }));
-    let mut start = pin!(Client::start(config));
+    let mut start = pin!(Replica::start(config));
     let poll = start.as_mut().poll(&mut Context::from_waker(Waker::noop()));
     assert!(poll.is_pending(), "the upgrade finished before its change {nth}");
 }
@@ -178,7 +178,7 @@ async fn every_schema_upgrades_to_every_later_one_keeping_records_and_queued_wri
             let server = Server::start().await;
             let dir = TempDir::new().unwrap();
             let before = used_at(&server, dir.path(), from).await;
-            let upgraded = Client::open(server.app(dir.path(), to)).unwrap();
+            let upgraded = Replica::open(server.app(dir.path(), to)).unwrap();
             assert_eq!(user_version(dir.path()), to);
             assert_eq!(Kept::of(&upgraded), before, "upgrading {from} -> {to} changed what the app shows or queued");
             // Entries queued by the older app are pushed as they were written.
@@ -202,7 +202,7 @@ async fn an_upgrade_killed_at_any_change_keeps_the_last_version_and_the_next_ope
         kill_during_upgrade(server.app(dir.path(), LATEST_VERSION), nth);
         let interrupted = migration_of_change(1, nth);
         assert_eq!(user_version(dir.path()), interrupted - 1, "killed in migration {interrupted} (change {nth})");
-        let reopened = Client::open(server.app(dir.path(), LATEST_VERSION)).unwrap();
+        let reopened = Replica::open(server.app(dir.path(), LATEST_VERSION)).unwrap();
         assert_eq!(user_version(dir.path()), LATEST_VERSION);
         assert_eq!(Kept::of(&reopened), before, "killed at change {nth}, then reopened");
     }
@@ -212,10 +212,10 @@ async fn an_upgrade_killed_at_any_change_keeps_the_last_version_and_the_next_ope
 async fn every_sync_round_is_logged_from_schema_3() {
     let server = Server::start().await;
     let dir = TempDir::new().unwrap();
-    let client = Client::open(server.app(dir.path(), 2)).unwrap();
+    let client = Replica::open(server.app(dir.path(), 2)).unwrap();
     client.sync().await.unwrap();
     drop(client);
-    let client = Client::open(server.app(dir.path(), 3)).unwrap();
+    let client = Replica::open(server.app(dir.path(), 3)).unwrap();
     client.create(PROJECT, Changes::new().set("name", "Garden")).unwrap();
     client.sync().await.unwrap();
     client.sync().await.unwrap();
@@ -236,7 +236,7 @@ fn an_app_below_schema_3_cannot_speak_a_later_protocol() {
     let dir = TempDir::new().unwrap();
     let mut config = app_at(dir.path(), 2, Rc::new(TcpConnector::new(([127, 0, 0, 1], 9).into())));
     config.protocol_version = 2;
-    let _ = Client::open(config);
+    let _ = Replica::open(config);
 }
 
 #[cfg(feature = "mutants")]
@@ -257,9 +257,9 @@ mod mutants {
         let app = || bugged(server.app(dir.path(), LATEST_VERSION), Bug::MigrationNotIdempotent);
         kill_during_upgrade(app(), 1);
         assert_eq!(user_version(dir.path()), 2, "the version is bumped only at the end");
-        let error = Client::open(app()).err().expect("the half-made migration runs again, unguarded");
+        let error = Replica::open(app()).err().expect("the half-made migration runs again, unguarded");
         assert!(error.to_string().contains("already exists"), "{error}");
-        let repaired = Client::open(server.app(dir.path(), LATEST_VERSION)).unwrap();
+        let repaired = Replica::open(server.app(dir.path(), LATEST_VERSION)).unwrap();
         assert_eq!(Kept::of(&repaired), before, "guarded migrations complete what the mutant left");
     }
 
@@ -269,10 +269,10 @@ mod mutants {
         let dir = TempDir::new().unwrap();
         let before = used_at(&server, dir.path(), 2).await;
         let app = bugged(server.app(dir.path(), LATEST_VERSION), Bug::NotNullWithoutDefault);
-        let error = Client::open(app).err().expect("SQLite refuses a NOT NULL column without default");
+        let error = Replica::open(app).err().expect("SQLite refuses a NOT NULL column without default");
         assert!(error.to_string().contains("NOT NULL"), "{error}");
         assert_eq!(user_version(dir.path()), 2, "the failed migration rolled back");
-        let repaired = Client::open(server.app(dir.path(), LATEST_VERSION)).unwrap();
+        let repaired = Replica::open(server.app(dir.path(), LATEST_VERSION)).unwrap();
         assert_eq!(Kept::of(&repaired), before);
     }
 }

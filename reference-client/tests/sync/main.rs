@@ -5,7 +5,7 @@ mod scheduler;
 mod support;
 
 use protocol::{Entity, Strategies, Strategy};
-use reference_client::{Changes, Choice, Client, QueueStatus, SyncStatus};
+use reference_client::{Changes, Choice, QueueStatus, Replica, SyncStatus};
 use reference_server::ServerConfig;
 use std::time::Duration;
 use support::{sync_until_idle, KillAt, TestServer};
@@ -15,7 +15,7 @@ const PROJECT: Entity = Entity::Project;
 const TASK: Entity = Entity::Task;
 
 /// A project with three tasks, each task's counter incremented, on `client`.
-fn offline_work(client: &Client) -> (String, Vec<String>) {
+fn offline_work(client: &Replica) -> (String, Vec<String>) {
     let project = client.create(PROJECT, Changes::new().set("name", "Garden").add("tags", "home")).unwrap();
     let tasks = (0..3)
         .map(|i| {
@@ -30,7 +30,7 @@ fn offline_work(client: &Client) -> (String, Vec<String>) {
 }
 
 /// `offline_work` on `phone`, then both devices synced: a shared starting point.
-async fn shared_work(phone: &Client, laptop: &Client) -> (String, Vec<String>) {
+async fn shared_work(phone: &Replica, laptop: &Replica) -> (String, Vec<String>) {
     let work = offline_work(phone);
     sync_until_idle(phone, 3).await;
     sync_until_idle(laptop, 3).await;
@@ -39,7 +39,7 @@ async fn shared_work(phone: &Client, laptop: &Client) -> (String, Vec<String>) {
 
 /// Asserts the device shows exactly the server's state for alice, its queue is drained and
 /// no write of it failed (a replayed write must be answered, never refused).
-fn assert_converged(server: &TestServer, client: &Client) {
+fn assert_converged(server: &TestServer, client: &Replica) {
     let failed = client.queue(Some(QueueStatus::Failed)).unwrap();
     assert!(failed.is_empty(), "{} has failed writes: {failed:#?}", client.device());
     assert_eq!(
@@ -55,7 +55,7 @@ fn assert_converged(server: &TestServer, client: &Client) {
 
 /// Ages every tombstone past a one-hour horizon, and has the laptop push one write (an
 /// update of `record`, or a new project) so that the server purges them.
-async fn purge_aged_tombstones(server: &TestServer, laptop: &Client, changes: Changes, record: Option<&str>) {
+async fn purge_aged_tombstones(server: &TestServer, laptop: &Replica, changes: Changes, record: Option<&str>) {
     server.clock.advance(2 * 3_600_000);
     match record {
         Some(id) => laptop.update(TASK, id, changes).unwrap(),
@@ -115,7 +115,7 @@ async fn a_kill_at_each_sync_step_loses_nothing_and_duplicates_nothing() {
         config.page_size = 2;
         let hook = KillAt::new(step, nth);
         config.hook = Some(hook.clone());
-        let phone = Client::open(config.clone()).unwrap();
+        let phone = Replica::open(config.clone()).unwrap();
         let (_, tasks) = offline_work(&phone);
         tokio::select! {
             biased;
@@ -124,7 +124,7 @@ async fn a_kill_at_each_sync_step_loses_nothing_and_duplicates_nothing() {
         }
         drop(phone);
         config.hook = None;
-        let phone = Client::open(config).unwrap();
+        let phone = Replica::open(config).unwrap();
         sync_until_idle(&phone, 5).await;
         assert_eq!(server.records("alice").len(), 8, "killed at {step}: two projects and six tasks, each once");
         let pomodoros = server.visible("alice")[&(TASK, tasks[1].clone())]["pomodoros"].clone();
@@ -145,7 +145,8 @@ async fn a_conflict_is_resolved_by_the_declared_strategy_on_every_replica() {
     sync_until_idle(&phone, 3).await;
     let laptop_config = server.config(&dir, "laptop", "a2");
     let laptop_clock = support::TestClock::at(1_000_000);
-    let laptop = Client::open(reference_client::ClientConfig { clock: laptop_clock.clone(), ..laptop_config }).unwrap();
+    let laptop =
+        Replica::open(reference_client::ClientConfig { clock: laptop_clock.clone(), ..laptop_config }).unwrap();
     sync_until_idle(&laptop, 3).await;
     // Both edit offline; the laptop's edit is later on its clock, so it wins under lww-hlc
     // even though it reaches the server first... and the phone's, earlier, loses.
@@ -204,7 +205,7 @@ async fn server_errors_count_as_retries_until_the_mutation_fails_and_is_surfaced
     let dir = TempDir::new().unwrap();
     let mut config = server.config(&dir, "phone", "a1");
     config.max_retries = 3;
-    let phone = Client::open(config).unwrap();
+    let phone = Replica::open(config).unwrap();
     let project = phone.create(PROJECT, Changes::new().set("name", "Doomed")).unwrap();
     server.push_unavailable.store(true, std::sync::atomic::Ordering::SeqCst);
     for round in 1..=3 {
@@ -236,7 +237,7 @@ async fn a_write_that_fails_at_the_retry_limit_is_no_longer_shown() {
     let dir = TempDir::new().unwrap();
     let mut config = server.config(&dir, "phone", "a1");
     config.max_retries = 3;
-    let phone = Client::open(config).unwrap();
+    let phone = Replica::open(config).unwrap();
     let laptop = server.device(&dir, "laptop", "a2");
     let (project, _) = shared_work(&phone, &laptop).await;
     let task = phone.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", "Orphan")).unwrap();
@@ -261,7 +262,7 @@ async fn an_unreachable_server_leaves_the_device_offline_with_its_queue_intact()
     let mut config = server.config(&dir, "phone", "a1");
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     config.connector = std::rc::Rc::new(reference_client::TcpConnector::new(closed));
-    let phone = Client::open(config).unwrap();
+    let phone = Replica::open(config).unwrap();
     offline_work(&phone);
     assert!(phone.sync().await.is_err());
     let status = phone.status().unwrap();
@@ -293,7 +294,7 @@ async fn a_device_offline_past_the_tombstone_horizon_resyncs_without_resurrectio
 async fn a_resync_longer_than_one_page_finishes_though_its_cursor_is_below_the_purge() {
     let dir = TempDir::new().unwrap();
     let (server, phone_config) = horizon_and_a_phone_of_small_pages(&dir).await;
-    let phone = Client::open(phone_config).unwrap();
+    let phone = Replica::open(phone_config).unwrap();
     let laptop = server.device(&dir, "laptop", "a2");
     let (project, tasks) = shared_work(&phone, &laptop).await;
     let later: Vec<String> = (0..5)
@@ -325,7 +326,7 @@ async fn a_resync_longer_than_one_page_finishes_though_its_cursor_is_below_the_p
 async fn a_resync_overtaken_by_a_purge_starts_over() {
     let dir = TempDir::new().unwrap();
     let (server, mut phone_config) = horizon_and_a_phone_of_small_pages(&dir).await;
-    let phone = Client::open(phone_config.clone()).unwrap();
+    let phone = Replica::open(phone_config.clone()).unwrap();
     let laptop = server.device(&dir, "laptop", "a2");
     let (project, tasks) = shared_work(&phone, &laptop).await;
     let later = laptop.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", "later")).unwrap();
@@ -335,7 +336,7 @@ async fn a_resync_overtaken_by_a_purge_starts_over() {
     // The project page, then the first task page of the re-sync: tasks[2] and `later`.
     let hook = KillAt::new("pull_page_applied", 2);
     phone_config.hook = Some(hook.clone());
-    let killed = Client::open(phone_config.clone()).unwrap();
+    let killed = Replica::open(phone_config.clone()).unwrap();
     tokio::select! {
         biased;
         () = hook.killed.notified() => {}
@@ -346,7 +347,7 @@ async fn a_resync_overtaken_by_a_purge_starts_over() {
     sync_until_idle(&laptop, 3).await;
     purge_aged_tombstones(&server, &laptop, Changes::new().set("notes", "second purge"), Some(&tasks[1])).await;
     phone_config.hook = None;
-    let phone = Client::open(phone_config).unwrap();
+    let phone = Replica::open(phone_config).unwrap();
     let report = phone.sync().await.unwrap();
     assert_eq!(report.resets, 1, "the resumed re-sync starts over once");
     assert!(phone.get(TASK, &later).unwrap().is_none(), "deleted and purged while the re-sync was cut short");
@@ -366,7 +367,7 @@ async fn many_pages_of_changes_arrive_exactly_once() {
     sync_until_idle(&laptop, 3).await;
     let mut config = server.config(&dir, "phone", "a1");
     config.page_size = 7;
-    let phone = Client::open(config).unwrap();
+    let phone = Replica::open(config).unwrap();
     let report = phone.sync().await.unwrap();
     assert_eq!(report.pulled, 121, "every change once");
     assert_eq!(report.pages, 1 + 18, "1 project page, 120 tasks in pages of 7");
@@ -414,7 +415,7 @@ async fn a_chained_write_after_a_conflict_does_not_overwrite_the_change_it_never
     let dir = TempDir::new().unwrap();
     let mut phone_config = server.config(&dir, "phone", "a1");
     phone_config.batch_size = 1;
-    let phone = Client::open(phone_config).unwrap();
+    let phone = Replica::open(phone_config).unwrap();
     let laptop = server.device(&dir, "laptop", "a2");
     let (_, tasks) = shared_work(&phone, &laptop).await;
     laptop.update(TASK, &tasks[0], Changes::new().set("title", "laptop")).unwrap();
@@ -453,7 +454,7 @@ async fn a_counter_is_not_counted_twice_after_its_push_answer_was_lost() {
     let server = TestServer::with_users(ServerConfig::default()).await;
     let dir = TempDir::new().unwrap();
     let mut config = server.config(&dir, "phone", "a1");
-    let phone = Client::open(config.clone()).unwrap();
+    let phone = Replica::open(config.clone()).unwrap();
     let project = phone.create(PROJECT, Changes::new().set("name", "Garden")).unwrap();
     let task = phone.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", "Dig")).unwrap();
     sync_until_idle(&phone, 3).await;
@@ -461,7 +462,7 @@ async fn a_counter_is_not_counted_twice_after_its_push_answer_was_lost() {
     for step in ["push_response_received", "push_starting"] {
         let hook = KillAt::new(step, 1);
         config.hook = Some(hook.clone());
-        let phone = Client::open(config.clone()).unwrap();
+        let phone = Replica::open(config.clone()).unwrap();
         tokio::select! {
             biased;
             () = hook.killed.notified() => {}
@@ -469,7 +470,7 @@ async fn a_counter_is_not_counted_twice_after_its_push_answer_was_lost() {
         }
     }
     config.hook = None;
-    let phone = Client::open(config).unwrap();
+    let phone = Replica::open(config).unwrap();
     let shown = phone.get(TASK, &task).unwrap().unwrap().fields["pomodoros"].clone();
     assert_eq!(shown, 1, "the pulled record holds the increment once; the pending entry must not add it again");
     sync_until_idle(&phone, 3).await;

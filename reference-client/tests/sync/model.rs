@@ -20,7 +20,7 @@ use proptest::strategy::Union;
 use proptest::test_runner::{Config, RngSeed};
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
 use protocol::{Action, Entity};
-use reference_client::{Changes, Client, ClientConfig, QueueEntry, QueueStatus};
+use reference_client::{Changes, ClientConfig, QueueEntry, QueueStatus, Replica};
 use reference_server::ServerConfig;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -212,7 +212,7 @@ struct Model {
 }
 
 impl Model {
-    /// The phone's visible state, as `Client::visible_state` returns it.
+    /// The phone's visible state, as `Replica::visible_state` returns it.
     fn view(&self) -> BTreeMap<(Entity, String), BTreeMap<String, Value>> {
         self.records.iter().map(|(rec, shown)| ((rec.entity, rec.id()), shown.visible(*rec))).collect()
     }
@@ -375,7 +375,7 @@ fn tune(config: &mut ClientConfig, model: &Model) {
 /// One device: its configuration and, while the app runs, the app.
 struct Device {
     config: ClientConfig,
-    app: Option<Client>,
+    app: Option<Replica>,
 }
 
 impl Device {
@@ -385,13 +385,13 @@ impl Device {
         device
     }
 
-    fn app(&self) -> &Client {
+    fn app(&self) -> &Replica {
         self.app.as_ref().expect("the app runs between transitions")
     }
 
     fn start(&mut self, hook: Option<Rc<KillAt>>) {
         let config = ClientConfig { hook: hook.map(|h| h as _), ..self.config.clone() };
-        let app = Client::open(config).unwrap_or_else(|e| panic!("{} does not open: {e}", self.config.device));
+        let app = Replica::open(config).unwrap_or_else(|e| panic!("{} does not open: {e}", self.config.device));
         self.app = Some(app);
     }
 

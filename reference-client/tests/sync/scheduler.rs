@@ -4,7 +4,7 @@
 use crate::support::{TestClock, TestServer};
 use protocol::Entity;
 use reference_client::scheduler::{run, Conditions, Policy};
-use reference_client::{Changes, Client};
+use reference_client::{Changes, Replica};
 use reference_server::ServerConfig;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -30,7 +30,7 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     panic!("{what} did not happen within 3 s");
 }
 
-fn start(client: &Client, conditions: Conditions) -> (watch::Sender<Conditions>, tokio::task::LocalSet) {
+fn start(client: &Replica, conditions: Conditions) -> (watch::Sender<Conditions>, tokio::task::LocalSet) {
     let (tx, rx) = watch::channel(conditions);
     let set = tokio::task::LocalSet::new();
     set.spawn_local(run(client.clone(), rx, quick_policy()));
@@ -75,7 +75,7 @@ async fn a_metered_network_defers_the_rest_of_a_large_queue() {
     let mut config = server.config(&dir, "phone", "a1");
     config.batch_size = 5;
     config.clock = TestClock::at(1_000_000);
-    let phone_small = Client::open(config).unwrap();
+    let phone_small = Replica::open(config).unwrap();
     for i in 0..40 {
         phone_small.create(Entity::Project, Changes::new().set("name", format!("p{i}"))).unwrap();
     }

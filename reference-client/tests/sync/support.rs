@@ -4,7 +4,7 @@ use axum::extract::{Request, State};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use protocol::{Clock, Entity, Record};
-use reference_client::{Client, ClientConfig, SyncHook, SyncStep, TcpConnector};
+use reference_client::{ClientConfig, Replica, SyncHook, SyncStep, TcpConnector};
 use reference_server::{app_with_shared_store, serve, ServerConfig, Store};
 use serde_json::Value;
 use std::cell::Cell;
@@ -88,13 +88,13 @@ impl TestServer {
         config
     }
 
-    pub(crate) fn device(&self, dir: &TempDir, device: &str, token: &str) -> Client {
-        Client::open(self.config(dir, device, token)).unwrap()
+    pub(crate) fn device(&self, dir: &TempDir, device: &str, token: &str) -> Replica {
+        Replica::open(self.config(dir, device, token)).unwrap()
     }
 }
 
 /// Syncs until a round finds nothing to do; panics if that takes more than `max` rounds.
-pub(crate) async fn sync_until_idle(client: &Client, max: usize) {
+pub(crate) async fn sync_until_idle(client: &Replica, max: usize) {
     for _ in 0..max {
         if client.sync().await.unwrap().idle() {
             return;

@@ -2,7 +2,7 @@
 //! device of another.
 
 use protocol::{Clock, Entity};
-use reference_client::{Changes, Client, ClientConfig, TcpConnector};
+use reference_client::{Changes, ClientConfig, Replica, TcpConnector};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
@@ -50,14 +50,14 @@ impl Clock for ManualClock {
     }
 }
 
-fn device(dir: &TempDir, addr: SocketAddr, name: &str, token: &str) -> (Client, Arc<ManualClock>) {
+fn device(dir: &TempDir, addr: SocketAddr, name: &str, token: &str) -> (Replica, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock(AtomicI64::new(1_700_000_000_000)));
     let mut config = ClientConfig::new(dir.path().join(name), name, token, Rc::new(TcpConnector::new(addr)));
     config.clock = clock.clone();
-    (Client::open(config).unwrap(), clock)
+    (Replica::open(config).unwrap(), clock)
 }
 
-async fn settle(devices: &[&Client]) {
+async fn settle(devices: &[&Replica]) {
     for _ in 0..4 {
         for d in devices {
             d.sync().await.unwrap();

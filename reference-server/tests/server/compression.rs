@@ -2,7 +2,7 @@ use crate::support::{id, pull_uri, push_body, request, Device, Edit, Server, ALI
 use axum::body::Body;
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
 use http::Method;
-use protocol::{Entity, Outcome, PullResponse, PushResponse, GZIP_THRESHOLD, PUSH_PATH};
+use protocol::{Entity, MutationOutcome, PullResponse, PushResponse, GZIP_THRESHOLD, PUSH_PATH};
 use reference_server::gzip;
 
 /// Enough tasks with long notes that a full pull is well over the gzip threshold.
@@ -24,7 +24,7 @@ async fn a_gzip_push_body_is_accepted() {
     let reply = server.send(request.body(Body::from(body)).unwrap()).await;
 
     let response: PushResponse = reply.ok();
-    assert!(matches!(response.results[0].outcome, Outcome::Accepted { .. }), "{response:?}");
+    assert!(matches!(response.results[0].outcome, MutationOutcome::Accepted { .. }), "{response:?}");
     assert_eq!(server.record(ALICE, &id(1)).fields["name"], "home");
 }
 

@@ -11,7 +11,7 @@ async fn many_tasks_in_one_push(server: &Server) -> Vec<String> {
     let mut batch = vec![phone.create_project(&id(1), "home")];
     batch.extend(ids.iter().map(|task| phone.create_task(task, &id(1), "chore")));
     let results = server.push(&phone, batch).await;
-    assert!(results.iter().all(|r| matches!(r.outcome, protocol::Outcome::Accepted { .. })));
+    assert!(results.iter().all(|r| matches!(r.outcome, protocol::MutationOutcome::Accepted { .. })));
     ids
 }
 

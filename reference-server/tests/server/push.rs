@@ -50,7 +50,7 @@ async fn a_create_chained_to_an_update_in_one_batch_does_not_conflict() {
     assert_eq!(record.fields["done"], true);
     assert_eq!(record.version, 3, "project, create and update are changes 1, 2 and 3");
     assert!(
-        matches!(results[2].outcome, protocol::Outcome::Accepted { concurrent: false, .. }),
+        matches!(results[2].outcome, protocol::MutationOutcome::Accepted { concurrent: false, .. }),
         "a device's own chained edit is not a concurrent write: {:?}",
         results[2].outcome
     );

@@ -2,7 +2,7 @@
 //! it, and the laptop then pushes an update based on the version it saw.
 
 use crate::support::{accepted, conflict, id, project_with_task, Device, Edit, Server, ALICE, START_MS};
-use protocol::{Entity, Outcome, Record, Resolution, Strategies, Strategy};
+use protocol::{Entity, MutationOutcome, Record, Resolution, Strategies, Strategy};
 use serde_json::json;
 
 const TASK: u32 = 2;
@@ -36,7 +36,7 @@ async fn field_merge_applies_the_disjoint_fields_of_a_stale_update() {
     let stale = laptop.update(Entity::Task, &id(TASK), seen).field("notes", "from the laptop");
     let outcome = server.push_one(&laptop, stale).await;
 
-    assert!(matches!(outcome, Outcome::Accepted { concurrent: true, .. }), "{outcome:?}");
+    assert!(matches!(outcome, MutationOutcome::Accepted { concurrent: true, .. }), "{outcome:?}");
     let record = server.record(ALICE, &id(TASK));
     assert_eq!(record.fields["title"], "phone title", "the phone's edit survives");
     assert_eq!(record.fields["notes"], "from the laptop", "the laptop's disjoint edit applies");
@@ -147,14 +147,14 @@ async fn every_strategy_resolves_a_stale_overlapping_update_as_declared() {
     }
 }
 
-fn summary(outcome: &Outcome) -> String {
+fn summary(outcome: &MutationOutcome) -> String {
     match outcome {
-        Outcome::Accepted { concurrent: true, .. } => "accepted, concurrent".to_owned(),
-        Outcome::Accepted { concurrent: false, .. } => "accepted".to_owned(),
-        Outcome::Conflict { resolution, fields_kept, .. } => {
+        MutationOutcome::Accepted { concurrent: true, .. } => "accepted, concurrent".to_owned(),
+        MutationOutcome::Accepted { concurrent: false, .. } => "accepted".to_owned(),
+        MutationOutcome::Conflict { resolution, fields_kept, .. } => {
             let name = serde_json::to_value(resolution).unwrap();
             format!("{} [{}]", name.as_str().unwrap(), fields_kept.join(", "))
         }
-        Outcome::Rejected { code, .. } => format!("rejected {code:?}"),
+        MutationOutcome::Rejected { code, .. } => format!("rejected {code:?}"),
     }
 }

@@ -9,7 +9,7 @@ use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use protocol::{
-    Action, Clock, Entity, ErrorBody, HlcClock, Mutation, MutationResult, Outcome, PullResponse, PushRequest,
+    Action, Clock, Entity, ErrorBody, HlcClock, Mutation, MutationOutcome, MutationResult, PullResponse, PushRequest,
     PushResponse, Record, RejectCode, Resolution, Strategies, Tag, PROTOCOL_VERSION, PULL_PATH, PUSH_PATH,
     VERSION_HEADER,
 };
@@ -97,7 +97,7 @@ impl Server {
     }
 
     /// Pushes one mutation and returns its outcome.
-    pub(crate) async fn push_one(&self, device: &Device, mutation: Mutation) -> Outcome {
+    pub(crate) async fn push_one(&self, device: &Device, mutation: Mutation) -> MutationOutcome {
         let mut results = self.push(device, vec![mutation]).await;
         assert_eq!(results.len(), 1, "one result per mutation");
         results.remove(0).outcome
@@ -319,27 +319,27 @@ impl Edit for Mutation {
 
 /// The record of an accepted outcome.
 #[track_caller]
-pub(crate) fn accepted(outcome: Outcome) -> Record {
+pub(crate) fn accepted(outcome: MutationOutcome) -> Record {
     match outcome {
-        Outcome::Accepted { record, .. } => record,
+        MutationOutcome::Accepted { record, .. } => record,
         other => panic!("expected accepted, got {other:?}"),
     }
 }
 
 /// The resolution, kept fields and record of a conflict.
 #[track_caller]
-pub(crate) fn conflict(outcome: Outcome) -> (Resolution, Vec<String>, Record) {
+pub(crate) fn conflict(outcome: MutationOutcome) -> (Resolution, Vec<String>, Record) {
     match outcome {
-        Outcome::Conflict { resolution, fields_kept, record } => (resolution, fields_kept, record),
+        MutationOutcome::Conflict { resolution, fields_kept, record } => (resolution, fields_kept, record),
         other => panic!("expected a conflict, got {other:?}"),
     }
 }
 
 /// The code and retryability of a rejection.
 #[track_caller]
-pub(crate) fn rejected(outcome: Outcome) -> (RejectCode, bool) {
+pub(crate) fn rejected(outcome: MutationOutcome) -> (RejectCode, bool) {
     match outcome {
-        Outcome::Rejected { code, retryable, .. } => (code, retryable),
+        MutationOutcome::Rejected { code, retryable, .. } => (code, retryable),
         other => panic!("expected a rejection, got {other:?}"),
     }
 }

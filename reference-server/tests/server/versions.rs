@@ -6,7 +6,7 @@ use crate::support::{
 };
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
-use protocol::{Entity, Outcome, PullResponse, PushResponse, Record, PUSH_PATH, VERSION_HEADER};
+use protocol::{Entity, MutationOutcome, PullResponse, PushResponse, Record, PUSH_PATH, VERSION_HEADER};
 
 const DUE: &str = "2026-12-01";
 
@@ -79,6 +79,6 @@ async fn a_version_1_update_keeps_the_fields_it_does_not_know() {
     let stored = server.record("alice", &id(2));
     assert_eq!(stored.fields.get("title"), Some(&"renamed".into()));
     assert_eq!(stored.fields.get("due_on"), Some(&DUE.into()), "the old client's edit kept the due date");
-    let Outcome::Accepted { record, .. } = &answer.results[0].outcome else { panic!("{answer:?}") };
+    let MutationOutcome::Accepted { record, .. } = &answer.results[0].outcome else { panic!("{answer:?}") };
     assert!(!record.fields.contains_key("due_on"), "the answer to a version 1 client has no due date: {record:?}");
 }

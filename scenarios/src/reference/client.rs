@@ -2,7 +2,7 @@
 
 use protocol::Clock;
 use reference_client::{
-    BoxStream, Client, ClientConfig, Connector, QueueStatus, SyncHook, SyncReport, SyncStep, Timeouts,
+    BoxStream, ClientConfig, Connector, QueueStatus, Replica, SyncHook, SyncReport, SyncStep, Timeouts,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -47,7 +47,7 @@ impl Default for ReferenceClient {
 
 /// The reference app open on one device.
 pub struct ReferenceApp {
-    client: Client,
+    client: Replica,
     env: DeviceEnv,
     protocol: u32,
 }
@@ -94,7 +94,7 @@ impl syncsim::Client for ReferenceClient {
         config.schema_version = env.app_version;
         config.protocol_version = protocol_of(env.app_version);
         let protocol = config.protocol_version;
-        let client = Client::start(config).await?;
+        let client = Replica::start(config).await?;
         Ok(ReferenceApp { client, env, protocol })
     }
 }

@@ -29,7 +29,7 @@ pub const DB_FILE: &str = "syncsim-client.db";
 /// A conflict recorded on this device.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Conflict {
-    /// Its id, for [`Client::resolve_conflict`].
+    /// Its id, for [`Replica::resolve_conflict`].
     pub id: i64,
     /// The mutation that met it.
     pub mutation_key: String,
@@ -58,40 +58,41 @@ pub enum Choice {
     Mine,
 }
 
-/// The reference offline-first client of one device. Cheap to clone; every clone is the
+/// The reference offline-first client on one device: its replica of the user's records and
+/// its queue of writes, and the sync that exchanges them. Cheap to clone; every clone is the
 /// same app. It is single-threaded by design (`!Send`): run it on a current-thread runtime
 /// or a `LocalSet`, as the simulation does.
 #[derive(Clone)]
-pub struct Client {
+pub struct Replica {
     pub(crate) inner: Rc<Inner>,
 }
 
-impl Client {
+impl Replica {
     /// Opens (creating or upgrading) the local database and resets writes that were in
-    /// flight when the app last stopped to pending. [`Client::start`] does the same and
+    /// flight when the app last stopped to pending. [`Replica::start`] does the same and
     /// shows the upgrade's progress to the hook.
     ///
     /// # Panics
     /// If `config` asks for a protocol version above 1 at a local schema older than version
     /// 3, or for a schema version this build does not know.
-    pub fn open(config: ClientConfig) -> Result<Client> {
+    pub fn open(config: ClientConfig) -> Result<Replica> {
         crate::schema::complete_now(Self::opening(config, None))
     }
 
-    /// Opens the app like [`Client::open`], reporting
+    /// Opens the app like [`Replica::open`], reporting
     /// [`SyncStep::Migrating`](crate::SyncStep::Migrating) to the config's hook after each
     /// change of a schema migration, inside the migration's transaction: dropping this future
     /// there (the app killed mid-upgrade) rolls the migration back, and the database stays at
     /// the last completed version.
     ///
     /// # Panics
-    /// Like [`Client::open`].
-    pub async fn start(config: ClientConfig) -> Result<Client> {
+    /// Like [`Replica::open`].
+    pub async fn start(config: ClientConfig) -> Result<Replica> {
         let hook = config.hook.clone();
         Self::opening(config, hook).await
     }
 
-    async fn opening(config: ClientConfig, hook: Option<Rc<dyn SyncHook>>) -> Result<Client> {
+    async fn opening(config: ClientConfig, hook: Option<Rc<dyn SyncHook>>) -> Result<Replica> {
         assert!(
             config.protocol_version <= 1 || config.schema_version >= 3,
             "an app at local schema version {} speaks only protocol 1, not {}: set protocol_version to 1, \
@@ -124,7 +125,7 @@ impl Client {
             run: RefCell::new(Status::default()),
             backoff: Cell::new((0, None)),
         };
-        Ok(Client { inner: Rc::new(inner) })
+        Ok(Replica { inner: Rc::new(inner) })
     }
 
     /// This device's name.
@@ -144,7 +145,7 @@ impl Client {
         Ok(id)
     }
 
-    /// Creates a record with the given id (the caller made it with [`Client::new_id`]).
+    /// Creates a record with the given id (the caller made it with [`Replica::new_id`]).
     pub fn create_with_id(&self, entity: Entity, id: &str, changes: Changes) -> Result<()> {
         self.write(entity, id, Action::Create, changes).map(drop)
     }
@@ -215,7 +216,7 @@ impl Client {
     /// Runs one sync round: pull every entity, then push the queue.
     ///
     /// After the server refused a round (a 5xx, or a 429 with its `Retry-After`), the next
-    /// round first waits out the backoff ([`Client::retry_at`]), whoever asks for it.
+    /// round first waits out the backoff ([`Replica::retry_at`]), whoever asks for it.
     pub async fn sync(&self) -> Result<SyncReport> {
         if let Some(at) = self.retry_at().filter(|_| !self.inner.config.bugged(Bug::RetryWithoutBackoff)) {
             tokio::time::sleep_until(at).await;
