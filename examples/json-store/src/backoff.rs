@@ -56,7 +56,7 @@ mod tests {
 
     #[test]
     fn each_refusal_in_a_row_waits_at_least_half_of_a_doubled_wait() {
-        let start = Instant::now();
+        let start = Instant::now(); // any instant will do: tokio's clock, not the wall clock
         let mut backoff = Backoff::new(7);
         for refusals in 1..=8u32 {
             backoff.refused(start, None);
@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn retry_after_is_a_floor() {
-        let start = Instant::now();
+        let start = Instant::now(); // any instant will do: tokio's clock, not the wall clock
         let mut backoff = Backoff::new(7);
         backoff.refused(start, Some(Duration::from_secs(3)));
         assert!(backoff.ready(start + Duration::from_millis(2_999)).is_err());

@@ -62,11 +62,14 @@ impl Transport {
             .header(header::AUTHORIZATION, &self.authorization)
     }
 
+    /// Sends `request` unless the backoff says wait. Times are tokio's clock, not the wall
+    /// clock: virtual in the simulation, so a backoff costs no real wait there.
     async fn send<T: DeserializeOwned>(&self, request: Request<Full<Bytes>>) -> Result<T> {
-        self.backoff.borrow().ready(Instant::now())?;
+        self.backoff.borrow().ready(Instant::now())?; // tokio's clock, not the wall clock
         let (status, headers, body) = self.exchange(request).await?;
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-            self.backoff.borrow_mut().refused(Instant::now(), retry_after(&headers));
+            let now = Instant::now(); // tokio's clock, not the wall clock
+            self.backoff.borrow_mut().refused(now, retry_after(&headers));
         } else {
             self.backoff.borrow_mut().answered();
         }
