@@ -27,7 +27,7 @@ pub struct ClientCapabilities {
     /// Set fields: elements added and removed, a concurrent add winning over a remove.
     pub sets: bool,
     /// The points of a sync round (and [`Step::Migrating`]) the client reports through
-    /// [`crate::Steps::reached`]: a kill at one it never reports could never happen.
+    /// [`crate::env::Steps::reached`]: a kill at one it never reports could never happen.
     pub steps: Vec<Step>,
     /// Writes the server keeps for the user (the user-prompted strategy) are shown in
     /// [`crate::DeviceState::conflicts`].
@@ -64,9 +64,9 @@ pub struct ServerCapabilities {
     /// a device that was away longer back without resurrecting anything.
     pub tombstone_horizon: bool,
     /// The path of the requests that push writes, so that HTTP faults can hit pushes
-    /// alone ([`crate::Route::Push`]).
+    /// alone ([`crate::net::Route::Push`]).
     pub push_path: Option<&'static str>,
-    /// The path of the requests that pull changes ([`crate::Route::Pull`]).
+    /// The path of the requests that pull changes ([`crate::net::Route::Pull`]).
     pub pull_path: Option<&'static str>,
 }
 

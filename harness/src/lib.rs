@@ -10,10 +10,10 @@
 //! every fault, restarts every device (and the server if it is down) and syncs every
 //! device until idle.
 //!
-//! Everything that happens goes into a [`History`]: operations as invoke then ok, fail or
-//! info, sync rounds, reads, faults, kills, and the final states. [`Invariant`]s judge the
-//! history; a [`Report`] names the first violation of each, with its virtual time and a
-//! command that replays the run. The same seed gives the same history, byte for byte.
+//! Everything that happens goes into a [`history::History`]: operations as invoke then ok,
+//! fail or info, sync rounds, reads, faults, kills, and the final states.
+//! [`invariant::Invariant`]s judge the history; a [`Report`] names the first violation of
+//! each, with its virtual time and a command that replays the run. The same seed gives the same history, byte for byte.
 //!
 //! An implementation plugs in through two traits, [`Client`] (which opens an [`App`]) and
 //! [`Server`], and declares what it can do ([`ClientCapabilities`], [`ServerCapabilities`]);
@@ -45,7 +45,9 @@
 //! - `suite`: the scenarios; `certify`: certification; `cli`: the command line (with
 //!   `junit` and `progress`, its outputs); `pool`: the worker threads certify and fuzz
 //!   run on;
-//! - `scenario`: the builder and runs; `sim`: turmoil, the driver loop, the final phase;
+//! - `scenario`: the builder and runs; `sim`: a run's world, the driver loop, the faults by
+//!   group, the final phase; `shared`: what a run's hosts and driver share; `policy`: when
+//!   devices sync; `command`: the commands that replay a run or a case;
 //! - `net`: profiles, pacing, connectors, HTTP edge faults; `fault`: the fault schedule;
 //! - `clock`: device clocks; `device`, `serve`: the hosts' software; `workload`: users;
 //! - `operation`, `state`, `step`: what implementations report;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A point in a sync round. A client reports each one it reaches through
-/// [`crate::DeviceEnv::reached`]; a scenario can kill the app exactly there.
+/// [`crate::env::Steps::reached`]; a scenario can kill the app exactly there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {

@@ -162,7 +162,7 @@ pub enum Fault {
     /// stamped days later. Restarts and random kills that fell due during the span happen
     /// at once after it. A clock's drift runs over the span as over stepped time.
     ///
-    /// Only in the fault phase, and only over idle time: [`crate::Builder::build`] panics
+    /// Only in the fault phase, and only over idle time: [`crate::scenario::Builder::build`] panics
     /// when the span reaches past `.duration()`, or when another fault or a workload
     /// operation falls inside it.
     Skip(Duration),

@@ -76,7 +76,7 @@ pub enum FaultRecord {
     /// An HTTP fault at the server's edge, for `permille` of the requests on `route`; 0
     /// turns it off.
     Http {
-        /// The fault's name ([`crate::HttpFault::name`]).
+        /// The fault's name ([`crate::net::HttpFault::name`]).
         fault: String,
         /// `any`, `push`, `pull`, or a path.
         route: String,
