@@ -1,8 +1,9 @@
 //! The certificate as a JSON report (`--report PATH`), for CI and for tools: the verdict,
 //! how it was run, one entry per scenario with a few violations each, and the build.
 
-use super::run::{Determinism, Divergence};
+use super::run::Determinism;
 use super::summary::{Certificate, Sample, Summary};
+use crate::history::Divergence;
 use crate::invariant::{Expectation, Violation};
 use crate::operation::RecordKey;
 use serde::Serialize;

@@ -31,7 +31,8 @@ mod subject;
 mod summary;
 mod table;
 
-pub use run::{Determinism, Divergence};
+pub use crate::history::Divergence;
+pub use run::Determinism;
 pub use subject::{Planted, Subject};
 pub use summary::{Certificate, Verdict};
 

@@ -1,7 +1,8 @@
 //! Verdicts: a scenario's runs summed up into one row, and the rows into a certificate.
 
-use super::run::{Determinism, Divergence, RunOutcome, SeedRun};
+use super::run::{Determinism, RunOutcome, SeedRun};
 use super::subject::Subject;
+use crate::history::Divergence;
 use crate::invariant::{Expectation, Violation};
 use std::collections::BTreeMap;
 use std::process::ExitCode;

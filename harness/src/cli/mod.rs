@@ -153,11 +153,7 @@ pub(crate) struct Chosen<'a, C, S> {
 impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
     /// The command line of `client` and `server`.
     pub fn new(client: C, server: S) -> Self {
-        let adapters = Adapters {
-            client: format!("{}::default()", short_type_name::<C>()),
-            server: format!("{}::default()", short_type_name::<S>()),
-            ..Adapters::default()
-        };
+        let adapters = Adapters::defaults::<C, S>();
         let fuzz_replay = crate::fuzz::default_replay();
         Cli { client, server, subject: Subject::default(), adapters, fuzz_replay, variants: Vec::new() }
     }
@@ -336,9 +332,4 @@ pub(crate) fn prepare_outputs<'a>(paths: impl IntoIterator<Item = &'a Path>) -> 
 pub(crate) fn usage(message: &str) -> ExitCode {
     eprintln!("{message}");
     ExitCode::from(2)
-}
-
-fn short_type_name<T>() -> &'static str {
-    let name = std::any::type_name::<T>();
-    name.rsplit("::").next().unwrap_or(name)
 }

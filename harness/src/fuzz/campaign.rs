@@ -235,13 +235,7 @@ impl Campaign {
     #[track_caller]
     pub fn assert_survives<C: Client, S: Server>(&self, client: &C, server: &S) {
         if let Err(counterexample) = self.run(client, server) {
-            let (c, s) = (short_type_name::<C>(), short_type_name::<S>());
-            let adapters = Adapters {
-                client: format!("{c}::default()"),
-                server: format!("{s}::default()"),
-                ..Adapters::default()
-            };
-            let test = counterexample.regression_test(&adapters);
+            let test = counterexample.regression_test(&Adapters::defaults::<C, S>());
             panic!("{counterexample}\nregression test:\n{test}");
         }
     }
@@ -328,6 +322,18 @@ pub struct Adapters {
     pub client: String,
     /// The server adapter: `server`.
     pub server: String,
+}
+
+impl Adapters {
+    /// `C::default()` and `S::default()`, by their short type names, with no import: what a
+    /// regression test says when nothing else is known of the implementation.
+    pub fn defaults<C, S>() -> Self {
+        Adapters {
+            client: format!("{}::default()", short_type_name::<C>()),
+            server: format!("{}::default()", short_type_name::<S>()),
+            ..Adapters::default()
+        }
+    }
 }
 
 impl Counterexample {

@@ -1,11 +1,13 @@
 //! The history of a run: a Jepsen-style log on the virtual timeline, exported as JSON lines.
 //!
 //! The first line is a [`Header`] (`"schema": "syncsim-history"`, `"version"`); every other
-//! line is one [`Event`]. Version 1 is documented in `harness/HISTORY.md`. Invariants read
+//! line is one [`Event`]. The format ([`VERSION`]) is documented in `harness/HISTORY.md`. Invariants read
 //! only the history, so a history file is enough to re-check a run.
 
+mod divergence;
 mod event;
 
+pub use divergence::Divergence;
 pub use event::{Event, EventKind, KillCause, HARNESS};
 
 use crate::error::{Error, Result};

@@ -1,7 +1,7 @@
 //! Running a scenario: its history, its report, a sweep of seeds, a determinism check.
 
 use super::Scenario;
-use crate::history::History;
+use crate::history::{Divergence, History};
 use crate::implementation::{Client, Server};
 use crate::report::{Report, Sweep};
 use crate::sim;
@@ -36,28 +36,9 @@ impl Scenario {
         sweep
     }
 
-    /// Runs seed `seed` twice and compares the histories byte for byte. Returns the first
-    /// differing line (1-based) with both versions of it, or `None` when they match.
-    pub fn divergence<C: Client, S: Server>(
-        &self,
-        client: &C,
-        server: &S,
-        seed: u64,
-    ) -> Option<(usize, String, String)> {
-        let first = self.history(client, server, seed).to_jsonl();
-        let second = self.history(client, server, seed).to_jsonl();
-        if first == second {
-            return None;
-        }
-        let mut a = first.lines().map(str::to_owned).chain(std::iter::repeat(String::new()));
-        let mut b = second.lines().map(str::to_owned);
-        let mut line = 0;
-        loop {
-            line += 1;
-            let (x, y) = (a.next().unwrap_or_default(), b.next().unwrap_or_default());
-            if x != y {
-                return Some((line, x, y));
-            }
-        }
+    /// Runs seed `seed` twice and compares the histories byte for byte: the first line
+    /// where they differ, with both versions of it, or `None` when they match.
+    pub fn divergence<C: Client, S: Server>(&self, client: &C, server: &S, seed: u64) -> Option<Divergence> {
+        Divergence::between(&self.history(client, server, seed), &self.history(client, server, seed))
     }
 }
