@@ -73,6 +73,7 @@ pub mod html;
 pub mod implementation;
 pub mod invariant;
 mod junit;
+pub mod live;
 pub mod net;
 pub mod operation;
 pub mod policy;

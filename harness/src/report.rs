@@ -118,8 +118,8 @@ impl Report {
     pub fn timeline(&self) -> String {
         let mut out = String::new();
         for event in &self.history.events {
-            let line = serde_json::to_string(&event.kind).unwrap_or_default();
-            out.push_str(&format!("{:>9.3}s {:<8} {line}\n", event.t_ms as f64 / 1000.0, event.host));
+            out.push_str(&event.line());
+            out.push('\n');
         }
         out
     }

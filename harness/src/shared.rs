@@ -3,7 +3,7 @@
 
 use crate::clock;
 use crate::history::{EventKind, History};
-use crate::net::{EdgeFaults, Paths};
+use crate::net::{EdgeFaults, Paths, Timebase};
 use crate::policy::SyncPolicy;
 use crate::seed::derive;
 use crate::workload::Workload;
@@ -36,6 +36,8 @@ pub(crate) struct Run {
     pub(crate) driver_now: Cell<Duration>,
     /// Wakes whoever waits for a moment on the timeline: a skip brought it closer.
     pub(crate) skipped: Notify,
+    /// What the timeline is measured in: the simulation's time, or real time live.
+    timebase: Timebase,
 }
 
 impl Run {
@@ -51,7 +53,13 @@ impl Run {
             ops: Cell::new(0),
             driver_now: Cell::new(Duration::ZERO),
             skipped: Notify::new(),
+            timebase: Timebase::Simulated,
         }
+    }
+
+    /// The same run on a real-time timeline that starts at `origin`: live mode's.
+    pub(crate) fn in_real_time(self, origin: std::time::Instant) -> Self {
+        Run { timebase: Timebase::Real(origin), ..self }
     }
 
     /// How many requests `host` has sent to the server so far.
@@ -63,7 +71,10 @@ impl Run {
     /// Timeline time (skipped time included): the host's view inside a host, the driver's
     /// outside.
     pub(crate) fn now(&self) -> Duration {
-        clock::elapsed().unwrap_or_else(|| self.driver_now.get())
+        match self.timebase {
+            Timebase::Simulated => clock::elapsed().unwrap_or_else(|| self.driver_now.get()),
+            Timebase::Real(origin) => origin.elapsed(),
+        }
     }
 
     pub(crate) fn record(&self, host: &str, kind: EventKind) {

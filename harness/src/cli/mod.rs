@@ -34,7 +34,11 @@
 //! - `fuzz [--cases N] [--seed S] [--mutant NAME] [--shard I/N] [--case K] [--report PATH]
 //!   [--junit PATH] [--jobs N] [--max-shrink N] [--every-mutant] [--merge REPORT..]` (see
 //!   [`crate::fuzz`]): exits 0 when no case fails, 1 when one does, 2 on a usage error or
-//!   an incomplete merge.
+//!   an incomplete merge;
+//! - `proxy --upstream ADDR [--listen ADDR] [--profile NAME] [--http SPEC].. [--at
+//!   TIME=ACTION].. [--for TIME] [--seed S]` (see [`crate::live::proxy`]): the live fault
+//!   proxy in front of a server, printing each request and fault; exits 2 when it cannot
+//!   listen.
 //!
 //! Replay commands name the binary that printed them ([`Subject::default_replay`]). A
 //! [`Cli`] with [`Variant`]s also certifies deliberately broken builds (`--mutant NAME`),
@@ -45,9 +49,11 @@
 
 mod certify;
 mod fuzz;
+mod proxy;
 
 pub use certify::CertifyOptions;
 pub use fuzz::FuzzOptions;
+pub use proxy::ProxyOptions;
 
 use crate::capability::Capabilities;
 use crate::certify::{Planted, Subject};
@@ -75,6 +81,9 @@ pub enum Command {
     Certify(CertifyOptions),
     /// Runs generated scenarios until one fails, shrinks it and prints it as a test.
     Fuzz(FuzzOptions),
+    /// Runs the live fault proxy in front of a server: network profiles, partitions,
+    /// holds and HTTP faults on real sockets.
+    Proxy(ProxyOptions),
 }
 
 /// How to run one scenario.
@@ -203,6 +212,7 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
             // into noise. `run` replays one seed with its logs.
             Command::Certify(options) => certify::certify(self, &options),
             Command::Fuzz(options) => fuzz::fuzz(self, &options),
+            Command::Proxy(options) => proxy::proxy(&options),
         }
     }
 

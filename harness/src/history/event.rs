@@ -21,6 +21,14 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+impl Event {
+    /// The event in human form: `  12.345s device0 {"type":...}`.
+    pub fn line(&self) -> String {
+        let kind = serde_json::to_string(&self.kind).unwrap_or_default();
+        format!("{:>9.3}s {:<8} {kind}", self.t_ms as f64 / 1000.0, self.host)
+    }
+}
+
 /// What happened. Written as `"type": "<variant in snake_case>"` with the variant's fields
 /// beside it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -33,10 +33,20 @@ pub(crate) enum Way {
     Down,
 }
 
+/// What a link measures time with.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Timebase {
+    /// turmoil's stepped time, inside a simulated host.
+    Simulated,
+    /// Real time since this instant: the live proxy's.
+    Real(std::time::Instant),
+}
+
 /// The state of one device's link. The harness owns it, so it survives kills of either end.
 #[derive(Debug)]
 pub(crate) struct Link {
     profile: Cell<Profile>,
+    timebase: Timebase,
     /// When each direction is next free, in virtual time since the start of the run.
     free: [Cell<Option<Duration>>; 2],
     rng: RefCell<SmallRng>,
@@ -47,8 +57,22 @@ pub(crate) struct Link {
 
 impl Link {
     pub(crate) fn new(profile: Profile, seed: u64, tick: Duration) -> Self {
+        Self::with_timebase(profile, seed, tick, Timebase::Simulated)
+    }
+
+    /// A link paced in real time since `origin`, for the live proxy; `tick` is how late a
+    /// woken writer may be and still count as writing back to back.
+    pub(crate) fn with_timebase(profile: Profile, seed: u64, tick: Duration, timebase: Timebase) -> Self {
         let rng = RefCell::new(SmallRng::seed_from_u64(seed));
-        Self { profile: Cell::new(profile), free: Default::default(), rng, tick }
+        Self { profile: Cell::new(profile), timebase, free: Default::default(), rng, tick }
+    }
+
+    /// Now, in the link's time.
+    fn now(&self) -> Duration {
+        match self.timebase {
+            Timebase::Simulated => turmoil::sim_elapsed().expect("a simulated link is used inside a simulated host"),
+            Timebase::Real(origin) => origin.elapsed(),
+        }
     }
 
     pub(crate) fn profile(&self) -> Profile {
@@ -103,8 +127,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Paced<S> {
         let this = self.get_mut();
         if this.granted == 0 {
             let len = buf.len().min(CHUNK);
-            let now = turmoil::sim_elapsed().expect("a paced stream is used inside a simulated host");
-            let wait = this.link.reserve(this.way, len, now);
+            let wait = this.link.reserve(this.way, len, this.link.now());
             this.sleep = Some(Box::pin(tokio::time::sleep(wait)));
             this.granted = len;
         }

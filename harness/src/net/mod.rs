@@ -9,7 +9,7 @@ pub use link::Paced;
 pub use profile::{Direction, Profile, Reach};
 
 pub(crate) use edge::{EdgeFaults, Paths};
-pub(crate) use link::{Link, Way};
+pub(crate) use link::{Link, Timebase, Way};
 
 use std::io;
 use std::rc::Rc;

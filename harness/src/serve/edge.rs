@@ -1,6 +1,9 @@
-//! The server's edge for one connection: every request passes it before the router, and
+//! The server's edge for one connection: every request passes it before the server, and
 //! the HTTP faults in force ([`crate::net::EdgeFaults`]) hit it there. A fault that hits is
 //! recorded on the timeline with the device whose request it hit.
+//!
+//! What is behind the edge is a [`NextHop`]: the implementation's router in the
+//! simulation, the upstream server in the live proxy.
 
 use crate::history::EventKind;
 use crate::net::HttpFault;
@@ -20,15 +23,28 @@ use tower::ServiceExt;
 
 /// The server's edge for one connection of one device.
 #[derive(Clone)]
-pub(crate) struct EdgeService {
-    pub(crate) router: axum::Router,
+pub(crate) struct EdgeService<N> {
+    pub(crate) next: N,
     pub(crate) run: Rc<Run>,
     pub(crate) device: String,
 }
 
-type Answer = Result<Response<Body>, io::Error>;
+/// An answer, or a cut connection.
+pub(crate) type Answer = Result<Response<Body>, io::Error>;
 
-impl hyper::service::Service<Request<Incoming>> for EdgeService {
+/// What serves a request that passed the edge. An `Err` cuts the device's connection.
+pub(crate) trait NextHop: Clone + 'static {
+    /// Serves `request`.
+    fn call(&self, request: Request<Incoming>) -> impl Future<Output = Answer>;
+}
+
+impl NextHop for axum::Router {
+    async fn call(&self, request: Request<Incoming>) -> Answer {
+        Ok(self.clone().oneshot(request.map(Body::new)).await.unwrap_or_else(|never| match never {}))
+    }
+}
+
+impl<N: NextHop> hyper::service::Service<Request<Incoming>> for EdgeService<N> {
     type Response = Response<Body>;
     type Error = io::Error;
     type Future = Pin<Box<dyn Future<Output = Answer>>>;
@@ -47,7 +63,7 @@ impl hyper::service::Service<Request<Incoming>> for EdgeService {
     }
 }
 
-impl EdgeService {
+impl<N: NextHop> EdgeService<N> {
     async fn answer(self, request: Request<Incoming>, fault: Option<HttpFault>) -> Answer {
         match fault {
             Some(HttpFault::ServerError(status)) => return Ok(plain(status, "injected by the simulation's edge")),
@@ -59,9 +75,13 @@ impl EdgeService {
             Some(HttpFault::Slow(delay)) => tokio::time::sleep(delay).await,
             _ => {}
         }
-        let response = self.router.oneshot(request.map(Body::new)).await.unwrap_or_else(|never| match never {});
+        let response = self.next.call(request).await?;
         match fault {
-            Some(HttpFault::LoseResponse) => Err(io::Error::new(io::ErrorKind::ConnectionAborted, "response lost")),
+            Some(HttpFault::LoseResponse) => {
+                // The whole answer is read first: the server has finished with the request.
+                let _ = response.into_body().collect().await;
+                Err(io::Error::new(io::ErrorKind::ConnectionAborted, "response lost"))
+            }
             Some(HttpFault::ResetMidBody) => truncated(response).await,
             _ => Ok(response),
         }

@@ -1,7 +1,7 @@
 //! The server host: the implementation's router behind the harness's own accept loop, so
 //! that every connection is paced by its device's link and passes the HTTP edge faults.
 
-mod edge;
+pub(crate) mod edge;
 
 use crate::env::ServerEnv;
 use crate::history::EventKind;
@@ -30,7 +30,7 @@ pub(crate) async fn main<S: Server>(server: S, env: ServerEnv, run: Rc<Run>, lin
         let Ok((stream, peer)) = listener.accept().await else { continue };
         let device = turmoil::reverse_lookup(peer.ip()).unwrap_or_else(|| peer.ip().to_string());
         let Some(link) = links.get(&device).cloned() else { continue };
-        let service = EdgeService { router: router.clone(), run: run.clone(), device };
+        let service = EdgeService { next: router.clone(), run: run.clone(), device };
         tokio::task::spawn_local(async move {
             let io = TokioIo::new(Paced::new(stream, link, Way::Down));
             let _ =
