@@ -153,9 +153,11 @@ fn parse_at(text: &str) -> Result<(Duration, Fault), String> {
         ("calm", None) => Fault::HttpCalm,
         ("profile", Some(name)) => Fault::Profile(device, parse_profile(name)?),
         ("http", Some(spec)) => parse_http(spec)?,
-        _ => return Err(format!(
+        _ => {
+            return Err(format!(
             "{text:?}: no action {action:?}; write partition, repair, hold, release, profile:NAME, http:SPEC or calm"
-        )),
+        ))
+        }
     };
     Ok((parse_time(time)?, fault))
 }

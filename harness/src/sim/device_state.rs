@@ -1,11 +1,12 @@
 //! Faults of a device's own state: its wall clock and its OS conditions (battery, metered
 //! network, background budget).
 
+use super::backend::Backend;
 use super::driver::Driver;
 use crate::env::Condition;
 use crate::fault::{ClockChange, ConditionChange, Fault};
 
-impl Driver<'_> {
+impl<B: Backend> Driver<'_, B> {
     /// Applies a change of a device's clock or conditions.
     pub(super) fn device_state(&mut self, fault: &Fault) {
         let count = self.devices.len();
@@ -18,6 +19,7 @@ impl Driver<'_> {
                         ClockChange::Drift(ppm) => clock.set_drift(self.now(), *ppm),
                         ClockChange::Set(ms) => clock.set_at(self.now(), self.since_epoch(), *ms),
                     }
+                    self.backend.clock_changed(i);
                 }
             }
             Fault::Condition(target, change) => {

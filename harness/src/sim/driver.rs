@@ -2,11 +2,11 @@
 //! final phase (faults stop, every device restarts and syncs until idle), and the dispatch
 //! of each fault to its group.
 
-use crate::clock::Skips;
+use super::backend::Backend;
 use crate::device::DeviceShared;
-use crate::fault::{Fault, Host};
+use crate::fault::{Fault, Host, Ways};
 use crate::history::{EventKind, KillCause, HARNESS};
-use crate::net::{device as host_name, Profile, Reach, SERVER};
+use crate::net::{Profile, Reach, SERVER};
 use crate::scenario::Scenario;
 use crate::shared::{Phase, Run};
 use rand::rngs::SmallRng;
@@ -21,34 +21,41 @@ pub(super) struct Nemesis {
     pub(super) next: Duration,
 }
 
-pub(super) struct Driver<'a> {
+pub(crate) struct Driver<'a, B> {
     pub(super) scenario: &'a Scenario,
-    pub(super) sim: turmoil::Sim<'a>,
+    pub(super) backend: B,
     pub(super) run: Rc<Run>,
     pub(super) devices: Vec<Rc<DeviceShared>>,
     pub(super) rng: SmallRng,
     pub(super) restarts: Vec<(Duration, Host)>,
     pub(super) nemeses: Vec<Nemesis>,
-    /// Declared after `sim`, so that hosts are gone before the run's timeline ends.
-    pub(super) skips: Skips,
 }
 
-impl Driver<'_> {
-    /// Timeline time: turmoil's stepped time plus the time skipped.
-    pub(super) fn now(&self) -> Duration {
-        self.sim.elapsed() + self.skips.total()
+impl<'a, B: Backend> Driver<'a, B> {
+    /// The driver of `scenario`'s run on `backend`, before its first step.
+    pub(crate) fn new(
+        scenario: &'a Scenario,
+        backend: B,
+        run: Rc<Run>,
+        devices: Vec<Rc<DeviceShared>>,
+        rng: SmallRng,
+    ) -> Self {
+        Driver { scenario, backend, run, devices, rng, restarts: Vec::new(), nemeses: Vec::new() }
     }
 
-    /// The simulation's wall clock, since the Unix epoch.
+    /// Timeline time.
+    pub(super) fn now(&self) -> Duration {
+        self.backend.now()
+    }
+
+    /// The true wall clock, since the Unix epoch.
     pub(super) fn since_epoch(&self) -> Duration {
-        self.sim.since_epoch() + self.skips.total()
+        self.backend.since_epoch()
     }
 
     fn step(&mut self) {
         self.run.driver_now.set(self.now());
-        if let Err(e) = self.sim.step() {
-            panic!("the simulation stopped: {e}; this is a harness bug or a host that returned an error");
-        }
+        self.backend.step();
         self.run.driver_now.set(self.now());
     }
 
@@ -56,7 +63,7 @@ impl Driver<'_> {
         self.run.record(HARNESS, EventKind::fault(fault));
     }
 
-    pub(super) fn faults_phase(&mut self) {
+    pub(crate) fn faults_phase(&mut self) {
         for i in 0..self.devices.len() {
             self.set_profile_from(i, self.scenario.profile_of(i), Reach::Up);
         }
@@ -75,7 +82,7 @@ impl Driver<'_> {
         }
     }
 
-    pub(super) fn final_phase(&mut self) {
+    pub(crate) fn final_phase(&mut self) {
         let start = self.now();
         self.run.driver_now.set(start);
         self.run.phase.set(Phase::Final);
@@ -88,13 +95,13 @@ impl Driver<'_> {
             d.kill_at.set(None);
             d.kill_requested.set(None);
             d.reset_condition();
-            self.sim.repair(host_name(i), SERVER);
-            self.sim.release(host_name(i), SERVER);
+            self.backend.repair(i, Ways::Both);
+            self.backend.release(i);
             let base = self.scenario.profile_of(i);
             let profile = if base.reach == Reach::Up { base } else { Profile::SLOW_4G };
             self.set_profile(i, profile);
         }
-        if !self.sim.is_host_running(SERVER) {
+        if !self.backend.is_running(SERVER) {
             self.restart(Host::Server);
         }
         for i in 0..self.devices.len() {
@@ -155,7 +162,7 @@ impl Driver<'_> {
             Phase::Faults,
             "a skip outside the fault phase would break the final phase's bound: Builder::build refuses one"
         );
-        self.skips.add(span);
+        self.backend.skip(span);
         self.run.driver_now.set(self.now());
         self.run.skipped.notify_waiters();
     }

@@ -1,6 +1,7 @@
 //! Faults of a host's life: crashes and bounces, kills armed at sync steps and at random,
 //! restarts when they are due, app upgrades.
 
+use super::backend::Backend;
 use super::driver::{Driver, Nemesis};
 use crate::fault::{Fault, Host};
 use crate::history::{EventKind, KillCause};
@@ -11,7 +12,7 @@ use std::time::Duration;
 /// How long an upgraded app is down before it starts again (the store installs it).
 const UPGRADE_DOWNTIME: Duration = Duration::from_secs(1);
 
-impl Driver<'_> {
+impl<B: Backend> Driver<'_, B> {
     /// Applies a fault of a host's life.
     pub(super) fn lifecycle(&mut self, fault: &Fault) {
         let count = self.devices.len();
@@ -23,16 +24,16 @@ impl Driver<'_> {
                 self.kill(*i, KillCause::Scheduled);
             }
             Fault::Crash(Host::Server) => {
-                if self.sim.is_host_running(SERVER) {
+                if self.backend.is_running(SERVER) {
                     self.run.record(SERVER, EventKind::Kill { cause: KillCause::Scheduled, step: None });
-                    self.sim.crash(SERVER);
+                    self.backend.crash(SERVER);
                 }
             }
             Fault::Bounce(host) => {
                 if let Host::Device(i) = host {
                     self.devices[*i].down_by_schedule.set(false);
                     self.kill(*i, KillCause::Scheduled);
-                } else if self.sim.is_host_running(SERVER) {
+                } else if self.backend.is_running(SERVER) {
                     self.run.record(SERVER, EventKind::Kill { cause: KillCause::Scheduled, step: None });
                 }
                 self.restart(*host);
@@ -48,8 +49,8 @@ impl Driver<'_> {
             }
             Fault::Upgrade(target, version) => {
                 for i in target.indexes(count) {
+                    let before = self.backend.probe(i);
                     let device = &self.devices[i];
-                    let before = device.probe();
                     let from = device.app_version.replace(*version);
                     device.upgrading.set(true);
                     self.run.record(&host_name(i), EventKind::Upgrade { from, to: *version, before });
@@ -79,7 +80,7 @@ impl Driver<'_> {
         let host = host_name(i);
         let d = self.devices[i].clone();
         d.kill_requested.set(None);
-        if !self.sim.is_host_running(host.clone()) {
+        if !self.backend.is_running(&host) {
             return false;
         }
         if let Some(op) = d.open_op.take() {
@@ -94,13 +95,13 @@ impl Driver<'_> {
             None => None,
         };
         self.run.record(&host, EventKind::Kill { cause, step: armed.or(step) });
-        self.sim.crash(host);
+        self.backend.crash(&host);
         true
     }
 
     pub(super) fn restart(&mut self, host: Host) {
         let name = host.to_string();
-        self.sim.bounce(name.clone());
+        self.backend.bounce(&name);
         self.run.record(&name, EventKind::Restart);
     }
 
@@ -134,7 +135,7 @@ impl Driver<'_> {
         self.restarts = later;
         for (_, host) in due {
             let Host::Device(i) = host else { continue };
-            if !self.devices[i].down_by_schedule.get() && !self.sim.is_host_running(host_name(i)) {
+            if !self.devices[i].down_by_schedule.get() && !self.backend.is_running(&host_name(i)) {
                 self.restart(host);
             }
         }

@@ -9,8 +9,9 @@
 //! `driver` (the phases and the schedule), and the faults by group: `network`,
 //! `lifecycle` (kills, restarts, upgrades), `device_state` (clocks and OS conditions).
 
+pub(crate) mod backend;
 mod device_state;
-mod driver;
+pub(crate) mod driver;
 mod lifecycle;
 mod network;
 pub(crate) mod world;
@@ -23,6 +24,7 @@ use crate::implementation::{Client, Server};
 use crate::net::{Paths, SERVER};
 use crate::scenario::Scenario;
 use crate::seed::derive;
+use backend::Simulated;
 use driver::Driver;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
@@ -86,16 +88,9 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
             .instrument(span)
         });
     }
-    let mut driver = Driver {
-        scenario,
-        sim,
-        run: run.clone(),
-        devices,
-        rng: SmallRng::seed_from_u64(derive(seed, "driver")),
-        restarts: Vec::new(),
-        nemeses: Vec::new(),
-        skips: Skips::enter(),
-    };
+    let backend = Simulated { sim, devices: devices.clone(), skips: Skips::enter() };
+    let rng = SmallRng::seed_from_u64(derive(seed, "driver"));
+    let mut driver = Driver::new(scenario, backend, run.clone(), devices, rng);
     driver.faults_phase();
     driver.final_phase();
     drop(driver);
