@@ -20,7 +20,8 @@ use std::fmt;
 /// Default: register fields only (no counters, no sets), no sync step reported, no
 /// conflicts shown to the user. Declare what you have with
 /// `ClientCapabilities { counters: true, ..ClientCapabilities::default() }`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ClientCapabilities {
     /// Counter fields: increments that add up whatever their order.
     pub counters: bool,

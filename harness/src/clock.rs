@@ -1,5 +1,6 @@
-//! Wall clocks: the simulation's ([`SimClock`], what the server reads) and each device's
-//! ([`DeviceClock`]: the simulation's plus an offset, a drift and jumps).
+//! Wall clocks: the server's ([`ServerClock`]: the simulation's) and each device's
+//! ([`DeviceClock`]: the simulation's plus an offset, a drift and jumps). In live mode both
+//! read the machine's clock instead.
 //!
 //! turmoil has one global clock, stepped a tick at a time. A run's *timeline* is that
 //! stepped time plus the idle time the scenario skipped ([`crate::Fault::Skip`]): days
@@ -22,7 +23,7 @@ thread_local! {
     /// Time skipped so far by the run under way on this thread; `None` outside a run.
     ///
     /// A run owns its thread from start to end, as turmoil's own world does, and this lives
-    /// beside that world: it keeps [`SimClock`] a plain value an implementation can copy,
+    /// beside that world: it keeps [`ServerClock`] a plain value an implementation can copy,
     /// and two runs never share it (each installs its own, see [`Skips::enter`]).
     static SKIPPED: Cell<Option<Duration>> = const { Cell::new(None) };
 }
@@ -92,6 +93,9 @@ impl Drop for Skips {
 pub struct DeviceClock {
     offset_ms: Arc<AtomicI64>,
     drift_ppm: Arc<AtomicI64>,
+    /// Live mode: the machine's clock, in ms since the Unix epoch, when the run started;
+    /// `None` in the simulation.
+    live_origin_ms: Option<i64>,
 }
 
 impl DeviceClock {
@@ -100,6 +104,25 @@ impl DeviceClock {
         let clock = Self::default();
         clock.offset_ms.store(offset_ms, Ordering::Relaxed);
         clock
+    }
+
+    /// A device clock in live mode: the machine's clock plus `offset_ms`, drifting by
+    /// `drift_ppm` since `origin_ms` (the machine's clock when the run started).
+    pub(crate) fn live(origin_ms: i64, offset_ms: i64, drift_ppm: i64) -> Self {
+        let clock = Self { live_origin_ms: Some(origin_ms), ..Self::default() };
+        clock.set_parts(offset_ms, drift_ppm);
+        clock
+    }
+
+    /// The offset and drift, as a live driver is told them.
+    pub(crate) fn parts(&self) -> (i64, i64) {
+        (self.offset_ms.load(Ordering::Relaxed), self.drift_ppm.load(Ordering::Relaxed))
+    }
+
+    /// Sets the offset and drift, as a live driver is told them.
+    pub(crate) fn set_parts(&self, offset_ms: i64, drift_ppm: i64) {
+        self.offset_ms.store(offset_ms, Ordering::Relaxed);
+        self.drift_ppm.store(drift_ppm, Ordering::Relaxed);
     }
 
     /// Moves the clock by `delta_ms` (backwards when negative), as NTP or a time zone bug
@@ -134,19 +157,43 @@ impl DeviceClock {
 
 impl Clock for DeviceClock {
     fn now_ms(&self) -> i64 {
+        if let Some(origin) = self.live_origin_ms {
+            let real = machine_ms();
+            return self.read(Duration::from_millis((real - origin).max(0) as u64), Duration::from_millis(real as u64));
+        }
         let inside = "a device clock is read inside a simulated host";
         self.read(elapsed().expect(inside), since_epoch().expect(inside))
     }
 }
 
-/// The simulation's true wall clock, skipped time included: what the server reads.
+/// The server's wall clock: the simulation's true wall clock, skipped time included; in
+/// live mode (the `serve` command), the machine's.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SimClock;
+pub struct ServerClock {
+    live: bool,
+}
 
-impl Clock for SimClock {
+impl ServerClock {
+    /// The machine's clock, for a server run live.
+    pub(crate) fn live() -> Self {
+        Self { live: true }
+    }
+}
+
+impl Clock for ServerClock {
     fn now_ms(&self) -> i64 {
+        if self.live {
+            return machine_ms();
+        }
         since_epoch().expect("the simulation clock is read inside a simulated host").as_millis() as i64
     }
+}
+
+/// The machine's clock, in ms since the Unix epoch: live mode's only.
+#[allow(clippy::disallowed_methods)] // live mode runs in real time: this is its wall clock
+pub(crate) fn machine_ms() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

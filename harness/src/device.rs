@@ -8,13 +8,15 @@ use crate::clock::DeviceClock;
 use crate::env::{Condition, DeviceEnv, LiveConditions, Steps};
 use crate::history::EventKind;
 use crate::implementation::{App, BoxError, Client};
-use crate::net::{Link, SimConnector};
+use crate::net::{DeviceConnector, Link};
+use crate::operation::Operation;
 use crate::shared::{Phase, Run};
 use crate::state::{DeviceState, SyncOutcome};
 use crate::step::Step;
 use crate::workload;
 use rand::rngs::SmallRng;
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
@@ -137,7 +139,7 @@ impl DeviceShared {
             seed: crate::seed::derive(self.seed, &format!("boot {boot}")),
             boot,
             app_version: self.app_version.get(),
-            connector: SimConnector::new(self.link.clone()),
+            connector: DeviceConnector::new(self.link.clone()),
             conditions: self.conditions.clone(),
             steps: {
                 let shared = self.clone();
@@ -152,11 +154,39 @@ impl DeviceShared {
     }
 }
 
+/// An open app as the device's software uses it: an in-process [`App`], or, live, a
+/// driver process, whose state is one more request.
+pub(crate) trait Handle: 'static {
+    fn perform(&self, operation: &Operation) -> impl Future<Output = Result<(), NotDone>>;
+    fn sync(&self) -> impl Future<Output = Result<SyncOutcome, BoxError>>;
+    fn state(&self) -> impl Future<Output = Result<DeviceState, BoxError>>;
+}
+
+/// Why an operation was not confirmed to the user.
+pub(crate) enum NotDone {
+    /// It did not happen.
+    Failed(String),
+    /// Whether it happened is unknown (a live driver could not tell).
+    Unknown(String),
+}
+
+impl<A: App> Handle for A {
+    async fn perform(&self, operation: &Operation) -> Result<(), NotDone> {
+        App::perform(self, operation).await.map_err(|e| NotDone::Failed(e.to_string()))
+    }
+
+    fn sync(&self) -> impl Future<Output = Result<SyncOutcome, BoxError>> {
+        App::sync(self)
+    }
+
+    async fn state(&self) -> Result<DeviceState, BoxError> {
+        App::state(self)
+    }
+}
+
 /// The software of a device host: runs until the host is killed.
 pub(crate) async fn main<C: Client>(client: C, device: Rc<DeviceShared>, run: Rc<Run>) {
-    device.boots.set(device.boots.get() + 1);
-    device.round.set(None);
-    device.step.set(None);
+    boot(&device);
     let app = match client.open(device.env()).await {
         Ok(app) => Rc::new(app),
         Err(e) => {
@@ -165,10 +195,30 @@ pub(crate) async fn main<C: Client>(client: C, device: Rc<DeviceShared>, run: Rc
         }
     };
     let weak = Rc::downgrade(&app);
-    *device.probe.borrow_mut() = Some(Box::new(move || weak.upgrade().map(|app| app.state())));
+    *device.probe.borrow_mut() = Some(Box::new(move || weak.upgrade().map(|app| App::state(&*app))));
+    opened(app, device, run, None).await
+}
+
+/// Counts a boot of the device, before its app opens.
+pub(crate) fn boot(device: &DeviceShared) {
+    device.boots.set(device.boots.get() + 1);
+    device.round.set(None);
+    device.step.set(None);
+}
+
+/// The device's software once its app is open: the user and the OS's syncs during the
+/// faults, rounds until idle in the final phase. The user runs as a task of its own, whose
+/// handle goes to `tasks` when given (live mode aborts it at a kill; turmoil drops a
+/// crashed host's tasks by itself).
+pub(crate) async fn opened<H: Handle>(
+    app: Rc<H>,
+    device: Rc<DeviceShared>,
+    run: Rc<Run>,
+    tasks: Option<&RefCell<Vec<tokio::task::AbortHandle>>>,
+) {
     if device.upgrading.replace(false) {
         let version = device.app_version.get();
-        let kind = match app.state() {
+        let kind = match app.state().await {
             Ok(state) => EventKind::Upgraded { version, state },
             Err(e) => EventKind::OpenFailed { error: format!("the upgraded app could not report its state: {e}") },
         };
@@ -177,7 +227,10 @@ pub(crate) async fn main<C: Client>(client: C, device: Rc<DeviceShared>, run: Rc
     match run.phase.get() {
         Phase::Faults => {
             let wrote = Rc::new(Notify::new());
-            tokio::task::spawn_local(user(app.clone(), device.clone(), run.clone(), wrote.clone()));
+            let user = tokio::task::spawn_local(user(app.clone(), device.clone(), run.clone(), wrote.clone()));
+            if let Some(tasks) = tasks {
+                tasks.borrow_mut().push(user.abort_handle());
+            }
             background_sync(app, device, run, wrote).await
         }
         Phase::Final | Phase::Snapshot => final_sync(app, device, run).await,
@@ -185,7 +238,7 @@ pub(crate) async fn main<C: Client>(client: C, device: Rc<DeviceShared>, run: Rc
 }
 
 /// The user: operations at the workload's times, over what the device shows.
-async fn user<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>, wrote: Rc<Notify>) {
+async fn user<H: Handle>(app: Rc<H>, device: Rc<DeviceShared>, run: Rc<Run>, wrote: Rc<Notify>) {
     let workload = &run.workload;
     if device.index == 0 && device.boots.get() == 1 {
         let setup = workload.setup(&mut device.rng.borrow_mut(), &mut || run.next_op());
@@ -213,7 +266,7 @@ async fn user<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>, wrote:
             () = run.skipped.notified() => continue,
         }
         device.next_op.set(k + 1);
-        let shown = match app.state() {
+        let shown = match app.state().await {
             Ok(shown) => shown,
             Err(e) => {
                 run.record(&device.host, EventKind::Note { text: format!("the app could not show its state: {e}") });
@@ -228,8 +281,8 @@ async fn user<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>, wrote:
     }
 }
 
-async fn perform_numbered<A: App>(
-    app: &A,
+async fn perform_numbered<H: Handle>(
+    app: &H,
     device: &DeviceShared,
     run: &Run,
     op: u64,
@@ -243,13 +296,14 @@ async fn perform_numbered<A: App>(
     device.open_op.set(None);
     let kind = match outcome {
         Ok(()) => EventKind::Ok { op },
-        Err(e) => EventKind::Fail { op, error: e.to_string() },
+        Err(NotDone::Failed(error)) => EventKind::Fail { op, error },
+        Err(NotDone::Unknown(reason)) => EventKind::Info { op, reason },
     };
     run.record(&device.host, kind);
 }
 
 /// The OS's sync schedule during the faults: every period, and shortly after a write.
-async fn background_sync<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>, wrote: Rc<Notify>) {
+async fn background_sync<H: Handle>(app: Rc<H>, device: Rc<DeviceShared>, run: Rc<Run>, wrote: Rc<Notify>) {
     let policy = run.sync;
     loop {
         tokio::select! {
@@ -266,10 +320,10 @@ async fn background_sync<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<R
 }
 
 /// The final phase: rounds back to back until the harness takes the snapshot.
-async fn final_sync<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>) {
+async fn final_sync<H: Handle>(app: Rc<H>, device: Rc<DeviceShared>, run: Rc<Run>) {
     loop {
         if run.phase.get() == Phase::Snapshot {
-            let kind = match app.state() {
+            let kind = match app.state().await {
                 Ok(state) => EventKind::Snapshot { user: device.user.clone(), state },
                 Err(e) => EventKind::OpenFailed { error: format!("the app could not report its state: {e}") },
             };
@@ -291,7 +345,7 @@ async fn final_sync<A: App>(app: Rc<A>, device: Rc<DeviceShared>, run: Rc<Run>) 
 }
 
 /// One recorded sync round, cut at the background budget; then a read of what it shows.
-async fn round<A: App>(app: &A, device: &DeviceShared, run: &Run) -> Option<SyncOutcome> {
+async fn round<H: Handle>(app: &H, device: &DeviceShared, run: &Run) -> Option<SyncOutcome> {
     let round = device.rounds.get() + 1;
     device.rounds.set(round);
     device.round.set(Some(round));
@@ -317,7 +371,7 @@ async fn round<A: App>(app: &A, device: &DeviceShared, run: &Run) -> Option<Sync
             None
         }
     };
-    if let Ok(state) = app.state() {
+    if let Ok(state) = app.state().await {
         let (user, protocol) = (device.user.clone(), state.protocol);
         run.record(&device.host, EventKind::Read { user, protocol, records: state.records });
     }

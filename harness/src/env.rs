@@ -1,11 +1,13 @@
 //! What the harness gives an implementation: a device's environment and the server's.
 
-use crate::clock::{DeviceClock, SimClock};
-use crate::net::SimConnector;
+use crate::clock::{DeviceClock, ServerClock};
+use crate::net::DeviceConnector;
 use crate::step::Step;
 use protocol::Strategies;
 use std::cell::Cell;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -41,20 +43,29 @@ impl LiveConditions {
     }
 }
 
+/// Notes a step reached; its future says whether the app must stop there.
+type Reach = dyn Fn(Step) -> Pin<Box<dyn Future<Output = bool>>>;
+
 /// Where an app reports the sync steps it reaches (see [`Step`]).
 #[derive(Clone)]
-pub struct Steps(Rc<dyn Fn(Step) -> bool>);
+pub struct Steps(Rc<Reach>);
 
 impl Steps {
     /// Steps reported to `reach`, which notes each and says whether the app must stop there.
     pub(crate) fn new(reach: impl Fn(Step) -> bool + 'static) -> Self {
-        Steps(Rc::new(reach))
+        Steps(Rc::new(move |step| Box::pin(std::future::ready(reach(step)))))
+    }
+
+    /// Steps reported to `reach`, which answers when the app may go on (live mode: the
+    /// harness answers a driver's `step` over the driver protocol, or kills it there).
+    pub(crate) fn remote<F: Future<Output = bool> + 'static>(reach: impl Fn(Step) -> F + 'static) -> Self {
+        Steps(Rc::new(move |step| Box::pin(reach(step))))
     }
 
     /// Reports reaching `step`. When the scenario kills the app at this step, the future
     /// never completes and the harness kills the app before it goes on.
     pub async fn reached(&self, step: Step) {
-        if (self.0)(step) {
+        if (self.0)(step).await {
             std::future::pending::<()>().await;
         }
     }
@@ -83,7 +94,7 @@ pub struct DeviceEnv {
     /// The app version installed (for upgrade scenarios).
     pub app_version: u32,
     /// Opens paced connections to the server.
-    pub connector: SimConnector,
+    pub connector: DeviceConnector,
     /// Foreground, battery and metered flags.
     pub conditions: LiveConditions,
     /// Where to report sync steps.
@@ -110,8 +121,8 @@ pub struct ServerEnv {
     pub strategies: Strategies,
     /// How long tombstones must be kept, if the scenario declares a horizon.
     pub tombstone_horizon: Option<Duration>,
-    /// The simulation's wall clock.
-    pub clock: SimClock,
+    /// The server's wall clock: the simulation's, or the machine's live.
+    pub clock: ServerClock,
     /// A seed for the server's randomness.
     pub seed: u64,
 }

@@ -52,6 +52,7 @@ fn main() -> ExitCode {
 fn reference() -> Cli<ReferenceClient, ReferenceServer> {
     let cli = Cli::new(ReferenceClient::default(), ReferenceServer::default())
         .subject(Subject::new("reference", REPLAY))
+        .live_name("reference")
         .fuzz_replay(FUZZ_REPLAY)
         .adapters(scenarios::reference::adapters());
     mutant::ALL.iter().fold(cli, |cli, m| cli.variant(m.variant()))

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use std::cell::RefCell;
 use std::io;
 use std::time::Duration;
-use syncsim::net::{SimConnector, SERVER};
+use syncsim::net::{DeviceConnector, SERVER};
 use syncsim::DeviceEnv;
 use tokio::time::{timeout, Instant};
 
@@ -24,7 +24,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Talks to the server for one app.
 pub(crate) struct Transport {
-    connector: SimConnector,
+    connector: DeviceConnector,
     device: String,
     authorization: String,
     backoff: RefCell<Backoff>,

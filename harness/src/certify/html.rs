@@ -175,8 +175,8 @@ fn problems(certificate: &Certificate) -> String {
                 out.push_str(&violation(summary, sample));
             }
         }
-        for sample in &summary.panics {
-            out.push_str(&problem("unknown", sample, &format!("panicked: {}", sample.what), None));
+        for sample in &summary.undecided {
+            out.push_str(&problem("unknown", sample, &sample.what, None));
         }
         for sample in &summary.divergences {
             let d = &sample.what;
@@ -232,6 +232,7 @@ mod tests {
             subject: super::super::Subject::new("reference", ""),
             seeds: 2,
             determinism: Determinism::Trust,
+            live: false,
             invariants: vec![("exactly once", Expectation::Always), ("sometimes a conflict", Expectation::Sometimes)],
             summaries: vec![
                 Summary::new("s", vec![run(1, Vec::new()), run(2, vec![violated])]),

@@ -27,6 +27,8 @@ struct Document<'a> {
     implementation: &'a str,
     mutant: Option<MutantEntry<'a>>,
     check_determinism: bool,
+    /// Real processes in real time: a seed replays the plan, not the timing.
+    live: bool,
     invariants: Vec<InvariantEntry>,
     scenarios: Vec<ScenarioEntry<'a>>,
     build: Build,
@@ -121,6 +123,7 @@ fn report(certificate: &Certificate) -> Document<'_> {
         implementation: &certificate.subject.name,
         mutant: mutant(certificate),
         check_determinism: certificate.determinism == Determinism::Check,
+        live: certificate.live,
         invariants: certificate
             .invariants
             .iter()
@@ -156,7 +159,7 @@ fn scenario(summary: &Summary) -> ScenarioEntry<'_> {
         sometimes: sometimes(summary),
         violations,
         violations_left_off: left_off,
-        unknown: summary.panics.iter().map(|s| located(s, Panic { details: &s.what })).collect(),
+        unknown: summary.undecided.iter().map(|s| located(s, Panic { details: &s.what })).collect(),
         divergences: summary.divergences.iter().map(|s| located(s, &s.what)).collect(),
     }
 }

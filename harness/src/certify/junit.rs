@@ -43,8 +43,8 @@ fn case(summary: &Summary, classname: &str) -> TestCase {
         },
         Verdict::Fail => failure(summary),
         Verdict::Unknown => {
-            let first = &summary.panics[0];
-            let message = format!("seed {} panicked: {}", first.seed, first.what);
+            let first = &summary.undecided[0];
+            let message = format!("seed {} {}", first.seed, first.what);
             CaseResult::Error { kind: "panic".to_owned(), message, text: problems(summary) }
         }
     };
@@ -82,8 +82,8 @@ fn problems(summary: &Summary) -> String {
             }
         }
     }
-    for sample in &summary.panics {
-        let _ = writeln!(out, "seed {} panicked: {}\n    replay: {}", sample.seed, sample.what, sample.replay);
+    for sample in &summary.undecided {
+        let _ = writeln!(out, "seed {} {}\n    replay: {}", sample.seed, sample.what, sample.replay);
     }
     for sample in &summary.divergences {
         let d = &sample.what;
@@ -139,11 +139,12 @@ mod tests {
             subject: super::super::Subject::new("reference", ""),
             seeds: 2,
             determinism: Determinism::Trust,
+            live: false,
             invariants: vec![("exactly once", Expectation::Always)],
             summaries: vec![
                 Summary::new("passes", vec![run(1, checked(Vec::new())), run(2, checked(Vec::new()))]),
                 Summary::new("fails", vec![run(1, checked(Vec::new())), run(2, checked(vec![violation]))]),
-                Summary::new("panics", vec![run(1, RunOutcome::Panicked("boom".into()))]),
+                Summary::new("panics", vec![run(1, RunOutcome::Undecided("panicked: boom".into()))]),
                 Summary::not_applicable("needs", "the server does not declare counter fields".into()),
             ],
         };

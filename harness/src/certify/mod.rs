@@ -38,6 +38,7 @@ pub use summary::{Certificate, Verdict};
 
 use crate::capability::Capabilities;
 use crate::implementation::{Client, Server};
+use crate::live::Commands;
 use crate::Scenario;
 use plan::Plan;
 use run::Job;
@@ -67,6 +68,7 @@ pub struct Certification<C, S> {
     determinism: Determinism,
     timelines: Option<PathBuf>,
     suite: fn() -> Vec<Scenario>,
+    live: Option<Commands>,
 }
 
 impl<C: Client + Sync, S: Server + Sync> Certification<C, S> {
@@ -82,6 +84,7 @@ impl<C: Client + Sync, S: Server + Sync> Certification<C, S> {
             determinism: Determinism::Trust,
             timelines: None,
             suite: crate::suite::all,
+            live: None,
         }
     }
 
@@ -131,6 +134,16 @@ impl<C: Client + Sync, S: Server + Sync> Certification<C, S> {
         self
     }
 
+    /// Runs the implementation live instead (`DRIVERS.md`): `commands` start its server and
+    /// a driver per device boot, in real time, each device behind its port of the fault
+    /// proxy. The client declares what it has in its driver's hello; the server declares
+    /// what `S` does. Scenarios that cannot run in real time ([`crate::live::fits`]) are not
+    /// applicable, with the reason; a seed replays the plan, not the timing.
+    pub fn live(mut self, commands: Commands) -> Self {
+        self.live = Some(commands);
+        self
+    }
+
     /// The names of the scenarios it runs, in suite order; empty when the filter matches
     /// none.
     pub fn scenario_names(&self) -> Vec<String> {
@@ -142,18 +155,30 @@ impl<C: Client + Sync, S: Server + Sync> Certification<C, S> {
     /// Runs the certification: the applicable scenarios' seeds on the workers, the others
     /// noted with the reason they do not apply.
     pub fn run(&self) -> Certificate {
-        let capabilities = Capabilities::of(&self.client, &self.server);
+        let mut capabilities = Capabilities::of(&self.client, &self.server);
+        if let Some(commands) = &self.live {
+            match crate::live::hello(commands) {
+                Ok(hello) => {
+                    capabilities.client = hello.capabilities;
+                    capabilities.latest_app_version = hello.latest_app_version;
+                }
+                Err(why) => return self.undecided(&why),
+            }
+        }
         let suite = (self.suite)();
         let names = self.scenario_names();
         let reasons: Vec<Option<String>> = names
             .iter()
-            .map(|name| suite.iter().find(|s| s.name() == name).and_then(|s| s.applies_to(&capabilities).err()))
+            .map(|name| {
+                suite.iter().find(|s| s.name() == name).and_then(|s| self.reason_not_applicable(s, &capabilities))
+            })
             .collect();
         let applicable: Vec<String> =
             names.iter().zip(&reasons).filter(|(_, reason)| reason.is_none()).map(|(n, _)| n.clone()).collect();
         let job = Job {
             client: &self.client,
             server: &self.server,
+            live: self.live.as_ref().map(|commands| (commands, &capabilities)),
             subject: &self.subject,
             determinism: self.determinism,
             timelines: self.timelines.as_deref(),
@@ -168,10 +193,33 @@ impl<C: Client + Sync, S: Server + Sync> Certification<C, S> {
                 None => Summary::new(name, runs.next().expect("a row of runs per applicable scenario")),
             })
             .collect();
+        self.certificate(summaries)
+    }
+
+    /// Why `scenario` does not apply: to what the implementation declares, or, live, to
+    /// real time.
+    fn reason_not_applicable(&self, scenario: &Scenario, capabilities: &Capabilities) -> Option<String> {
+        let declared = scenario.applies_to(capabilities).err();
+        let live = self.live.as_ref().and_then(|_| crate::live::fits(scenario).err()).map(|why| format!("live: {why}"));
+        declared.or(live)
+    }
+
+    /// Every scenario undecided for `why`: the live client's driver could not even say
+    /// hello.
+    fn undecided(&self, why: &str) -> Certificate {
+        let runs = |name: &String| {
+            let replay = self.subject.replay_command(name, 1);
+            Summary::new(name, vec![run::SeedRun::undecided(1, replay, why.to_owned())])
+        };
+        self.certificate(self.scenario_names().iter().map(runs).collect())
+    }
+
+    fn certificate(&self, summaries: Vec<Summary>) -> Certificate {
         Certificate {
             subject: self.subject.clone(),
             seeds: self.seeds,
             determinism: self.determinism,
+            live: self.live.is_some(),
             invariants: crate::invariant::all().iter().map(|i| (i.name(), i.expectation())).collect(),
             summaries,
         }

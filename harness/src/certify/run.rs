@@ -47,9 +47,9 @@ pub(crate) enum RunOutcome {
         /// How the second run differed, when determinism was checked and it did.
         divergence: Option<Divergence>,
     },
-    /// It panicked (a harness bug, or an implementation the harness could not drive): no
-    /// verdict, with the panic's message.
-    Panicked(String),
+    /// It decided nothing, with why: it panicked (a harness bug, or an implementation the
+    /// harness could not drive: `panicked: MESSAGE`), or a live run's process misbehaved.
+    Undecided(String),
 }
 
 /// What every run of one certification shares: the implementation, how reports name it,
@@ -57,6 +57,8 @@ pub(crate) enum RunOutcome {
 pub(crate) struct Job<'a, C, S> {
     pub(crate) client: &'a C,
     pub(crate) server: &'a S,
+    /// Live: the commands, and what the implementation declares.
+    pub(crate) live: Option<(&'a crate::live::Commands, &'a crate::capability::Capabilities)>,
     pub(crate) subject: &'a Subject,
     pub(crate) determinism: Determinism,
     /// The certification page's directory, when failing runs write their timelines there.
@@ -65,23 +67,29 @@ pub(crate) struct Job<'a, C, S> {
 
 impl SeedRun {
     /// Runs seed `seed` of `scenario` as `job` says, twice under [`Determinism::Check`]. A
-    /// panic becomes [`RunOutcome::Panicked`], not the caller's. A run that violates an
+    /// panic becomes [`RunOutcome::Undecided`], not the caller's. A run that violates an
     /// invariant writes its timeline when `job` names a directory for them.
     pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, seed: u64, job: &Job<'_, C, S>) -> Self {
         let checked = panic::catch_unwind(AssertUnwindSafe(|| check(scenario, seed, job)));
         let (outcome, report) = match checked {
-            Ok((outcome, report)) => (outcome, Some(report)),
-            Err(payload) => (RunOutcome::Panicked(panic_message(payload.as_ref())), None),
+            Ok(Ok((outcome, report))) => (outcome, Some(report)),
+            Ok(Err(why)) => (RunOutcome::Undecided(why), None),
+            Err(payload) => (RunOutcome::Undecided(format!("panicked: {}", panic_message(payload.as_ref()))), None),
         };
         let failed = report.filter(|report| !report.ok());
         let timeline = job.timelines.zip(failed).map(|(dir, report)| write_timeline(dir, &report, job.subject));
         SeedRun { seed, replay: job.subject.replay_command(scenario.name(), seed), outcome, timeline }
     }
 
+    /// A run that decided nothing for `why`, without running.
+    pub(crate) fn undecided(seed: u64, replay: String, why: String) -> Self {
+        SeedRun { seed, replay, outcome: RunOutcome::Undecided(why), timeline: None }
+    }
+
     /// Fail on a violation or a divergence, unknown on a panic, else pass.
     pub(crate) fn verdict(&self) -> Verdict {
         match &self.outcome {
-            RunOutcome::Panicked(_) => Verdict::Unknown,
+            RunOutcome::Undecided(_) => Verdict::Unknown,
             RunOutcome::Checked { divergence: Some(_), .. } => Verdict::Fail,
             RunOutcome::Checked { findings, .. } if findings.iter().any(|f| !f.violations.is_empty()) => Verdict::Fail,
             RunOutcome::Checked { .. } => Verdict::Pass,
@@ -89,8 +97,16 @@ impl SeedRun {
     }
 }
 
-fn check<C: Client, S: Server>(scenario: &Scenario, seed: u64, job: &Job<'_, C, S>) -> (RunOutcome, Report) {
-    let history = scenario.history(job.client, job.server, seed);
+/// Runs and checks one seed; `Err` when a live run decided nothing.
+fn check<C: Client, S: Server>(
+    scenario: &Scenario,
+    seed: u64,
+    job: &Job<'_, C, S>,
+) -> Result<(RunOutcome, Report), String> {
+    let history = match job.live {
+        Some((commands, capabilities)) => crate::live::execute(scenario, commands, capabilities, seed)?,
+        None => scenario.history(job.client, job.server, seed),
+    };
     let divergence = match job.determinism {
         Determinism::Trust => None,
         Determinism::Check => Divergence::between(&history, &scenario.history(job.client, job.server, seed)),
@@ -98,7 +114,7 @@ fn check<C: Client, S: Server>(scenario: &Scenario, seed: u64, job: &Job<'_, C, 
     let mut report = scenario.check(history);
     report.replay = job.subject.replay_command(scenario.name(), seed);
     let findings = report.findings.clone();
-    (RunOutcome::Checked { findings, converged_after_ms: report.converged_after_ms, divergence }, report)
+    Ok((RunOutcome::Checked { findings, converged_after_ms: report.converged_after_ms, divergence }, report))
 }
 
 /// Writes `report`'s timeline under `dir`: the same page as `run ... --html`.
@@ -119,7 +135,7 @@ mod tests {
         let run = SeedRun {
             seed: 3,
             replay: String::new(),
-            outcome: RunOutcome::Panicked("boom".to_owned()),
+            outcome: RunOutcome::Undecided("panicked: boom".to_owned()),
             timeline: None,
         };
         assert_eq!(run.verdict(), Verdict::Unknown, "a panic decides nothing about the implementation");

@@ -84,8 +84,9 @@ pub(crate) struct Summary {
     pub(crate) violations: Vec<Sample<Violation>>,
     /// Why the scenario does not apply to the implementation, when it does not.
     pub(crate) not_applicable: Option<String>,
-    /// Runs that panicked, with the panic's message.
-    pub(crate) panics: Vec<Sample<String>>,
+    /// Runs that decided nothing, with why: `panicked: MESSAGE`, or what went wrong with
+    /// a live run's processes.
+    pub(crate) undecided: Vec<Sample<String>>,
     /// Seeds whose second run differed from the first.
     pub(crate) divergences: Vec<Sample<Divergence>>,
     /// The timelines written of failing seeds, by seed: the path relative to the
@@ -104,7 +105,7 @@ impl Summary {
             converge_ms: Vec::new(),
             checked: Vec::new(),
             violations: Vec::new(),
-            panics: Vec::new(),
+            undecided: Vec::new(),
             divergences: Vec::new(),
             timelines: BTreeMap::new(),
         };
@@ -127,7 +128,7 @@ impl Summary {
         let (seed, replay) = (run.seed, run.replay.as_str());
         self.timelines.extend(run.timeline.map(|timeline| (seed, timeline)));
         match run.outcome {
-            RunOutcome::Panicked(message) => self.panics.push(Sample::new(seed, replay, message)),
+            RunOutcome::Undecided(message) => self.undecided.push(Sample::new(seed, replay, message)),
             RunOutcome::Checked { findings, converged_after_ms, divergence } => {
                 self.converge_ms.extend(converged_after_ms);
                 self.divergences.extend(divergence.map(|d| Sample::new(seed, replay, d)));
@@ -200,6 +201,9 @@ pub struct Certificate {
     pub(crate) seeds: u64,
     /// Whether every seed was run twice.
     pub(crate) determinism: Determinism,
+    /// Whether it ran live: real processes in real time, a seed replaying the plan, not
+    /// the timing.
+    pub(crate) live: bool,
     /// The invariants, in report order, with their expectations: the table's columns.
     pub(crate) invariants: Vec<(&'static str, Expectation)>,
     /// One summary per scenario, in suite order.

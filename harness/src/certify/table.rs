@@ -106,8 +106,9 @@ fn totals(certificate: &Certificate) -> String {
         0 => String::new(),
         n => format!(", {n} not applicable"),
     };
+    let live = if certificate.live { " live (a seed replays the plan, not the timing)" } else { "" };
     format!(
-        "\n{}, {}{twice}, on the {}: {} pass, {} fail, {} unknown{not_applicable}. Verdict: {}.\n",
+        "\n{}, {}{twice}, on the {}{live}: {} pass, {} fail, {} unknown{not_applicable}. Verdict: {}.\n",
         plural(certificate.summaries.len(), "scenario"),
         plural(runs, "run"),
         certificate.subject.name.replace(':', " "),
@@ -150,7 +151,7 @@ fn problems(certificate: &Certificate) -> String {
             let samples = summary.first_per_seed(invariant);
             out.push_str(&problem(&summary.scenario, &samples, |v| v.to_string()));
         }
-        let panics: Vec<_> = summary.panics.iter().collect();
+        let panics: Vec<_> = summary.undecided.iter().collect();
         out.push_str(&problem(&summary.scenario, &panics, |message| format!("panicked: {message}")));
         let divergences: Vec<_> = summary.divergences.iter().collect();
         out.push_str(&problem(&summary.scenario, &divergences, |d| {

@@ -5,7 +5,7 @@
 //! not decide (a usage error, a run that panicked, nothing applicable, a file it could not
 //! write).
 
-use super::{prepare_outputs, usage, Cli};
+use super::{prepare_outputs, usage, Cli, LiveOptions};
 use crate::certify::{timelines_beside, Certification, DEFAULT_SEEDS};
 use crate::implementation::{Client, Server};
 use std::num::NonZeroUsize;
@@ -41,10 +41,16 @@ pub struct CertifyOptions {
     /// Runs every seed twice and fails on any difference between the two histories.
     #[arg(long)]
     check_determinism: bool,
-    /// Worker threads [default: the available parallelism, at most one per run].
+    /// Worker threads [default: the available parallelism, at most one per run; live,
+    /// where runs mostly wait, four].
     #[arg(long, value_name = "N")]
     jobs: Option<NonZeroUsize>,
+    #[command(flatten)]
+    live: LiveOptions,
 }
+
+/// Live runs at once by default: they mostly wait for real time to pass.
+const LIVE_JOBS: NonZeroUsize = NonZeroUsize::new(4).expect("four");
 
 /// Certifies as `options` say, prints the table, writes the files, returns the status.
 pub(super) fn certify<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options: &CertifyOptions) -> ExitCode {
@@ -56,9 +62,22 @@ pub(super) fn certify<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, optio
     if let Err(message) = prepare_outputs(outputs.into_iter().flatten().map(PathBuf::as_path)) {
         return usage(&message);
     }
-    let mut certification = Certification::new(chosen.client.clone(), chosen.server.clone())
-        .subject(chosen.subject.clone())
-        .seeds(options.seeds);
+    let live = match options.live.commands(cli, options.mutant.as_deref()) {
+        Ok(live) => live,
+        Err(message) => return usage(&message),
+    };
+    if live.is_some() && options.check_determinism {
+        return usage(
+            "--check-determinism compares two simulated runs byte for byte; live runs take real time and differ",
+        );
+    }
+    let mut subject = chosen.subject.clone();
+    subject.replay.push_str(&options.live.flags());
+    let mut certification =
+        Certification::new(chosen.client.clone(), chosen.server.clone()).subject(subject).seeds(options.seeds);
+    if let Some(commands) = live {
+        certification = certification.live(commands).jobs(LIVE_JOBS);
+    }
     if let Some(filter) = &options.filter {
         certification = certification.filter(filter);
         if certification.scenario_names().is_empty() {

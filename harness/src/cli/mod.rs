@@ -49,10 +49,12 @@
 
 mod certify;
 mod fuzz;
+mod live;
 mod proxy;
 
 pub use certify::CertifyOptions;
 pub use fuzz::FuzzOptions;
+pub use live::{LiveOptions, RoleOptions};
 pub use proxy::ProxyOptions;
 
 use crate::capability::Capabilities;
@@ -84,6 +86,12 @@ pub enum Command {
     /// Runs the live fault proxy in front of a server: network profiles, partitions,
     /// holds and HTTP faults on real sockets.
     Proxy(ProxyOptions),
+    /// Serves this binary's server on real TCP, configured by the environment of
+    /// DRIVERS.md: what `--live` starts as the server.
+    Serve(RoleOptions),
+    /// Runs this binary's client behind the driver protocol of DRIVERS.md on standard
+    /// input and output: what `--live` starts for each device.
+    Drive(RoleOptions),
 }
 
 /// How to run one scenario.
@@ -108,6 +116,8 @@ pub struct RunOptions {
     /// Prints only the verdict, not the timeline.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    live: LiveOptions,
 }
 
 #[derive(Parser)]
@@ -142,6 +152,7 @@ pub struct Cli<C, S> {
     adapters: Adapters,
     fuzz_replay: String,
     variants: Vec<Variant<C, S>>,
+    live_name: String,
 }
 
 /// Parses the command line and runs it on `client` and `server`: the whole `main` of a
@@ -164,7 +175,14 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
     pub fn new(client: C, server: S) -> Self {
         let adapters = Adapters::defaults::<C, S>();
         let fuzz_replay = crate::fuzz::default_replay();
-        Cli { client, server, subject: Subject::default(), adapters, fuzz_replay, variants: Vec::new() }
+        let live_name = "self".to_owned();
+        Cli { client, server, subject: Subject::default(), adapters, fuzz_replay, variants: Vec::new(), live_name }
+    }
+
+    /// The name `--live NAME` gives this binary's own implementation (default: `self`).
+    pub fn live_name(mut self, name: &str) -> Self {
+        self.live_name = name.to_owned();
+        self
     }
 
     /// How reports name the implementation and replay a scenario's seed.
@@ -213,6 +231,8 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
             Command::Certify(options) => certify::certify(self, &options),
             Command::Fuzz(options) => fuzz::fuzz(self, &options),
             Command::Proxy(options) => proxy::proxy(&options),
+            Command::Serve(options) => self.serve(&options),
+            Command::Drive(options) => self.drive(&options),
         }
     }
 
@@ -285,26 +305,61 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
         let Some(scenario) = crate::suite::by_name(&options.scenario) else {
             return usage(&format!("no scenario named `{}`; `list` shows them", options.scenario));
         };
-        if let Err(reason) = scenario.applies_to(&Capabilities::of(chosen.client, chosen.server)) {
+        let live = match options.live.commands(self, options.mutant.as_deref()) {
+            Ok(live) => live,
+            Err(message) => return usage(&message),
+        };
+        let mut capabilities = Capabilities::of(chosen.client, chosen.server);
+        if let Some(commands) = &live {
+            if let Err(reason) = crate::live::fits(&scenario) {
+                return usage(&format!("{} cannot run live: {reason}", scenario.name()));
+            }
+            match crate::live::hello(commands) {
+                Ok(hello) => {
+                    capabilities.client = hello.capabilities;
+                    capabilities.latest_app_version = hello.latest_app_version;
+                }
+                Err(why) => return usage(&format!("undecided: {why}")),
+            }
+        }
+        if let Err(reason) = scenario.applies_to(&capabilities) {
             return usage(&format!("{} does not apply to this implementation: {reason}", scenario.name()));
         }
-        run_one(&scenario, options, &chosen)
+        run_one(&scenario, options, &chosen, live.as_ref().map(|commands| (commands, &capabilities)))
     }
 }
 
-fn run_one<C: Client, S: Server>(scenario: &Scenario, options: &RunOptions, chosen: &Chosen<'_, C, S>) -> ExitCode {
+fn run_one<C: Client, S: Server>(
+    scenario: &Scenario,
+    options: &RunOptions,
+    chosen: &Chosen<'_, C, S>,
+    live: Option<(&crate::live::Commands, &Capabilities)>,
+) -> ExitCode {
     crate::trace::init();
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now(); // allowed: the wall clock measures the simulation's speed
-    let mut report = scenario.run(chosen.client, chosen.server, options.seed);
+    let mut report = match live {
+        None => scenario.run(chosen.client, chosen.server, options.seed),
+        Some((commands, capabilities)) => match crate::live::execute(scenario, commands, capabilities, options.seed) {
+            Ok(history) => scenario.check(history),
+            Err(why) => {
+                eprintln!("undecided: {why}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     let wall = started.elapsed().as_secs_f64();
-    report.replay = chosen.subject.replay_command(scenario.name(), options.seed);
+    report.replay = chosen.subject.replay_command(scenario.name(), options.seed) + &options.live.flags();
     if !options.quiet {
         print!("{}", report.timeline());
     }
     print!("{report}");
     let simulated = report.history.events.last().map_or(0.0, |e| e.t_ms as f64 / 1000.0);
-    println!("  simulated {simulated:.1} s in {wall:.2} s of wall time ({:.0}x)", simulated / wall.max(1e-9));
+    if live.is_some() {
+        println!("  live: {wall:.1} s of real time (a seed replays the plan, not the timing)");
+    } else {
+        println!("  simulated {simulated:.1} s in {wall:.2} s of wall time ({:.0}x)", simulated / wall.max(1e-9));
+    }
     if let Some(path) = &options.history {
         if let Err(e) = report.write_history(path) {
             return usage(&format!("could not write the history: {e}"));

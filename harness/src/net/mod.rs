@@ -12,7 +12,11 @@ pub(crate) use edge::{EdgeFaults, Paths};
 pub(crate) use link::{Link, Timebase, Way};
 
 use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// The server's host name.
 pub const SERVER: &str = "server";
@@ -24,8 +28,15 @@ pub fn device(index: usize) -> String {
     format!("device{index}")
 }
 
-/// A connection to the server as a device sees it: turmoil TCP, paced by the device's link.
-pub type SimStream = Paced<turmoil::net::TcpStream>;
+/// A connection to the server as a device sees it: in the simulation, turmoil TCP paced by
+/// the device's link; in live mode (the `drive` command), real TCP to the device's port of
+/// the fault proxy, which paces it.
+pub struct DeviceStream(Stream);
+
+enum Stream {
+    Simulated(Paced<turmoil::net::TcpStream>),
+    Tcp(tokio::net::TcpStream),
+}
 
 /// Opens connections from one device to the server. Cheap to clone.
 ///
@@ -33,25 +44,78 @@ pub type SimStream = Paced<turmoil::net::TcpStream>;
 /// While the device is offline, connecting fails at once (`ConnectionRefused`); in a
 /// blackhole it hangs: an app needs its own connect timeout.
 #[derive(Clone, Debug)]
-pub struct SimConnector {
-    link: Rc<Link>,
+pub struct DeviceConnector(Target);
+
+#[derive(Clone, Debug)]
+enum Target {
+    Simulated(Rc<Link>),
+    Tcp(SocketAddr),
 }
 
-impl SimConnector {
+impl DeviceConnector {
     pub(crate) fn new(link: Rc<Link>) -> Self {
-        Self { link }
+        Self(Target::Simulated(link))
+    }
+
+    /// Real TCP to `addr`, for a driver process in live mode.
+    pub(crate) fn tcp(addr: SocketAddr) -> Self {
+        Self(Target::Tcp(addr))
     }
 
     /// Connects to the server.
-    pub async fn connect(&self) -> io::Result<SimStream> {
-        let stream = turmoil::net::TcpStream::connect((SERVER, PORT)).await?;
-        let profile = self.link.profile();
-        tokio::time::sleep(profile.up.latency + profile.down.latency).await;
-        Ok(Paced::new(stream, self.link.clone(), Way::Up))
+    pub async fn connect(&self) -> io::Result<DeviceStream> {
+        match &self.0 {
+            Target::Simulated(link) => {
+                let stream = turmoil::net::TcpStream::connect((SERVER, PORT)).await?;
+                let profile = link.profile();
+                tokio::time::sleep(profile.up.latency + profile.down.latency).await;
+                Ok(DeviceStream(Stream::Simulated(Paced::new(stream, link.clone(), Way::Up))))
+            }
+            Target::Tcp(addr) => {
+                let stream = tokio::net::TcpStream::connect(addr).await?;
+                stream.set_nodelay(true)?;
+                Ok(DeviceStream(Stream::Tcp(stream)))
+            }
+        }
     }
 
-    /// The device's current profile.
+    /// The device's current profile (live, the proxy knows it, not the device: `WIFI`).
     pub fn profile(&self) -> Profile {
-        self.link.profile()
+        match &self.0 {
+            Target::Simulated(link) => link.profile(),
+            Target::Tcp(_) => Profile::WIFI,
+        }
+    }
+}
+
+impl AsyncRead for DeviceStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match &mut self.0 {
+            Stream::Simulated(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for DeviceStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match &mut self.0 {
+            Stream::Simulated(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.0 {
+            Stream::Simulated(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.0 {
+            Stream::Simulated(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+        }
     }
 }

@@ -16,8 +16,9 @@ pub(crate) trait Backend {
     fn now(&self) -> Duration;
     /// The true wall clock, since the Unix epoch.
     fn since_epoch(&self) -> Duration;
-    /// Lets the hosts run for one tick.
-    fn step(&mut self);
+    /// Lets the hosts run for one tick. `Err` ends the run undecided (live: a process of
+    /// the implementation misbehaved), with the reason.
+    fn step(&mut self) -> Result<(), String>;
     fn is_running(&mut self, host: &str) -> bool;
     /// Kills a host: its software stops where it is, its data stays.
     fn crash(&mut self, host: &str);
@@ -54,10 +55,11 @@ impl Backend for Simulated<'_> {
         self.sim.since_epoch() + self.skips.total()
     }
 
-    fn step(&mut self) {
+    fn step(&mut self) -> Result<(), String> {
         if let Err(e) = self.sim.step() {
             panic!("the simulation stopped: {e}; this is a harness bug or a host that returned an error");
         }
+        Ok(())
     }
 
     fn is_running(&mut self, host: &str) -> bool {

@@ -53,17 +53,24 @@ impl<'a, B: Backend> Driver<'a, B> {
         self.backend.since_epoch()
     }
 
-    fn step(&mut self) {
+    fn step(&mut self) -> Result<(), String> {
         self.run.driver_now.set(self.now());
-        self.backend.step();
+        self.backend.step()?;
         self.run.driver_now.set(self.now());
+        Ok(())
+    }
+
+    /// The backend, once the run is over.
+    pub(crate) fn into_backend(self) -> B {
+        self.backend
     }
 
     fn note(&self, fault: &Fault) {
         self.run.record(HARNESS, EventKind::fault(fault));
     }
 
-    pub(crate) fn faults_phase(&mut self) {
+    /// The workload and the schedule; `Err` when the backend ends the run undecided.
+    pub(crate) fn faults_phase(&mut self) -> Result<(), String> {
         for i in 0..self.devices.len() {
             self.set_profile_from(i, self.scenario.profile_of(i), Reach::Up);
         }
@@ -78,11 +85,14 @@ impl<'a, B: Backend> Driver<'a, B> {
             self.kill_where_requested();
             self.kill_at_random();
             self.restart_due();
-            self.step();
+            self.step()?;
         }
+        Ok(())
     }
 
-    pub(crate) fn final_phase(&mut self) {
+    /// Faults stop, every device restarts and syncs until idle, then reports its state;
+    /// `Err` when the backend ends the run undecided.
+    pub(crate) fn final_phase(&mut self) -> Result<(), String> {
         let start = self.now();
         self.run.driver_now.set(start);
         self.run.phase.set(Phase::Final);
@@ -113,7 +123,7 @@ impl<'a, B: Backend> Driver<'a, B> {
         let bound = self.scenario.converge_within;
         loop {
             for _ in 0..100 {
-                self.step();
+                self.step()?;
             }
             let last_change = self.run.last_change.get();
             if self.devices.iter().all(|d| d.idle_since.get().is_some_and(|t| t >= last_change)) {
@@ -129,8 +139,9 @@ impl<'a, B: Backend> Driver<'a, B> {
         self.run.phase.set(Phase::Snapshot);
         let deadline = self.now() + Duration::from_secs(120);
         while self.now() < deadline && !self.devices.iter().all(|d| d.snapshot_taken.get()) {
-            self.step();
+            self.step()?;
         }
+        Ok(())
     }
 
     /// Applies one scheduled fault: noted on the timeline (crashes and bounces show as the

@@ -44,10 +44,10 @@ pub fn user(index: usize) -> String {
     USERS.get(index).map_or_else(|| format!("user{index}"), |u| (*u).to_owned())
 }
 
-/// Runs `scenario` once with `seed` and returns its history.
-pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, server: &S, seed: u64) -> History {
-    let capabilities = Capabilities::of(client, server);
-    if let Err(reason) = scenario.applies_to(&capabilities) {
+/// What `scenario`'s run with `seed` is made of, on an implementation that declares
+/// `capabilities`. Panics when the scenario does not apply to it.
+pub(crate) fn setup(scenario: &Scenario, capabilities: &Capabilities, seed: u64) -> Setup {
+    if let Err(reason) = scenario.applies_to(capabilities) {
         panic!(
             "scenario {} does not apply to this implementation: {reason}. Run only the scenarios that apply \
              (Scenario::applies_to), or certify with syncsim::certify, which reports it not applicable",
@@ -56,14 +56,14 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
     }
     let latest = capabilities.latest_app_version;
     scenario.check_app_versions(latest);
-    let declared = scenario.strategies_for(&capabilities);
+    let declared = scenario.strategies_for(capabilities);
     let devices = (0..scenario.devices).map(|i| DeviceSetup {
         user: user(i % scenario.users),
         profile: scenario.profile_of(i),
         clock: DeviceClock::with_offset(scenario.clock_offsets.get(&i).copied().unwrap_or(0)),
         app_version: scenario.app_version_of(i, latest),
     });
-    let setup = Setup {
+    Setup {
         name: scenario.name.clone(),
         seed,
         devices: devices.collect(),
@@ -71,10 +71,15 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
         tombstone_horizon: scenario.tombstone_horizon,
         paths: Paths { push: capabilities.server.push_path, pull: capabilities.server.pull_path },
         sync: scenario.sync,
-        workload: scenario.workload.clone().within(&capabilities),
+        workload: scenario.workload.clone().within(capabilities),
         tick: scenario.tick,
         length: scenario.duration + scenario.converge_within,
-    };
+    }
+}
+
+/// Runs `scenario` once with `seed` and returns its history.
+pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, server: &S, seed: u64) -> History {
+    let setup = setup(scenario, &Capabilities::of(client, server), seed);
     let World { dir: _dir, run, devices, server_env, mut sim } = World::new(setup, server);
     for shared in &devices {
         let (client, shared, run) = (client.clone(), shared.clone(), run.clone());
@@ -91,8 +96,9 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
     let backend = Simulated { sim, devices: devices.clone(), skips: Skips::enter() };
     let rng = SmallRng::seed_from_u64(derive(seed, "driver"));
     let mut driver = Driver::new(scenario, backend, run.clone(), devices, rng);
-    driver.faults_phase();
-    driver.final_phase();
+    if let Err(why) = driver.faults_phase().and_then(|()| driver.final_phase()) {
+        unreachable!("the simulation ends a run only by panicking, not with: {why}");
+    }
     drop(driver);
     let states = server.state(&server_env);
     let mut history =

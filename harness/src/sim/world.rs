@@ -46,6 +46,48 @@ pub(crate) struct Setup {
     pub(crate) length: Duration,
 }
 
+/// What a run's world is made of, whatever runs it: its data, history and devices.
+pub(crate) struct Ground {
+    /// Every host's data; removed when the world is dropped.
+    pub(crate) dir: TempDir,
+    pub(crate) run: Rc<Run>,
+    pub(crate) devices: Vec<Rc<DeviceShared>>,
+    pub(crate) server_env: ServerEnv,
+}
+
+impl Ground {
+    /// Lays out `setup`'s world under a new temporary directory named `prefix...`.
+    pub(crate) fn new(setup: &Setup, prefix: &str) -> Self {
+        let dir = tempfile::Builder::new().prefix(prefix).tempdir().expect("a temporary directory for the run's data");
+        let infos: Vec<DeviceInfo> = setup
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| DeviceInfo { host: host_name(i), user: d.user.clone() })
+            .collect();
+        let declared = [("project", setup.strategies.project), ("task", setup.strategies.task)];
+        let strategies = declared.into_iter().map(|(e, s)| (e.to_owned(), s.name().to_owned())).collect();
+        let mut history = History::new(&setup.name, setup.seed, infos.clone(), strategies);
+        history.header.push_path = setup.paths.push.map(str::to_owned);
+        let run = Rc::new(Run::new(history, setup.seed, setup.sync, setup.workload.clone(), setup.paths));
+        let devices: Vec<Rc<DeviceShared>> = setup
+            .devices
+            .iter()
+            .zip(&infos)
+            .enumerate()
+            .map(|(i, (device, info))| {
+                let link = Link::new(device.profile, derive(setup.seed, &format!("link {i}")), setup.tick);
+                let clock = device.clock.clone();
+                let shared = DeviceShared::new(i, info, dir.path(), clock, link, device.app_version, setup.seed);
+                Rc::new(shared)
+            })
+            .collect();
+        let server_env =
+            server_env(dir.path(), &devices, setup.strategies.clone(), setup.tombstone_horizon, setup.seed);
+        Ground { dir, run, devices, server_env }
+    }
+}
+
 /// A run's world, set up.
 pub(crate) struct World<'a> {
     /// Every host's data; removed when the world is dropped.
@@ -60,31 +102,7 @@ pub(crate) struct World<'a> {
 impl World<'_> {
     /// Sets up `setup`'s world with `server` running on its host.
     pub(crate) fn new<S: Server>(setup: Setup, server: &S) -> Self {
-        let dir =
-            tempfile::Builder::new().prefix("syncsim-").tempdir().expect("a temporary directory for the run's data");
-        let infos: Vec<DeviceInfo> = setup
-            .devices
-            .iter()
-            .enumerate()
-            .map(|(i, d)| DeviceInfo { host: host_name(i), user: d.user.clone() })
-            .collect();
-        let declared = [("project", setup.strategies.project), ("task", setup.strategies.task)];
-        let strategies = declared.into_iter().map(|(e, s)| (e.to_owned(), s.name().to_owned())).collect();
-        let mut history = History::new(&setup.name, setup.seed, infos.clone(), strategies);
-        history.header.push_path = setup.paths.push.map(str::to_owned);
-        let run = Rc::new(Run::new(history, setup.seed, setup.sync, setup.workload, setup.paths));
-        let devices: Vec<Rc<DeviceShared>> = setup
-            .devices
-            .into_iter()
-            .zip(&infos)
-            .enumerate()
-            .map(|(i, (device, info))| {
-                let link = Link::new(device.profile, derive(setup.seed, &format!("link {i}")), setup.tick);
-                let shared = DeviceShared::new(i, info, dir.path(), device.clock, link, device.app_version, setup.seed);
-                Rc::new(shared)
-            })
-            .collect();
-        let server_env = server_env(dir.path(), &devices, setup.strategies, setup.tombstone_horizon, setup.seed);
+        let Ground { dir, run, devices, server_env } = Ground::new(&setup, "syncsim-");
         let mut sim = simulation(setup.seed, setup.tick, setup.length);
         host_server(&mut sim, server, &server_env, &run, &devices);
         World { dir, run, devices, server_env, sim }
@@ -118,7 +136,7 @@ fn server_env(
         credentials: devices.iter().map(|d| Credential { user: d.user.clone(), token: d.token.clone() }).collect(),
         strategies,
         tombstone_horizon,
-        clock: crate::clock::SimClock,
+        clock: crate::clock::ServerClock::default(),
         seed: derive(seed, SERVER),
     };
     std::fs::create_dir_all(&env.data_dir).expect("the server's data directory");

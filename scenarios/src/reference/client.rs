@@ -147,7 +147,7 @@ fn outcome(report: &SyncReport) -> SyncOutcome {
 }
 
 /// The harness's paced connections as the reference client's connector.
-struct ThroughTheSimulation(syncsim::net::SimConnector);
+struct ThroughTheSimulation(syncsim::net::DeviceConnector);
 
 impl Connector for ThroughTheSimulation {
     fn connect(&self) -> Pin<Box<dyn Future<Output = std::io::Result<BoxStream>> + '_>> {
