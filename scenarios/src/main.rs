@@ -30,6 +30,7 @@ struct Args {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process: boxing would only add noise
 enum Ours {
     #[command(flatten)]
     Syncsim(Command),

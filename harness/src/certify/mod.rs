@@ -157,6 +157,9 @@ impl<C: Client + Sync, S: Server + Sync> Certification<C, S> {
     pub fn run(&self) -> Certificate {
         let mut capabilities = Capabilities::of(&self.client, &self.server);
         if let Some(commands) = &self.live {
+            if let Some(server) = &commands.server_capabilities {
+                capabilities.server = server.clone();
+            }
             match crate::live::hello(commands) {
                 Ok(hello) => {
                     capabilities.client = hello.capabilities;

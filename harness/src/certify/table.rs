@@ -151,8 +151,8 @@ fn problems(certificate: &Certificate) -> String {
             let samples = summary.first_per_seed(invariant);
             out.push_str(&problem(&summary.scenario, &samples, |v| v.to_string()));
         }
-        let panics: Vec<_> = summary.undecided.iter().collect();
-        out.push_str(&problem(&summary.scenario, &panics, |message| format!("panicked: {message}")));
+        let undecided: Vec<_> = summary.undecided.iter().collect();
+        out.push_str(&problem(&summary.scenario, &undecided, String::clone));
         let divergences: Vec<_> = summary.divergences.iter().collect();
         out.push_str(&problem(&summary.scenario, &divergences, |d| {
             format!(

@@ -4,8 +4,10 @@
 //! themselves.
 
 use super::Cli;
+use crate::capability::ServerCapabilities;
 use crate::implementation::{Client, Server};
 use crate::live::Commands;
+use protocol::{Strategies, Strategy};
 
 /// Which implementation runs live, if any.
 #[derive(clap::Args, Debug, Default)]
@@ -22,6 +24,63 @@ pub struct LiveOptions {
     /// the driver protocol of DRIVERS.md).
     #[arg(long, value_name = "CMD", requires = "server_cmd")]
     client_cmd: Option<String>,
+    /// What the server of --server-cmd declares, as a JSON file (DRIVERS.md) [default:
+    /// last-write-wins by arrival, registers only, no paths named].
+    #[arg(long, value_name = "PATH", requires = "server_cmd")]
+    server_declares: Option<std::path::PathBuf>,
+}
+
+/// What an external server declares, as `--server-declares` reads it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Declared {
+    #[serde(default)]
+    strategies: Option<DeclaredStrategies>,
+    #[serde(default)]
+    configurable: Vec<String>,
+    #[serde(default)]
+    counters: bool,
+    #[serde(default)]
+    sets: bool,
+    #[serde(default)]
+    tombstone_horizon: bool,
+    #[serde(default)]
+    push_path: Option<String>,
+    #[serde(default)]
+    pull_path: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclaredStrategies {
+    project: String,
+    task: String,
+}
+
+/// The server's declaration in the file at `path`.
+fn server_declares(path: &std::path::Path) -> Result<ServerCapabilities, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--server-declares {}: {e}", path.display()))?;
+    let declared: Declared =
+        serde_json::from_str(&text).map_err(|e| format!("--server-declares {}: {e}", path.display()))?;
+    let strategy = |name: &str| {
+        Strategy::parse(name).ok_or_else(|| {
+            let names: Vec<&str> = Strategy::ALL.iter().map(|s| s.name()).collect();
+            format!("--server-declares {}: no strategy {name:?}; one of {}", path.display(), names.join(", "))
+        })
+    };
+    let mut capabilities = ServerCapabilities::default();
+    if let Some(strategies) = declared.strategies {
+        capabilities.strategies =
+            Strategies { project: strategy(&strategies.project)?, task: strategy(&strategies.task)? };
+    }
+    capabilities.configurable = declared.configurable.iter().map(|s| strategy(s)).collect::<Result<_, _>>()?;
+    capabilities.counters = declared.counters;
+    capabilities.sets = declared.sets;
+    capabilities.tombstone_horizon = declared.tombstone_horizon;
+    // Paths live as long as the certification: one leak of a few bytes per run of the CLI.
+    capabilities.push_path = declared.push_path.map(|p| &*Box::leak(p.into_boxed_str()));
+    capabilities.pull_path = declared.pull_path.map(|p| &*Box::leak(p.into_boxed_str()));
+    Ok(capabilities)
 }
 
 /// Which build the `serve` and `drive` commands run.
@@ -42,7 +101,12 @@ impl LiveOptions {
                             --server-cmd and --client-cmd"
                     .into());
             }
-            return Ok(Some(Commands { server: server.clone(), client: client.clone() }));
+            let server_capabilities = match &self.server_declares {
+                Some(path) => server_declares(path)?,
+                None => ServerCapabilities::default(),
+            };
+            let (server, client) = (server.clone(), client.clone());
+            return Ok(Some(Commands { server, client, server_capabilities: Some(server_capabilities) }));
         }
         let Some(name) = &self.live else { return Ok(None) };
         if *name != cli.live_name {
@@ -55,7 +119,8 @@ impl LiveOptions {
         let exe = std::env::current_exe().map_err(|e| format!("cannot find this program to run it live: {e}"))?;
         let exe = shell_quote(&exe.display().to_string());
         let planted = mutant.map(|m| format!(" --mutant {}", shell_quote(m))).unwrap_or_default();
-        Ok(Some(Commands { server: format!("{exe} serve{planted}"), client: format!("{exe} drive{planted}") }))
+        let (server, client) = (format!("{exe} serve{planted}"), format!("{exe} drive{planted}"));
+        Ok(Some(Commands { server, client, server_capabilities: None }))
     }
 
     /// The flags that select the same live implementation, for replay commands.
@@ -63,7 +128,16 @@ impl LiveOptions {
         match (&self.live, &self.server_cmd, &self.client_cmd) {
             (Some(name), _, _) => format!(" --live {name}"),
             (None, Some(server), Some(client)) => {
-                format!(" --server-cmd {} --client-cmd {}", shell_quote(server), shell_quote(client))
+                let declares = self
+                    .server_declares
+                    .as_ref()
+                    .map(|path| format!(" --server-declares {}", shell_quote(&path.display().to_string())));
+                format!(
+                    " --server-cmd {} --client-cmd {}{}",
+                    shell_quote(server),
+                    shell_quote(client),
+                    declares.unwrap_or_default()
+                )
             }
             _ => String::new(),
         }
@@ -99,6 +173,21 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_declaration_reads_from_json_and_a_mistake_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.json");
+        let text = r#"{"strategies":{"project":"field-merge","task":"lww-hlc"},"counters":true,"push_path":"/push"}"#;
+        std::fs::write(&path, text).unwrap();
+        let declared = server_declares(&path).unwrap();
+        assert_eq!((declared.strategies.project, declared.counters), (Strategy::FieldMerge, true));
+        assert_eq!((declared.push_path, declared.pull_path, declared.sets), (Some("/push"), None, false));
+        std::fs::write(&path, r#"{"strategies":{"project":"coin-toss","task":"lww-hlc"}}"#).unwrap();
+        assert!(server_declares(&path).unwrap_err().contains("no strategy \"coin-toss\""));
+        std::fs::write(&path, r#"{"counter":true}"#).unwrap();
+        assert!(server_declares(&path).unwrap_err().contains("unknown field `counter`"));
+    }
 
     #[test]
     fn words_are_quoted_for_sh_only_when_they_need_it() {

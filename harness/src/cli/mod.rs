@@ -311,6 +311,9 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
         };
         let mut capabilities = Capabilities::of(chosen.client, chosen.server);
         if let Some(commands) = &live {
+            if let Some(server) = &commands.server_capabilities {
+                capabilities.server = server.clone();
+            }
             if let Err(reason) = crate::live::fits(&scenario) {
                 return usage(&format!("{} cannot run live: {reason}", scenario.name()));
             }

@@ -332,8 +332,23 @@ impl Backend for Live {
         panic!("a skip cannot happen in real time: live runs leave out the scenarios that skip (live::fits)");
     }
 
+    /// Live, the app goes on while its state is asked for, so the device's software stops
+    /// first: at the end of the operation and the round under way (at most
+    /// [`super::remote::QUICK`]), nothing new starts. The driver asks only before an upgrade,
+    /// which kills the device next.
     fn probe(&mut self, device: usize) -> Option<DeviceState> {
         let remote = self.remote(device)?;
+        let shared = self.devices[device].clone();
+        let settled = async move {
+            while shared.round.get().is_some() || shared.open_op.get().is_some() {
+                tokio::time::sleep(TICK).await;
+            }
+        };
+        let _ = self.block_on(async { tokio::time::timeout(super::remote::QUICK, settled).await });
+        if let Some(booted) = &self.booted[device] {
+            booted.task.abort();
+            booted.slot.tasks.borrow_mut().drain(..).for_each(|task| task.abort());
+        }
         let state = async move { RemoteApp(remote).state().await.ok() };
         self.block_on(async { tokio::time::timeout(super::remote::QUICK, state).await }).ok().flatten()
     }

@@ -24,6 +24,8 @@ use tokio::task::{spawn_local, AbortHandle};
 pub(crate) const QUICK: Duration = Duration::from_secs(30);
 /// How long a driver may take to perform an operation or run a sync round.
 pub(crate) const SLOW: Duration = Duration::from_secs(120);
+/// How many times, 10 ms apart, a driver whose output ended is asked for its exit status.
+const EXIT_POLLS: usize = 100;
 
 /// The first thing that went wrong with a live run's processes; the run ends there.
 #[derive(Debug, Default)]
@@ -91,7 +93,7 @@ impl Remote {
         let hello = match first {
             Err(_) => return Err(remote.fault(&format!("did not say hello within {} s", QUICK.as_secs()))),
             Ok(Ok(Some(line))) => remote.hello(&line)?,
-            Ok(_) => return Err(remote.ended("before its hello")),
+            Ok(_) => return Err(remote.ended("before its hello").await),
         };
         let reader = spawn_local(remote.clone().read(lines, device, run));
         remote.tasks.borrow_mut().extend([writer.abort_handle(), reader.abort_handle()]);
@@ -122,7 +124,10 @@ impl Remote {
                 Ok(Some(line)) => line,
                 Ok(None) | Err(_) => {
                     if !self.closing.get() {
-                        self.broken.set(self.ended("while the harness waited for it"));
+                        let why = self.ended("while the harness waited for it").await;
+                        if !self.closing.get() {
+                            self.broken.set(why);
+                        }
                     }
                     return;
                 }
@@ -214,8 +219,17 @@ impl Remote {
         format!("{} {what}{log}", self.label)
     }
 
-    fn ended(&self, when: &str) -> String {
-        let status = self.process.borrow_mut().exited();
+    /// Why its standard output ended: its exit status, once it has one (a process that
+    /// closed its output goes on to exit a moment later, or never).
+    async fn ended(&self, when: &str) -> String {
+        let mut status = None;
+        for _ in 0..EXIT_POLLS {
+            status = self.process.borrow_mut().exited();
+            if status.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let how = status.map_or_else(|| "closed its standard output".to_owned(), |s| format!("exited ({s})"));
         self.fault(&format!("{how} {when}"))
     }

@@ -36,6 +36,9 @@ pub struct Commands {
     pub server: String,
     /// Starts one driver (`sh -c`).
     pub client: String,
+    /// What the server declares; `None`: what the certification's `Server` declares (a
+    /// Rust server run by its own `serve` command).
+    pub server_capabilities: Option<crate::capability::ServerCapabilities>,
 }
 
 /// Whether `scenario` can run in real time; the reason when it cannot.
