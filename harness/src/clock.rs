@@ -192,7 +192,7 @@ impl Clock for ServerClock {
 /// The machine's clock, in ms since the Unix epoch: live mode's only.
 #[allow(clippy::disallowed_methods)] // live mode runs in real time: this is its wall clock
 pub(crate) fn machine_ms() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH); // live: real time
     now.map_or(0, |d| d.as_millis() as i64)
 }
 

@@ -73,9 +73,10 @@ pub(super) fn render(certificate: &Certificate) -> String {
 fn header(certificate: &Certificate, label: &str, verdict: Verdict) -> String {
     let runs: usize = certificate.summaries.iter().map(|s| s.seeds_run).sum();
     let twice = if certificate.determinism == Determinism::Check { ", each run twice" } else { "" };
+    let live = if certificate.live { ", live (a seed replays the plan, not the timing)" } else { "" };
     let build = super::json::build();
     let facts = format!(
-        "{} scenarios, seeds 1 to {} each, {runs} runs{twice} \u{b7} syncsim {} ({} build{})",
+        "{} scenarios, seeds 1 to {} each, {runs} runs{twice}{live} \u{b7} syncsim {} ({} build{})",
         certificate.summaries.len(),
         certificate.seeds,
         build.version,

@@ -38,7 +38,14 @@
 //! - `proxy --upstream ADDR [--listen ADDR] [--profile NAME] [--http SPEC].. [--at
 //!   TIME=ACTION].. [--for TIME] [--seed S]` (see [`crate::live::proxy`]): the live fault
 //!   proxy in front of a server, printing each request and fault; exits 2 when it cannot
-//!   listen.
+//!   listen;
+//! - `serve [--mutant NAME]` and `drive [--mutant NAME]`: this binary's server on real TCP
+//!   and its client behind the driver protocol (`DRIVERS.md`), what `--live` starts.
+//!
+//! `run`, `certify` and `fuzz` run live with `--live NAME` (this binary's implementation,
+//! named by [`Cli::live_name`]) or `--server-cmd CMD --client-cmd CMD [--server-declares
+//! PATH]` (any other): real processes in real time, each device behind its port of the
+//! fault proxy ([`crate::live`]).
 //!
 //! Replay commands name the binary that printed them ([`Subject::default_replay`]). A
 //! [`Cli`] with [`Variant`]s also certifies deliberately broken builds (`--mutant NAME`),

@@ -70,7 +70,7 @@ async fn run(options: &ProxyOptions) -> ExitCode {
     let mut schedule: Vec<(Duration, Fault)> = options.http.iter().map(|f| (Duration::ZERO, f.clone())).collect();
     schedule.extend(options.schedule.iter().cloned());
     schedule.sort_by_key(|(at, _)| *at);
-    let start = tokio::time::Instant::now();
+    let start = tokio::time::Instant::now(); // the proxy runs in real time
     let (mut next, mut printed) = (0, 0);
     loop {
         let now = start.elapsed();

@@ -88,7 +88,7 @@ impl ServerCommand {
 
     /// Waits until it accepts connections.
     pub(crate) async fn ready(&mut self) -> Result<(), String> {
-        let deadline = tokio::time::Instant::now() + SERVER_START;
+        let deadline = tokio::time::Instant::now() + SERVER_START; // live: real time
         loop {
             if tokio::net::TcpStream::connect(self.addr).await.is_ok() {
                 return Ok(());
@@ -97,6 +97,7 @@ impl ServerCommand {
                 return Err(why);
             }
             if tokio::time::Instant::now() >= deadline {
+                // live: real time
                 return Err(format!(
                     "{} did not accept connections on {} within {} s",
                     self.label(),

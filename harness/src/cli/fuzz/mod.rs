@@ -15,7 +15,7 @@ mod junit;
 mod report;
 mod sweep;
 
-use super::{prepare_outputs, usage, Chosen, Cli};
+use super::{prepare_outputs, usage, Chosen, Cli, LiveOptions};
 use crate::capability::Capabilities;
 use crate::certify::json;
 use crate::fuzz::{run_caught, Campaign, Counterexample, MAX_SHRINK_ITERS};
@@ -31,6 +31,8 @@ use sweep::Sweep;
 
 /// Cases of a campaign by default: about a minute and a half on two cores, release build.
 pub(crate) const DEFAULT_CASES: u64 = 200;
+/// Live cases at once by default: they mostly wait for real time to pass.
+const LIVE_JOBS: usize = 4;
 
 /// How to fuzz.
 #[derive(clap::Args, Debug)]
@@ -72,6 +74,38 @@ pub struct FuzzOptions {
     /// prints the campaign's verdict.
     #[arg(long, value_name = "REPORT", num_args = 1.., conflicts_with_all = ["mutant", "shard", "case"])]
     merge: Vec<PathBuf>,
+    #[command(flatten)]
+    live: LiveOptions,
+}
+
+/// How the command runs a case: in the simulation, or live (real processes; a case's plan
+/// leaves out the long absence, which needs skipped time).
+pub(crate) enum Runs<'a, C, S> {
+    Simulated(&'a C, &'a S),
+    Live(&'a crate::live::Commands, &'a Capabilities),
+}
+
+impl<C: Client, S: Server> Runs<'_, C, S> {
+    /// Runs `scenario` with `seed`; a panic, or a live run that decided nothing, is the
+    /// outcome's error.
+    pub(crate) fn run(&self, scenario: &crate::Scenario, seed: u64) -> crate::fuzz::CaseOutcome {
+        match self {
+            Runs::Simulated(client, server) => run_caught(scenario, *client, *server, seed),
+            Runs::Live(commands, capabilities) => {
+                let history = crate::live::execute(scenario, commands, capabilities, seed);
+                history.map(|history| scenario.check(history)).map_err(|why| format!("undecided: {why}"))
+            }
+        }
+    }
+
+    /// Case `index` of `campaign`, as this runs it.
+    pub(crate) fn case(&self, campaign: &Campaign, index: u64) -> crate::fuzz::Case {
+        let mut case = campaign.case(index);
+        if let Runs::Live(..) = self {
+            case.plan.away = None;
+        }
+        case
+    }
 }
 
 /// Shard `index` (1-based) of `count`.
@@ -120,14 +154,36 @@ pub(super) fn fuzz<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options:
         Ok(chosen) => chosen,
         Err(message) => return usage(&message),
     };
-    let campaign = campaign(&chosen, options);
+    let live = match options.live.commands(cli, options.mutant.as_deref()) {
+        Ok(live) => live,
+        Err(message) => return usage(&message),
+    };
+    let mut campaign = campaign(&chosen, options);
+    if let Some(commands) = &live {
+        if let Some(server) = &commands.server_capabilities {
+            campaign.capabilities.server = server.clone();
+        }
+        match crate::live::hello(commands) {
+            Ok(hello) => {
+                campaign.capabilities.client = hello.capabilities;
+                campaign.capabilities.latest_app_version = hello.latest_app_version;
+            }
+            Err(why) => return usage(&format!("undecided: {why}")),
+        }
+        campaign.replay.push_str(&options.live.flags());
+    }
+    let runs = match &live {
+        Some(commands) => Runs::Live(commands, &campaign.capabilities),
+        None => Runs::Simulated(chosen.client, chosen.server),
+    };
     let latest = campaign.capabilities.latest_app_version;
     let shard = options.shard.unwrap_or(Shard::WHOLE);
     let indexes = match options.case {
         Some(case) => vec![case],
         None => shard.cases(options.cases),
     };
-    let threads = options.jobs.map_or_else(available, NonZeroUsize::get).min(indexes.len()).max(1);
+    let default_jobs = || if live.is_some() { LIVE_JOBS } else { available() };
+    let threads = options.jobs.map_or_else(default_jobs, NonZeroUsize::get).min(indexes.len()).max(1);
     println!(
         "fuzz: campaign {}, {} of its {} cases{}, on the {} (latest app version {latest}), {threads} workers",
         campaign.seed,
@@ -143,24 +199,27 @@ pub(super) fn fuzz<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options:
     if let Some(index) = options.case {
         // A replay: the whole run on this thread, with its logs (`RUST_LOG`) and timeline.
         crate::trace::init();
-        let case = campaign.case(index);
+        let case = runs.case(&campaign, index);
         println!("case {index}, run seed {}:\n{}", case.seed, case.plan.timeline());
-        match run_caught(&case.scenario(&campaign.capabilities), chosen.client, chosen.server, case.seed) {
+        match runs.run(&case.scenario(&campaign.capabilities), case.seed) {
             Ok(report) => print!("{}{report}", report.timeline()),
             Err(message) => println!("the run panics: {message}"),
         }
     }
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now(); // allowed: the wall clock of the CLI, outside any simulation
-    let sweep = Sweep::run(&campaign, &indexes, chosen.client, chosen.server, threads);
+    let sweep = Sweep::run(&campaign, &indexes, &runs, threads);
     let wall = started.elapsed().as_secs_f64();
     let rate = sweep.run as f64 / wall.max(1e-9);
     println!("{} cases in {wall:.1} s ({rate:.2} cases/s)", sweep.run);
     let failure = sweep.first_failure.map(|(position, _)| {
         let index = indexes[position];
         println!("case {index} fails, the first of {}; shrinking it with its run seed pinned", sweep.run);
-        let counterexample = shrink(&campaign, index, chosen.client, chosen.server);
+        let counterexample = shrink(&campaign, index, &runs);
         print_counterexample(&counterexample, &chosen, options.case.is_some());
+        if live.is_some() {
+            println!("(the regression test runs the shrunk plan in the simulation; the replay runs it live)");
+        }
         failure_report(&counterexample, &chosen)
     });
     let shards = vec![shard.index];
@@ -235,9 +294,9 @@ fn campaign<C: Client, S: Server>(chosen: &Chosen<'_, C, S>, options: &FuzzOptio
 
 /// Runs case `index` again on this thread and shrinks it, drawing the attempts on a
 /// terminal.
-fn shrink<C: Client, S: Server>(campaign: &Campaign, index: u64, client: &C, server: &S) -> Counterexample {
-    let case = campaign.case(index);
-    let outcome = run_caught(&case.scenario(&campaign.capabilities), client, server, case.seed);
+fn shrink<C: Client, S: Server>(campaign: &Campaign, index: u64, runs: &Runs<'_, C, S>) -> Counterexample {
+    let case = runs.case(campaign, index);
+    let outcome = runs.run(&case.scenario(&campaign.capabilities), case.seed);
     let terminal = std::io::stderr().is_terminal();
     let mut tries = 0;
     let counterexample = campaign.counterexample(case, outcome, |scenario, seed| {
@@ -247,12 +306,15 @@ fn shrink<C: Client, S: Server>(campaign: &Campaign, index: u64, client: &C, ser
             let _ = write!(err, "\r\x1b[Kshrinking: try {tries} of at most {}", campaign.max_shrink_iters);
             let _ = err.flush();
         }
-        run_caught(scenario, client, server, seed)
+        runs.run(scenario, seed)
     });
     if terminal {
         eprintln!();
     }
-    counterexample.expect("the case failed on a worker, and runs are deterministic: it fails here too")
+    counterexample.unwrap_or_else(|| match runs {
+        Runs::Simulated(..) => panic!("the case failed on a worker, and runs are deterministic: it fails here too"),
+        Runs::Live(..) => panic!("the case failed live, then passed when run again: real time does not repeat itself"),
+    })
 }
 
 fn print_counterexample<C, S>(counterexample: &Counterexample, chosen: &Chosen<'_, C, S>, timeline: bool) {
@@ -310,7 +372,8 @@ fn every_mutant<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options: &F
         let campaign = campaign(&chosen, options);
         #[allow(clippy::disallowed_methods)]
         let started = std::time::Instant::now(); // allowed: the wall clock of the CLI, outside any simulation
-        let sweep = Sweep::run(&campaign, &indexes, chosen.client, chosen.server, threads.min(indexes.len()));
+        let runs = Runs::Simulated(chosen.client, chosen.server);
+        let sweep = Sweep::run(&campaign, &indexes, &runs, threads.min(indexes.len()));
         let classname = junit::classname(&chosen.subject.name);
         let Some((position, _)) = sweep.first_failure else {
             println!("| `{}` | not found in {} cases | | no | | | | {:.0} |", m.name, sweep.run, wall(started));
@@ -320,7 +383,7 @@ fn every_mutant<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options: &F
             cases.push(JunitCase { name: m.name.clone(), classname, result, out: String::new() });
             continue;
         };
-        let counterexample = shrink(&campaign, indexes[position], chosen.client, chosen.server);
+        let counterexample = shrink(&campaign, indexes[position], &runs);
         let violated: Vec<&str> = match &counterexample.shrunk.outcome {
             Ok(report) => report.findings.iter().filter(|f| !f.violations.is_empty()).map(|f| f.invariant).collect(),
             Err(_) => vec!["a panic"],

@@ -4,7 +4,8 @@
 //! earlier one runs to its end: the first failing case, and how many cases ran up to it,
 //! do not depend on the number of workers or on their timing.
 
-use crate::fuzz::{run_caught, Campaign, Failure};
+use super::Runs;
+use crate::fuzz::{Campaign, Failure};
 use crate::implementation::{Client, Server};
 use crate::pool::Pool;
 
@@ -18,19 +19,18 @@ pub(crate) struct Sweep {
 }
 
 impl Sweep {
-    /// Runs cases `indexes` of `campaign` on `client` and `server` with `threads` workers,
-    /// in order, stopping at the first failure.
+    /// Runs cases `indexes` of `campaign` as `runs` says with `threads` workers, in
+    /// order, stopping at the first failure.
     pub(crate) fn run<C: Client + Sync, S: Server + Sync>(
         campaign: &Campaign,
         indexes: &[u64],
-        client: &C,
-        server: &S,
+        runs: &Runs<'_, C, S>,
         threads: usize,
     ) -> Sweep {
         let pool = Pool { name: "fuzz", workers: threads, unit: "cases" };
         let case = |_: &(), position: usize| {
-            let case = campaign.case(indexes[position]);
-            Failure::of(&run_caught(&case.scenario(&campaign.capabilities), client, server, case.seed))
+            let case = runs.case(campaign, indexes[position]);
+            Failure::of(&runs.run(&case.scenario(&campaign.capabilities), case.seed))
         };
         let mut failures = pool.run_until(indexes.len(), || (), case, Option::is_some);
         let run = failures.len();
