@@ -114,9 +114,12 @@ fn grid(certificate: &Certificate) -> String {
     for summary in &certificate.summaries {
         out.push_str(&row(summary, &certificate.invariants));
     }
-    out + "</tbody>\n</table>\n<p class=\"muted\">ok: held on every seed; \u{d7}N: violated on N seeds (the link opens the \
-           first one's timeline); -: not checked. Sometimes counters (shaded columns): times the case was reached, over every \
-           seed; 0 is marked: the sweep never reached it. converge: virtual seconds from the final phase to convergence.</p>\n"
+    let clock = if certificate.live { "real" } else { "virtual" };
+    out + &format!(
+        "</tbody>\n</table>\n<p class=\"muted\">ok: held on every seed; \u{d7}N: violated on N seeds (the link opens the \
+         first one's timeline); -: not checked. Sometimes counters (shaded columns): times the case was reached, over every \
+         seed; 0 is marked: the sweep never reached it. converge: {clock} seconds from the final phase to convergence.</p>\n"
+    )
 }
 
 fn row(summary: &Summary, invariants: &[(&'static str, Expectation)]) -> String {

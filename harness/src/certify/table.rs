@@ -127,7 +127,10 @@ fn legend(certificate: &Certificate) -> String {
         let expectation = format!("{expectation:?}").to_lowercase();
         out.push_str(&format!("  {:>2}  {name:<width$}  {expectation}\n", i + 1));
     }
-    out.push_str("converge: virtual seconds from the final phase to convergence, median/max over the seeds\n");
+    let clock = if certificate.live { "real" } else { "virtual" };
+    out.push_str(&format!(
+        "converge: {clock} seconds from the final phase to convergence, median/max over the seeds\n"
+    ));
     out
 }
 

@@ -206,13 +206,8 @@ fn spawn_on<F: std::future::Future<Output = ()> + 'static>(local: &LocalSet, fut
 async fn boot(device: Rc<DeviceShared>, context: Rc<Context>, proxy: SocketAddr, slot: Rc<Slot>) {
     device::boot(&device);
     let host = device.host.clone();
-    let spawn = Spawn {
-        label: format!("{host}'s driver `{}`", context.client_cmd),
-        command: &context.client_cmd,
-        env: vec![("SYNCSIM_DRIVER_PROTOCOL".into(), "1".into()), ("SYNCSIM_DEVICE".into(), host.clone())],
-        log: context.dir.join(format!("{host}.log")),
-        piped: true,
-    };
+    let label = format!("{host}'s driver `{}`", context.client_cmd);
+    let spawn = Spawn::driver(label, &context.client_cmd, &host, context.dir.join(format!("{host}.log")));
     let started = Remote::start(spawn, Some(device.clone()), context.run.clone(), context.broken.clone()).await;
     let remote = match started {
         Ok((remote, _)) => remote,

@@ -41,7 +41,17 @@ pub(crate) struct Spawn<'a> {
     pub(crate) piped: bool,
 }
 
-impl Spawn<'_> {
+impl<'a> Spawn<'a> {
+    /// A driver of `device` (`DRIVERS.md`): `command` with the protocol's environment, its
+    /// standard error appended to `log`.
+    pub(crate) fn driver(label: String, command: &'a str, device: &str, log: PathBuf) -> Self {
+        let env = vec![
+            ("SYNCSIM_DRIVER_PROTOCOL".to_owned(), super::message::PROTOCOL.to_string()),
+            ("SYNCSIM_DEVICE".to_owned(), device.to_owned()),
+        ];
+        Spawn { label, command, env, log, piped: true }
+    }
+
     /// Starts it in a process group of its own.
     pub(crate) fn start(self) -> io::Result<Process> {
         let log = File::options().create(true).append(true).open(&self.log)?;

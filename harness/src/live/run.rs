@@ -135,13 +135,8 @@ pub(crate) fn hello(commands: &Commands) -> Result<super::remote::Hello, String>
     let history = History::new("hello", 0, Vec::new(), std::collections::BTreeMap::new());
     let run = crate::shared::Run::new(history, 0, Default::default(), crate::Workload::idle(), Default::default());
     let run = Rc::new(run.in_real_time(super::now()));
-    let spawn = Spawn {
-        label: format!("the driver `{}`", commands.client),
-        command: &commands.client,
-        env: vec![("SYNCSIM_DRIVER_PROTOCOL".into(), "1".into()), ("SYNCSIM_DEVICE".into(), "device0".into())],
-        log: dir.path().join("hello.log"),
-        piped: true,
-    };
+    let label = format!("the driver `{}`", commands.client);
+    let spawn = Spawn::driver(label, &commands.client, &crate::net::device(0), dir.path().join("hello.log"));
     let started = local.block_on(&runtime, Remote::start(spawn, None, run, Rc::default()));
     let (remote, hello) = started?;
     remote.kill();
@@ -170,13 +165,9 @@ impl Reader<'_> {
         let name = format!("reader-{}", self.user);
         let dir = self.context.dir.join(&name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let spawn = Spawn {
-            label: format!("the driver `{}` reading {}'s records from the server", self.context.client_cmd, self.user),
-            command: &self.context.client_cmd,
-            env: vec![("SYNCSIM_DRIVER_PROTOCOL".into(), "1".into()), ("SYNCSIM_DEVICE".into(), name.clone())],
-            log: self.context.dir.join(format!("{name}.log")),
-            piped: true,
-        };
+        let label = format!("the driver `{}` reading {}'s records from the server", self.context.client_cmd, self.user);
+        let log = self.context.dir.join(format!("{name}.log"));
+        let spawn = Spawn::driver(label, &self.context.client_cmd, &name, log);
         let broken = Rc::new(Broken::default());
         let (remote, _) = Remote::start(spawn, None, self.context.run.clone(), broken.clone()).await?;
         let clock = ClockSpec { offset_ms: 0, drift_ppm: 0, origin_ms: self.context.origin_ms };
