@@ -36,6 +36,9 @@ pub enum ErrorCode {
     UnsupportedEncoding,
     /// No such endpoint.
     NotFound,
+    /// A write rests on data the server has changed since (the WatermelonDB dialect's push
+    /// after a newer change): pull, merge, and push again.
+    Conflict,
     /// The server is overloaded; retry after the `retry-after` header.
     TooManyRequests,
     /// The server failed; the request may be retried.

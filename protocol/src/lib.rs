@@ -66,7 +66,9 @@ pub use push::{Action, Mutation, MutationOutcome, MutationResult, PushRequest, P
 pub use record::{FieldStamp, Record};
 pub use schema::{is_uuid, Entity, FieldDef, FieldKind};
 pub use strategy::{resolve, Decision, Strategies, Strategy, Write};
-pub use validate::{validate_mutation, validate_mutation_in, MAX_ELEMENT_LEN, MAX_INCREMENT, MAX_KEY_LEN};
+pub use validate::{
+    check_register, validate_mutation, validate_mutation_in, MAX_ELEMENT_LEN, MAX_INCREMENT, MAX_KEY_LEN,
+};
 pub use version::{
     GZIP_THRESHOLD, MAX_BATCH, MAX_BODY_BYTES, MAX_PAGE, PROTOCOL_VERSION, PULL_PATH, PUSH_PATH, SUPPORTED_VERSIONS,
     VERSION_HEADER,

@@ -113,7 +113,9 @@ fn expect_kind(
     Ok(def.kind)
 }
 
-fn check_register(entity: Entity, version: u32, name: &str, value: &Value) -> Result<(), ErrorBody> {
+/// Checks one register field's value (text, bool or reference; `null` clears an optional
+/// one) as protocol `version` declares it.
+pub fn check_register(entity: Entity, version: u32, name: &str, value: &Value) -> Result<(), ErrorBody> {
     let kind = expect_kind(entity, version, name, "text, bool or reference", FieldKind::is_register)?;
     let required = entity.field(name).is_some_and(|f| f.required);
     let wrong = |expected: &str| {

@@ -20,6 +20,8 @@ pub struct ServerConfig {
     pub tombstone_horizon: Option<Duration>,
     /// The server's wall clock (record times and the tombstone horizon).
     pub clock: Arc<dyn Clock>,
+    /// How the WatermelonDB dialect's pulls classify live records. Default: `updated` only.
+    pub watermelon_split: crate::watermelon::Split,
     /// A deliberate bug to plant, for the mutant catalog. Default: none.
     #[cfg(feature = "mutants")]
     pub bug: Option<crate::Bug>,
@@ -32,6 +34,7 @@ impl Default for ServerConfig {
             strategies: Strategies::default(),
             tombstone_horizon: None,
             clock: Arc::new(SystemClock),
+            watermelon_split: crate::watermelon::Split::default(),
             #[cfg(feature = "mutants")]
             bug: None,
         }
@@ -68,6 +71,12 @@ impl ServerConfig {
     /// Whether `bug` is planted.
     pub(crate) fn bugged(&self, bug: crate::bug::Bug) -> bool {
         self.planted() == Some(bug)
+    }
+
+    /// Classifies the WatermelonDB dialect's live records as `split` says.
+    pub fn watermelon_split(mut self, split: crate::watermelon::Split) -> Self {
+        self.watermelon_split = split;
+        self
     }
 
     /// Uses `clock` as the server's wall clock.

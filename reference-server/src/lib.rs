@@ -20,6 +20,7 @@
 //!
 //! Modules:
 //! - `router`: the routes, version check and bearer auth;
+//! - `watermelon`: the WatermelonDB dialect beside the reference protocol, on the same store;
 //! - `apply`: applying one mutation (idempotency, strategies, CRDT fields, parents);
 //! - `store`: the SQLite store (sequence, records, idempotency, tombstone horizon);
 //! - `body`: size limits, gzip and JSON bodies;
@@ -38,6 +39,7 @@ mod error;
 mod router;
 mod serve;
 mod store;
+pub mod watermelon;
 
 pub use body::gzip;
 #[cfg(feature = "mutants")]

@@ -6,6 +6,7 @@ use crate::bug::Bug;
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
 use crate::store::Store;
+use crate::watermelon;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
@@ -20,15 +21,16 @@ use protocol::{
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone)]
-struct AppState {
-    store: Arc<Mutex<Store>>,
-    config: Arc<ServerConfig>,
+pub(crate) struct AppState {
+    pub(crate) store: Arc<Mutex<Store>>,
+    pub(crate) config: Arc<ServerConfig>,
 }
 
 /// The sync server as an axum [`Router`] over `store`.
 ///
-/// Routes: `GET /api/sync/pull`, `POST /api/sync/push` (see `PROTOCOL.md`). Every other
-/// path is a JSON 404. Serve it with [`crate::serve`] (date header off) or any axum server.
+/// Routes: `GET /api/sync/pull`, `POST /api/sync/push` (see `PROTOCOL.md`), and beside them
+/// on the same store the WatermelonDB dialect (`GET /watermelon/pull`, `POST
+/// /watermelon/push`, see [`crate::watermelon`]). Every other path is a JSON 404. Serve it with [`crate::serve`] (date header off) or any axum server.
 pub fn app(store: Store, config: ServerConfig) -> Router {
     app_with_shared_store(Arc::new(Mutex::new(store)), config)
 }
@@ -39,6 +41,8 @@ pub fn app_with_shared_store(store: Arc<Mutex<Store>>, config: ServerConfig) -> 
     Router::new()
         .route(PULL_PATH, get(pull))
         .route(PUSH_PATH, post(push))
+        .route(watermelon::PULL_PATH, get(watermelon::pull))
+        .route(watermelon::PUSH_PATH, post(watermelon::push))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -170,7 +174,8 @@ fn check_version(headers: &HeaderMap) -> Result<u32> {
     }
 }
 
-fn authenticate(config: &ServerConfig, headers: &HeaderMap) -> Result<String> {
+/// The user of the request's bearer token.
+pub(crate) fn authenticate(config: &ServerConfig, headers: &HeaderMap) -> Result<String> {
     let token = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     let unauthorized = |m: &str| Error::refused(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, m);
     let token = token.ok_or_else(|| unauthorized("missing `authorization: Bearer <token>` header"))?;

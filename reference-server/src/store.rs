@@ -30,6 +30,13 @@ CREATE TABLE IF NOT EXISTS idempotency (
     result TEXT NOT NULL,
     PRIMARY KEY (user, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS watermelon_created (
+    user TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (user, entity, id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS horizon (
     user TEXT NOT NULL,
     entity TEXT NOT NULL,
@@ -125,6 +132,22 @@ impl Store {
         Ok(Page { changes, cursor, has_more, reset, purged_through })
     }
 
+    /// Every record of `user` changed after `since` (tombstones included), in change order,
+    /// each with the change that created it when the WatermelonDB dialect created it.
+    pub(crate) fn changed_since(&self, user: &str, since: u64) -> Result<Vec<(Record, Option<u64>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.body, c.seq FROM records r LEFT JOIN watermelon_created c USING (user, entity, id)
+             WHERE r.user = ?1 AND r.seq > ?2 ORDER BY r.seq",
+        )?;
+        let rows =
+            stmt.query_map(params![user, since as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))?;
+        rows.map(|row| {
+            let (body, created) = row?;
+            Ok((decode_record(&body)?, created.map(|c| c as u64)))
+        })
+        .collect()
+    }
+
     fn purged_through(&self, user: &str, entity: Entity) -> Result<u64> {
         let mut stmt =
             self.conn.prepare_cached("SELECT purged_through FROM horizon WHERE user = ?1 AND entity = ?2")?;
@@ -172,6 +195,16 @@ impl Tx<'_> {
              ON CONFLICT (user, entity, id) DO UPDATE SET seq = ?4, deleted_at_ms = ?5, body = ?6",
         )?;
         stmt.execute(params![user, record.entity.name(), record.id, record.version as i64, deleted_at, body])?;
+        Ok(())
+    }
+
+    /// Notes that the WatermelonDB dialect created `entity` `id` at change `seq` (its
+    /// literal created/updated split reads it).
+    pub(crate) fn note_created(&mut self, user: &str, entity: Entity, id: &str, seq: u64) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO watermelon_created (user, entity, id, seq) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        stmt.execute(params![user, entity.name(), id, seq as i64])?;
         Ok(())
     }
 

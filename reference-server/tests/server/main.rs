@@ -10,7 +10,8 @@
 //! - `validation`: every class of bad input is a 4xx that changes nothing;
 //! - `auth`: bearer tokens and isolation between users;
 //! - `purge`: the tombstone horizon and resets;
-//! - `versions`: clients of protocol versions 1 and 2 served at once.
+//! - `versions`: clients of protocol versions 1 and 2 served at once;
+//! - `watermelon`: the WatermelonDB dialect's backend rules and bad input.
 
 mod auth;
 mod compression;
@@ -21,3 +22,4 @@ mod strategy;
 mod support;
 mod validation;
 mod versions;
+mod watermelon;
