@@ -15,10 +15,12 @@
 //! Modules:
 //! - `reference`: the adapters of the reference client and server;
 //! - `mutant`: the mutant catalog, deliberately broken variants of the reference;
+//! - `preset`: third-party clients run live against the reference server (`--live NAME`);
 //! - `figures`: the performance figures, their targets, and the report of both.
 
 #![warn(missing_docs)]
 
 pub mod figures;
 pub mod mutant;
+pub mod preset;
 pub mod reference;

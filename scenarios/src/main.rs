@@ -7,8 +7,8 @@
 //!   sizes) against the targets, as markdown tables; exits 2 when nothing was measured.
 
 use clap::{Parser, Subcommand};
-use scenarios::mutant;
 use scenarios::reference::{ReferenceClient, ReferenceServer};
+use scenarios::{mutant, preset};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use syncsim::certify::Subject;
@@ -56,6 +56,7 @@ fn reference() -> Cli<ReferenceClient, ReferenceServer> {
         .live_name("reference")
         .fuzz_replay(FUZZ_REPLAY)
         .adapters(scenarios::reference::adapters());
+    let cli = preset::all().into_iter().fold(cli, |cli, preset| cli.preset(preset));
     mutant::ALL.iter().fold(cli, |cli, m| cli.variant(m.variant()))
 }
 

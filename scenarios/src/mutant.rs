@@ -54,7 +54,7 @@ impl Mutant {
             Plant::Server(bug) => Some(bug),
             Plant::Client(_) => None,
         };
-        ReferenceServer { bug }
+        ReferenceServer { bug, ..ReferenceServer::default() }
     }
 }
 

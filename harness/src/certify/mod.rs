@@ -156,6 +156,7 @@ impl<C: Client + Sync, S: Server + Sync> Certification<C, S> {
     /// noted with the reason they do not apply.
     pub fn run(&self) -> Certificate {
         let mut capabilities = Capabilities::of(&self.client, &self.server);
+        let mut client = None;
         if let Some(commands) = &self.live {
             if let Some(server) = &commands.server_capabilities {
                 capabilities.server = server.clone();
@@ -164,6 +165,7 @@ impl<C: Client + Sync, S: Server + Sync> Certification<C, S> {
                 Ok(hello) => {
                     capabilities.client = hello.capabilities;
                     capabilities.latest_app_version = hello.latest_app_version;
+                    client = Some(hello.name).filter(|name| !name.is_empty());
                 }
                 Err(why) => return self.undecided(&why),
             }
@@ -196,7 +198,11 @@ impl<C: Client + Sync, S: Server + Sync> Certification<C, S> {
                 None => Summary::new(name, runs.next().expect("a row of runs per applicable scenario")),
             })
             .collect();
-        self.certificate(summaries)
+        let mut certificate = self.certificate(summaries);
+        if let Some(client) = client.filter(|client| *client != self.subject.name) {
+            certificate.subject.name = format!("{} (client: {client})", self.subject.name);
+        }
+        certificate
     }
 
     /// Why `scenario` does not apply: to what the implementation declares, or, live, to

@@ -87,8 +87,25 @@ fn server_declares(path: &std::path::Path) -> Result<ServerCapabilities, String>
 #[derive(clap::Args, Debug)]
 pub struct RoleOptions {
     /// The build with this planted bug (`list --mutants`).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "preset")]
     mutant: Option<String>,
+    /// The server of this live preset (`serve` only: what `--live NAME` starts).
+    #[arg(long, value_name = "NAME")]
+    preset: Option<String>,
+}
+
+/// Another client run live against this binary's server: a driver of a third-party client
+/// in any language, selected with `--live NAME` ([`Cli::preset`]).
+#[derive(Clone, Debug)]
+pub struct Preset<S> {
+    /// Its name for `--live`.
+    pub name: String,
+    /// This binary's server as the preset runs it (`serve --preset NAME`).
+    pub server: S,
+    /// What that server declares to this client (its paths, its strategies).
+    pub server_capabilities: ServerCapabilities,
+    /// The command that starts one driver (`sh -c`).
+    pub client: String,
 }
 
 impl LiveOptions {
@@ -109,15 +126,26 @@ impl LiveOptions {
             return Ok(Some(Commands { server, client, server_capabilities: Some(server_capabilities) }));
         }
         let Some(name) = &self.live else { return Ok(None) };
+        if let Some(preset) = cli.presets.iter().find(|p| p.name == *name) {
+            if mutant.is_some() {
+                return Err(format!(
+                    "--mutant plants a bug in this binary's own client and server, not in the preset `{name}`"
+                ));
+            }
+            let server = format!("{} serve --preset {}", this_program()?, shell_quote(name));
+            let server_capabilities = Some(preset.server_capabilities.clone());
+            return Ok(Some(Commands { server, client: preset.client.clone(), server_capabilities }));
+        }
         if *name != cli.live_name {
+            let mut names = vec![cli.live_name.clone()];
+            names.extend(cli.presets.iter().map(|p| p.name.clone()));
             return Err(format!(
-                "no live implementation named `{name}`: this binary runs `{}` live; for another, give --server-cmd \
+                "no live implementation named `{name}`: this binary runs {} live; for another, give --server-cmd \
                  and --client-cmd (DRIVERS.md)",
-                cli.live_name
+                names.join(", ")
             ));
         }
-        let exe = std::env::current_exe().map_err(|e| format!("cannot find this program to run it live: {e}"))?;
-        let exe = shell_quote(&exe.display().to_string());
+        let exe = this_program()?;
         let planted = mutant.map(|m| format!(" --mutant {}", shell_quote(m))).unwrap_or_default();
         let (server, client) = (format!("{exe} serve{planted}"), format!("{exe} drive{planted}"));
         Ok(Some(Commands { server, client, server_capabilities: None }))
@@ -144,6 +172,12 @@ impl LiveOptions {
     }
 }
 
+/// This program, as one word for `sh`.
+fn this_program() -> Result<String, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program to run it live: {e}"))?;
+    Ok(shell_quote(&exe.display().to_string()))
+}
+
 /// `text` as one word for `sh`.
 fn shell_quote(text: &str) -> String {
     if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c)) {
@@ -163,6 +197,12 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
 
     /// `serve`: the chosen server on real TCP, as `DRIVERS.md` says.
     pub(crate) fn serve(&self, options: &RoleOptions) -> std::process::ExitCode {
+        if let Some(name) = &options.preset {
+            return match self.presets.iter().find(|p| p.name == *name) {
+                Some(preset) => crate::live::serve::serve(preset.server.clone()),
+                None => super::usage(&format!("no live preset named `{name}`")),
+            };
+        }
         match self.choose(options.mutant.as_deref()) {
             Ok(chosen) => crate::live::serve::serve(chosen.server.clone()),
             Err(message) => super::usage(&message),

@@ -61,7 +61,7 @@ mod proxy;
 
 pub use certify::CertifyOptions;
 pub use fuzz::FuzzOptions;
-pub use live::{LiveOptions, RoleOptions};
+pub use live::{LiveOptions, Preset, RoleOptions};
 pub use proxy::ProxyOptions;
 
 use crate::capability::Capabilities;
@@ -160,6 +160,7 @@ pub struct Cli<C, S> {
     fuzz_replay: String,
     variants: Vec<Variant<C, S>>,
     live_name: String,
+    presets: Vec<Preset<S>>,
 }
 
 /// Parses the command line and runs it on `client` and `server`: the whole `main` of a
@@ -183,7 +184,15 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
         let adapters = Adapters::defaults::<C, S>();
         let fuzz_replay = crate::fuzz::default_replay();
         let live_name = "self".to_owned();
-        Cli { client, server, subject: Subject::default(), adapters, fuzz_replay, variants: Vec::new(), live_name }
+        let (subject, variants, presets) = (Subject::default(), Vec::new(), Vec::new());
+        Cli { client, server, subject, adapters, fuzz_replay, variants, live_name, presets }
+    }
+
+    /// Adds a live preset: another client, run by its driver, against this binary's server
+    /// as `preset.server` (`--live NAME`).
+    pub fn preset(mut self, preset: Preset<S>) -> Self {
+        self.presets.push(preset);
+        self
     }
 
     /// The name `--live NAME` gives this binary's own implementation (default: `self`).

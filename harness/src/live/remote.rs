@@ -45,6 +45,8 @@ impl Broken {
 /// What a driver declared in its first line.
 #[derive(Clone, Debug)]
 pub(crate) struct Hello {
+    /// The client as the driver names it (`watermelondb 0.28.0`); may be empty.
+    pub(crate) name: String,
     pub(crate) capabilities: crate::capability::ClientCapabilities,
     pub(crate) latest_app_version: u32,
 }
@@ -102,8 +104,8 @@ impl Remote {
 
     fn hello(&self, line: &str) -> Result<Hello, String> {
         match serde_json::from_str::<Reply>(line) {
-            Ok(Reply::Hello { protocol: PROTOCOL, capabilities, latest_app_version, .. }) => {
-                Ok(Hello { capabilities, latest_app_version })
+            Ok(Reply::Hello { protocol: PROTOCOL, name, capabilities, latest_app_version }) => {
+                Ok(Hello { name, capabilities, latest_app_version })
             }
             Ok(Reply::Hello { protocol, .. }) => Err(self.fault(&format!(
                 "speaks driver protocol {protocol}; this harness speaks {PROTOCOL} (DRIVERS.md): `{line}`"

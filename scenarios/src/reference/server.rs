@@ -13,6 +13,8 @@ const DB_FILE: &str = "server.db";
 pub struct ReferenceServer {
     /// A deliberate bug to plant (see [`crate::mutant`]). Default: none.
     pub bug: Option<reference_server::Bug>,
+    /// How its WatermelonDB dialect classifies live records. Default: `updated` only.
+    pub watermelon_split: reference_server::watermelon::Split,
 }
 
 impl syncsim::Server for ReferenceServer {
@@ -23,6 +25,7 @@ impl syncsim::Server for ReferenceServer {
             config = config.token(credential.user.clone(), credential.token.clone());
         }
         config.bug = self.bug;
+        config = config.watermelon_split(self.watermelon_split);
         if let Some(horizon) = env.tombstone_horizon {
             config = config.tombstone_horizon(horizon);
         }

@@ -193,3 +193,49 @@ fn the_node_example_driver_passes_against_the_reference_server() {
     assert_eq!(output.status.code(), Some(0), "the Node driver passes:\n{}", text(&output));
     assert_nothing_left(&mark);
 }
+
+/// Whether the real WatermelonDB is installed for its driver; fails instead of skipping
+/// when `SYNCSIM_REQUIRE_TOOLS` is set.
+fn watermelondb_installed() -> bool {
+    let package =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../drivers/watermelondb/node_modules/@nozbe/watermelondb/package.json");
+    if Path::new(package).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("SYNCSIM_REQUIRE_TOOLS").is_none(),
+        "WatermelonDB is not installed: run `npm ci --prefix drivers/watermelondb` (SYNCSIM_REQUIRE_TOOLS is set)"
+    );
+    eprintln!("SKIPPED: WatermelonDB is not installed (npm ci --prefix drivers/watermelondb)");
+    false
+}
+
+#[test]
+fn the_real_watermelondb_client_syncs_live_with_the_reference_server() {
+    if !watermelondb_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let report = dir.path().join("report.json");
+    let args = ["certify", "--live", "watermelondb", "--filter", SMALL, "--seeds", "1", "--report"];
+    let (output, mark) = Marked::new(&[&args[..], &[report.to_str().expect("UTF-8")]].concat()).output();
+    assert_eq!(output.status.code(), Some(0), "WatermelonDB syncs with the dialect:\n{}", text(&output));
+    assert_eq!(read(&report)["live"], true);
+    assert_nothing_left(&mark);
+}
+
+/// WatermelonDB issue #649, found by syncsim alone: with the backend spec's literal
+/// created/updated split, a device's own create comes back as `created` after the device
+/// deleted the record, and the real client un-deletes it.
+#[test]
+fn the_literal_created_split_makes_the_real_watermelondb_resurrect_a_delete() {
+    if !watermelondb_installed() {
+        return;
+    }
+    let args = ["certify", "--live", "watermelondb-literal", "--filter", "cold_start_offline", "--seeds", "2"];
+    let (output, mark) = Marked::new(&args).output();
+    let text = text(&output);
+    assert_eq!(output.status.code(), Some(1), "the literal split fails:\n{text}");
+    assert!(text.contains("no resurrection at"), "caught as a resurrection:\n{text}");
+    assert_nothing_left(&mark);
+}
