@@ -21,7 +21,7 @@ pub struct ServerConfig {
     /// The server's wall clock (record times and the tombstone horizon).
     pub clock: Arc<dyn Clock>,
     /// How the WatermelonDB dialect's pulls classify live records. Default: `updated` only.
-    pub watermelon_split: crate::watermelon::Split,
+    pub watermelon_split: Split,
     /// A deliberate bug to plant, for the mutant catalog. Default: none.
     #[cfg(feature = "mutants")]
     pub bug: Option<crate::Bug>,
@@ -34,7 +34,7 @@ impl Default for ServerConfig {
             strategies: Strategies::default(),
             tombstone_horizon: None,
             clock: Arc::new(SystemClock),
-            watermelon_split: crate::watermelon::Split::default(),
+            watermelon_split: Split::default(),
             #[cfg(feature = "mutants")]
             bug: None,
         }
@@ -74,7 +74,7 @@ impl ServerConfig {
     }
 
     /// Classifies the WatermelonDB dialect's live records as `split` says.
-    pub fn watermelon_split(mut self, split: crate::watermelon::Split) -> Self {
+    pub fn watermelon_split(mut self, split: Split) -> Self {
         self.watermelon_split = split;
         self
     }
@@ -94,4 +94,17 @@ impl std::fmt::Debug for ServerConfig {
             .field("tombstone_horizon", &self.tombstone_horizon)
             .finish_non_exhaustive()
     }
+}
+
+/// How the WatermelonDB dialect's pulls classify the live records they send
+/// (`crate::watermelon`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Split {
+    /// Every live record in `updated`, `created` empty: for clients that pass
+    /// `sendCreatedAsUpdated: true`. The default, and the safe one.
+    #[default]
+    UpdatedOnly,
+    /// `created` for records this dialect created after `last_pulled_at`, `updated` for the
+    /// others: the backend spec taken literally.
+    Literal,
 }

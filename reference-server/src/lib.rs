@@ -19,7 +19,8 @@
 //! ```
 //!
 //! Modules:
-//! - `router`: the routes, version check and bearer auth;
+//! - `router`: the routes and the version check; `state`: what the handlers share, and
+//!   bearer auth;
 //! - `watermelon`: the WatermelonDB dialect beside the reference protocol, on the same store;
 //! - `apply`: applying one mutation (idempotency, strategies, CRDT fields, parents);
 //! - `store`: the SQLite store (sequence, records, idempotency, tombstone horizon);
@@ -38,6 +39,7 @@ mod config;
 mod error;
 mod router;
 mod serve;
+mod state;
 mod store;
 pub mod watermelon;
 

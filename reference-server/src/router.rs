@@ -5,6 +5,7 @@ use crate::body::{json_response, read_json};
 use crate::bug::Bug;
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
+use crate::state::{authenticate, AppState};
 use crate::store::Store;
 use crate::watermelon;
 use axum::body::Body;
@@ -12,19 +13,12 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use http::header::AUTHORIZATION;
 use http::{HeaderMap, StatusCode};
 use protocol::{
     validate_mutation_in, Entity, ErrorCode, PullQuery, PullResponse, PushRequest, PushResponse, MAX_BATCH, MAX_PAGE,
     PULL_PATH, PUSH_PATH, SUPPORTED_VERSIONS, VERSION_HEADER,
 };
 use std::sync::{Arc, Mutex};
-
-#[derive(Clone)]
-pub(crate) struct AppState {
-    pub(crate) store: Arc<Mutex<Store>>,
-    pub(crate) config: Arc<ServerConfig>,
-}
 
 /// The sync server as an axum [`Router`] over `store`.
 ///
@@ -172,14 +166,6 @@ fn check_version(headers: &HeaderMap) -> Result<u32> {
         Some(v) if SUPPORTED_VERSIONS.contains(&v) => Ok(v),
         _ => Err(refuse(format!("{VERSION_HEADER}: {value:?} is not a supported version"))),
     }
-}
-
-/// The user of the request's bearer token.
-pub(crate) fn authenticate(config: &ServerConfig, headers: &HeaderMap) -> Result<String> {
-    let token = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let unauthorized = |m: &str| Error::refused(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, m);
-    let token = token.ok_or_else(|| unauthorized("missing `authorization: Bearer <token>` header"))?;
-    config.tokens.get(token.trim()).cloned().ok_or_else(|| unauthorized("unknown bearer token"))
 }
 
 fn parse_pull_query(raw: &str) -> Result<PullQuery> {

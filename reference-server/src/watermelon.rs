@@ -33,8 +33,9 @@
 //! Bad input is a 4xx that says what is wrong and changes nothing.
 
 use crate::body::read_json;
+pub use crate::config::Split;
 use crate::error::{Error, Result};
-use crate::router::{authenticate, AppState};
+use crate::state::{authenticate, AppState};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -49,18 +50,6 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const PULL_PATH: &str = "/watermelon/pull";
 /// The dialect's push path.
 pub const PUSH_PATH: &str = "/watermelon/push";
-
-/// How a pull classifies the live records it sends.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Split {
-    /// Every live record in `updated`, `created` empty: for clients that pass
-    /// `sendCreatedAsUpdated: true`. The default, and the safe one.
-    #[default]
-    UpdatedOnly,
-    /// `created` for records this dialect created after `last_pulled_at`, `updated` for the
-    /// others: the backend spec taken literally.
-    Literal,
-}
 
 /// The WatermelonDB tables, and the entities they hold.
 const TABLES: [(&str, Entity); 2] = [("projects", Entity::Project), ("tasks", Entity::Task)];

@@ -1,0 +1,24 @@
+//! What every request handler shares: the store and the configuration, and who is asking.
+
+use crate::config::ServerConfig;
+use crate::error::{Error, Result};
+use crate::store::Store;
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, StatusCode};
+use protocol::ErrorCode;
+use std::sync::{Arc, Mutex};
+
+/// The state of the router: one store behind a lock, one configuration.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) store: Arc<Mutex<Store>>,
+    pub(crate) config: Arc<ServerConfig>,
+}
+
+/// The user of the request's bearer token.
+pub(crate) fn authenticate(config: &ServerConfig, headers: &HeaderMap) -> Result<String> {
+    let token = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let unauthorized = |m: &str| Error::refused(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, m);
+    let token = token.ok_or_else(|| unauthorized("missing `authorization: Bearer <token>` header"))?;
+    config.tokens.get(token.trim()).cloned().ok_or_else(|| unauthorized("unknown bearer token"))
+}
