@@ -96,8 +96,8 @@ impl ServerCommand {
             if let Some(why) = self.died() {
                 return Err(why);
             }
-            if tokio::time::Instant::now() >= deadline {
-                // live: real time
+            let late = tokio::time::Instant::now() >= deadline; // live: real time
+            if late {
                 return Err(format!(
                     "{} did not accept connections on {} within {} s",
                     self.label(),
