@@ -52,6 +52,7 @@ mod tests {
             devices: Vec::new(),
             strategies: Default::default(),
             push_path: None,
+            live: false,
         };
         let event = |(t_ms, kind): (usize, &EventKind)| Event {
             t_ms: t_ms as u64,

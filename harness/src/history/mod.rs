@@ -41,6 +41,10 @@ pub struct Header {
     /// ([`crate::ServerCapabilities::push_path`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_path: Option<String>,
+    /// The run was live (real processes, real time: `t_ms` is real time); absent in the
+    /// simulation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub live: bool,
 }
 
 /// A device of the run.
@@ -127,6 +131,7 @@ impl History {
             devices,
             strategies,
             push_path: None,
+            live: false,
         };
         Self { header, events: Vec::new() }
     }

@@ -72,7 +72,12 @@ fn header(report: &Report, timeline: &Timeline) -> String {
     let facts = [
         format!("{} device{}: {}", devices.len(), if devices.len() == 1 { "" } else { "s" }, devices.join(", ")),
         format!("strategies: {}", if strategies.is_empty() { "-".to_owned() } else { strategies.join(", ") }),
-        format!("{} events over {} of virtual time", report.history.events.len(), seconds(timeline.end_ms)),
+        format!(
+            "{} events over {} of {} time",
+            report.history.events.len(),
+            seconds(timeline.end_ms),
+            if report.history.header.live { "real" } else { "virtual" }
+        ),
         converged,
     ];
     format!(

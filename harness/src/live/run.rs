@@ -115,6 +115,7 @@ pub(crate) fn execute(
     }
     drop(live);
     let mut history = run.history.borrow().clone();
+    history.header.live = true;
     let end = history.events.last().map_or(Duration::ZERO, |e| Duration::from_millis(e.t_ms));
     for (user, records) in states {
         history.record(end, SERVER, EventKind::ServerState { user, records });
