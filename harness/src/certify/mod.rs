@@ -155,21 +155,14 @@ impl<C: Client + Sync, S: Server + Sync> Certification<C, S> {
     /// Runs the certification: the applicable scenarios' seeds on the workers, the others
     /// noted with the reason they do not apply.
     pub fn run(&self) -> Certificate {
-        let mut capabilities = Capabilities::of(&self.client, &self.server);
-        let mut client = None;
-        if let Some(commands) = &self.live {
-            if let Some(server) = &commands.server_capabilities {
-                capabilities.server = server.clone();
-            }
-            match crate::live::hello(commands) {
-                Ok(hello) => {
-                    capabilities.client = hello.capabilities;
-                    capabilities.latest_app_version = hello.latest_app_version;
-                    client = Some(hello.name).filter(|name| !name.is_empty());
-                }
+        let own = Capabilities::of(&self.client, &self.server);
+        let (capabilities, client) = match &self.live {
+            None => (own, None),
+            Some(commands) => match crate::live::declared(commands, own) {
+                Ok(declared) => declared,
                 Err(why) => return self.undecided(&why),
-            }
-        }
+            },
+        };
         let suite = (self.suite)();
         let names = self.scenario_names();
         let reasons: Vec<Option<String>> = names

@@ -327,17 +327,11 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
         };
         let mut capabilities = Capabilities::of(chosen.client, chosen.server);
         if let Some(commands) = &live {
-            if let Some(server) = &commands.server_capabilities {
-                capabilities.server = server.clone();
-            }
             if let Err(reason) = crate::live::fits(&scenario) {
                 return usage(&format!("{} cannot run live: {reason}", scenario.name()));
             }
-            match crate::live::hello(commands) {
-                Ok(hello) => {
-                    capabilities.client = hello.capabilities;
-                    capabilities.latest_app_version = hello.latest_app_version;
-                }
+            match crate::live::declared(commands, capabilities) {
+                Ok((declared, _)) => capabilities = declared,
                 Err(why) => return usage(&format!("undecided: {why}")),
             }
         }

@@ -131,6 +131,14 @@ struct Booted {
     slot: Rc<Slot>,
 }
 
+impl Booted {
+    /// Stops the device's software: the boot task and what it spawned (its driver runs on).
+    fn stop(&self) {
+        self.task.abort();
+        self.slot.tasks.borrow_mut().drain(..).for_each(|task| task.abort());
+    }
+}
+
 /// What a device's boot task makes, for the backend to kill.
 #[derive(Default)]
 struct Slot {
@@ -241,7 +249,7 @@ async fn boot(device: Rc<DeviceShared>, context: Rc<Context>, proxy: SocketAddr,
 }
 
 /// A device's clock as its driver is told it.
-pub(crate) fn clock_spec(device: &DeviceShared, origin_ms: i64) -> ClockSpec {
+fn clock_spec(device: &DeviceShared, origin_ms: i64) -> ClockSpec {
     let (offset_ms, drift_ppm) = device.clock.parts();
     ClockSpec { offset_ms, drift_ppm, origin_ms }
 }
@@ -279,8 +287,7 @@ impl Backend for Live {
             if let Some(remote) = booted.slot.remote.borrow_mut().take() {
                 remote.kill();
             }
-            booted.task.abort();
-            booted.slot.tasks.borrow_mut().drain(..).for_each(|task| task.abort());
+            booted.stop();
         }
     }
 
@@ -342,8 +349,7 @@ impl Backend for Live {
         };
         let _ = self.block_on(async { tokio::time::timeout(super::remote::QUICK, settled).await });
         if let Some(booted) = &self.booted[device] {
-            booted.task.abort();
-            booted.slot.tasks.borrow_mut().drain(..).for_each(|task| task.abort());
+            booted.stop();
         }
         let state = async move { RemoteApp(remote).state().await.ok() };
         self.block_on(async { tokio::time::timeout(super::remote::QUICK, state).await }).ok().flatten()

@@ -26,7 +26,7 @@ mod run;
 pub(crate) mod serve;
 
 pub use proxy::Proxy;
-pub(crate) use run::{execute, hello};
+pub(crate) use run::{declared, execute};
 pub use run::{fits, Commands};
 
 /// The real clock, read where a live timeline starts.

@@ -123,9 +123,23 @@ pub(crate) fn execute(
     Ok(history)
 }
 
+/// What the implementation run by `commands` declares, over `base` (what its Rust types
+/// declare): the server's declaration when the commands carry one, the client's from its
+/// driver's hello. Also the client's name from the hello, when it gives one.
+pub(crate) fn declared(commands: &Commands, base: Capabilities) -> Result<(Capabilities, Option<String>), String> {
+    let mut capabilities = base;
+    if let Some(server) = &commands.server_capabilities {
+        capabilities.server = server.clone();
+    }
+    let hello = hello(commands)?;
+    capabilities.client = hello.capabilities;
+    capabilities.latest_app_version = hello.latest_app_version;
+    Ok((capabilities, Some(hello.name).filter(|name| !name.is_empty())))
+}
+
 /// What the client's driver declares in its hello: a driver started and killed at once,
 /// before a certification decides what applies.
-pub(crate) fn hello(commands: &Commands) -> Result<super::remote::Hello, String> {
+fn hello(commands: &Commands) -> Result<super::remote::Hello, String> {
     process::reap_at_interrupt();
     let dir = tempfile::Builder::new()
         .prefix("syncsim-live-")

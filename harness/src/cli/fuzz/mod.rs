@@ -160,14 +160,8 @@ pub(super) fn fuzz<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options:
     };
     let mut campaign = campaign(&chosen, options);
     if let Some(commands) = &live {
-        if let Some(server) = &commands.server_capabilities {
-            campaign.capabilities.server = server.clone();
-        }
-        match crate::live::hello(commands) {
-            Ok(hello) => {
-                campaign.capabilities.client = hello.capabilities;
-                campaign.capabilities.latest_app_version = hello.latest_app_version;
-            }
+        match crate::live::declared(commands, campaign.capabilities.clone()) {
+            Ok((declared, _)) => campaign.capabilities = declared,
             Err(why) => return usage(&format!("undecided: {why}")),
         }
         campaign.replay.push_str(&options.live.flags());
