@@ -33,4 +33,12 @@ pub enum Bug {
     /// version by filling in the fields it does not know with their defaults (null): an old
     /// app's edit erases what newer apps wrote to those fields.
     OldWritesResetUnknownFields,
+    /// The Replicache dialect applies every pushed mutation without comparing its id with
+    /// the client's `lastMutationID`: a mutation re-sent before a pull acknowledged it runs
+    /// again.
+    ReplicacheLastMutationIdUnchecked,
+    /// The Replicache dialect's pull cookie is the version of the user's newest live record:
+    /// it goes back when that record is deleted, and stays put when only a
+    /// `lastMutationID` changed.
+    ReplicacheCookieFromLiveRows,
 }

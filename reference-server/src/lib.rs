@@ -21,7 +21,8 @@
 //! Modules:
 //! - `router`: the routes and the version check; `state`: what the handlers share, and
 //!   bearer auth;
-//! - `watermelon`: the WatermelonDB dialect beside the reference protocol, on the same store;
+//! - `watermelon` and `replicache`: the WatermelonDB and Replicache dialects beside the
+//!   reference protocol, on the same store;
 //! - `apply`: applying one mutation (idempotency, strategies, CRDT fields, parents);
 //! - `store`: the SQLite store (sequence, records, idempotency, tombstone horizon);
 //! - `body`: size limits, gzip and JSON bodies;
@@ -37,6 +38,7 @@ mod body;
 mod bug;
 mod config;
 mod error;
+pub mod replicache;
 mod router;
 mod serve;
 mod state;

@@ -7,7 +7,7 @@ use crate::config::ServerConfig;
 use crate::error::{Error, Result};
 use crate::state::{authenticate, AppState};
 use crate::store::Store;
-use crate::watermelon;
+use crate::{replicache, watermelon};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
@@ -24,7 +24,9 @@ use std::sync::{Arc, Mutex};
 ///
 /// Routes: `GET /api/sync/pull`, `POST /api/sync/push` (see `PROTOCOL.md`), and beside them
 /// on the same store the WatermelonDB dialect (`GET /watermelon/pull`, `POST
-/// /watermelon/push`, see [`crate::watermelon`]). Every other path is a JSON 404. Serve it with [`crate::serve`] (date header off) or any axum server.
+/// /watermelon/push`, see [`crate::watermelon`]) and the Replicache dialect (`POST
+/// /replicache/push`, `POST /replicache/pull`, see [`crate::replicache`]). Every other path
+/// is a JSON 404. Serve it with [`crate::serve`] (date header off) or any axum server.
 pub fn app(store: Store, config: ServerConfig) -> Router {
     app_with_shared_store(Arc::new(Mutex::new(store)), config)
 }
@@ -37,6 +39,8 @@ pub fn app_with_shared_store(store: Arc<Mutex<Store>>, config: ServerConfig) -> 
         .route(PUSH_PATH, post(push))
         .route(watermelon::PULL_PATH, get(watermelon::pull))
         .route(watermelon::PUSH_PATH, post(watermelon::push))
+        .route(replicache::PUSH_PATH, post(replicache::push))
+        .route(replicache::PULL_PATH, post(replicache::pull))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

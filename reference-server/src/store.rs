@@ -37,6 +37,14 @@ CREATE TABLE IF NOT EXISTS watermelon_created (
     seq INTEGER NOT NULL,
     PRIMARY KEY (user, entity, id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS replicache_clients (
+    client_id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    client_group_id TEXT NOT NULL,
+    last_mutation_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS replicache_clients_by_group ON replicache_clients (client_group_id, seq);
 CREATE TABLE IF NOT EXISTS horizon (
     user TEXT NOT NULL,
     entity TEXT NOT NULL,
@@ -44,6 +52,15 @@ CREATE TABLE IF NOT EXISTS horizon (
     PRIMARY KEY (user, entity)
 ) WITHOUT ROWID;
 ";
+
+/// A Replicache client as the dialect keeps it: whose it is, and the last of its mutations
+/// the server has processed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ReplicacheClient {
+    pub(crate) user: String,
+    pub(crate) group: String,
+    pub(crate) last_mutation_id: u64,
+}
 
 /// One page of a pull, before it is put on the wire.
 #[derive(Debug)]
@@ -148,6 +165,37 @@ impl Store {
         .collect()
     }
 
+    /// The user whose Replicache clients make up `group`, if it has any.
+    pub(crate) fn replicache_group_user(&self, group: &str) -> Result<Option<String>> {
+        group_user(&self.conn, group)
+    }
+
+    /// The `lastMutationID` of each client of `user`'s Replicache `group` that changed after
+    /// change `since`, by client id.
+    pub(crate) fn replicache_last_mutation_ids(
+        &self,
+        user: &str,
+        group: &str,
+        since: u64,
+    ) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT client_id, last_mutation_id FROM replicache_clients
+             WHERE client_group_id = ?1 AND user = ?2 AND seq > ?3 ORDER BY client_id",
+        )?;
+        let rows =
+            stmt.query_map(params![group, user, since as i64], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The change of `user`'s newest live record (0 for none): the cookie of the Replicache
+    /// mutant that takes it for the store's version.
+    pub(crate) fn newest_live_record(&self, user: &str) -> Result<u64> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM records WHERE user = ?1 AND deleted_at_ms IS NULL")?;
+        Ok(stmt.query_row([user], |r| r.get::<_, i64>(0))? as u64)
+    }
+
     fn purged_through(&self, user: &str, entity: Entity) -> Result<u64> {
         let mut stmt =
             self.conn.prepare_cached("SELECT purged_through FROM horizon WHERE user = ?1 AND entity = ?2")?;
@@ -208,6 +256,33 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// The stored state of Replicache client `id`, if the server has seen it.
+    pub(crate) fn replicache_client(&self, id: &str) -> Result<Option<ReplicacheClient>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT user, client_group_id, last_mutation_id FROM replicache_clients WHERE client_id = ?1",
+        )?;
+        let row = stmt.query_row([id], |r| {
+            Ok(ReplicacheClient { user: r.get(0)?, group: r.get(1)?, last_mutation_id: r.get::<_, i64>(2)? as u64 })
+        });
+        Ok(row.optional()?)
+    }
+
+    /// The user whose Replicache clients make up `group`, if it has any.
+    pub(crate) fn replicache_group_user(&self, group: &str) -> Result<Option<String>> {
+        group_user(&self.tx, group)
+    }
+
+    /// Stores Replicache client `id`'s state, changed at change `seq`.
+    pub(crate) fn put_replicache_client(&mut self, id: &str, client: &ReplicacheClient, seq: u64) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO replicache_clients (client_id, user, client_group_id, last_mutation_id, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (client_id) DO UPDATE SET last_mutation_id = ?4, seq = ?5",
+        )?;
+        stmt.execute(params![id, client.user, client.group, client.last_mutation_id as i64, seq as i64])?;
+        Ok(())
+    }
+
     /// Removes a record outright, leaving no tombstone (only the hard-deletes mutant does).
     pub(crate) fn remove_record(&mut self, user: &str, entity: Entity, id: &str) -> Result<()> {
         self.tx.execute(
@@ -252,6 +327,11 @@ impl Tx<'_> {
         let purged = self.tx.execute("DELETE FROM records WHERE deleted_at_ms < ?1", [before_ms])?;
         Ok(purged)
     }
+}
+
+fn group_user(conn: &Connection, group: &str) -> Result<Option<String>> {
+    let mut stmt = conn.prepare_cached("SELECT user FROM replicache_clients WHERE client_group_id = ?1 LIMIT 1")?;
+    Ok(stmt.query_row([group], |r| r.get(0)).optional()?)
 }
 
 fn decode_record(body: &str) -> Result<Record> {

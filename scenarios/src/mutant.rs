@@ -9,7 +9,7 @@ use crate::reference::{ReferenceClient, ReferenceServer};
 use reference_client::Bug as ClientBug;
 use reference_server::Bug as ServerBug;
 use syncsim::certify::Planted;
-use syncsim::cli::Variant;
+use syncsim::cli::{PresetVariant, Variant};
 use syncsim::fuzz::Adapters;
 
 /// Where the bug is planted.
@@ -270,6 +270,62 @@ pub const ALL: &[Mutant] = &[
     },
 ];
 
+/// A bug planted in one of the reference server's dialects for a third-party client: caught
+/// live, against that client's driver (`--live PRESET --mutant NAME`), never in the
+/// simulation, where the reference client speaks only the reference protocol.
+#[derive(Clone, Copy, Debug)]
+pub struct DialectMutant {
+    /// The live preset whose client catches it (`crate::preset`).
+    pub preset: &'static str,
+    /// The bug, planted in the server (`plant` is always a server bug).
+    pub mutant: Mutant,
+}
+
+impl DialectMutant {
+    /// This mutant as a variant of its preset's server.
+    pub fn variant(&self) -> PresetVariant<ReferenceServer> {
+        let m = &self.mutant;
+        let planted = Planted {
+            name: m.name.to_owned(),
+            change: m.change.to_owned(),
+            caught_by: m.caught_by.to_owned(),
+            scenario: m.scenario.to_owned(),
+        };
+        PresetVariant { planted, server: m.server() }
+    }
+}
+
+/// Every dialect mutant, by preset.
+pub const DIALECTS: &[DialectMutant] = &[
+    DialectMutant {
+        preset: "replicache",
+        mutant: Mutant {
+            name: "replicache_lmid_unchecked",
+            change: "the Replicache dialect applies every pushed mutation without comparing its id with the client's \
+                     lastMutationID",
+            imitates: "a push handler that trusts the client to send each mutation once, while Replicache re-sends \
+                       every mutation until a pull reports it: increments count twice",
+            caught_by: "exactly once",
+            scenario: "offline_writes_then_reconnect",
+            plant: Plant::Server(ServerBug::ReplicacheLastMutationIdUnchecked),
+        },
+    },
+    DialectMutant {
+        preset: "replicache",
+        mutant: Mutant {
+            name: "replicache_cookie_from_live_rows",
+            change: "the Replicache dialect's pull cookie is the version of the user's newest live record, not the \
+                     store's version",
+            imitates:
+                "a cookie computed from the rows the client can see: it goes back after a delete, and Replicache \
+                       refuses every pull after that, for ever",
+            caught_by: "convergence",
+            scenario: "offline_writes_then_reconnect",
+            plant: Plant::Server(ServerBug::ReplicacheCookieFromLiveRows),
+        },
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,10 +333,16 @@ mod tests {
 
     #[test]
     fn names_are_unique_and_invariants_exist() {
-        let names: BTreeSet<_> = ALL.iter().map(|m| m.name).collect();
-        assert_eq!(names.len(), ALL.len(), "two mutants share a name");
+        let every = ALL.iter().chain(DIALECTS.iter().map(|d| &d.mutant));
+        let names: BTreeSet<_> = every.clone().map(|m| m.name).collect();
+        assert_eq!(names.len(), ALL.len() + DIALECTS.len(), "two mutants share a name");
+        let presets: BTreeSet<_> = crate::preset::all().into_iter().map(|p| p.name).collect();
+        for d in DIALECTS {
+            assert!(presets.contains(d.preset), "{}: no preset named {:?}", d.mutant.name, d.preset);
+            assert!(matches!(d.mutant.plant, Plant::Server(_)), "{}: a dialect bug is the server's", d.mutant.name);
+        }
         let invariants: BTreeSet<_> = syncsim::invariant::all().iter().map(|i| i.name()).collect();
-        for m in ALL {
+        for m in every {
             assert!(invariants.contains(m.caught_by), "{}: no invariant named {:?}", m.name, m.caught_by);
         }
     }

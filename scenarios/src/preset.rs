@@ -2,17 +2,19 @@
 //! driver under `drivers/` (set up with `npm ci` there), the reference server serving it in
 //! the client's own dialect.
 
+use crate::mutant::DIALECTS;
 use crate::reference::ReferenceServer;
-use reference_server::watermelon::{self, Split};
+use reference_server::{replicache, watermelon};
 use syncsim::cli::Preset;
 use syncsim::ServerCapabilities;
+use watermelon::Split;
 
 /// Where the drivers are, in this checkout.
 const DRIVERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../drivers");
 
 /// Every preset, for `--live NAME`.
 pub fn all() -> Vec<Preset<ReferenceServer>> {
-    vec![watermelondb(Split::UpdatedOnly), watermelondb(Split::Literal)]
+    vec![watermelondb(Split::UpdatedOnly), watermelondb(Split::Literal), replicache()]
 }
 
 /// WatermelonDB 0.28, unmodified, against the reference server's WatermelonDB dialect:
@@ -40,5 +42,35 @@ pub fn watermelondb(split: Split) -> Preset<ReferenceServer> {
         server: ReferenceServer { watermelon_split: split, ..ReferenceServer::default() },
         server_capabilities,
         client: format!("node {DRIVERS}/watermelondb/driver.js"),
+        variants: variants(name),
     }
+}
+
+/// Replicache 15.3, unmodified, against the reference server's Replicache dialect, with its
+/// mutants (`crate::mutant::DIALECTS`).
+///
+/// What the server declares to it: last write by arrival, field by field (the server runs
+/// each mutator when its mutation arrives, and an update sets only the fields it names),
+/// counters (increments are mutations, run once each) and sets (adds and removes of
+/// elements, run in arrival order), no tombstone horizon, and the dialect's paths.
+pub fn replicache() -> Preset<ReferenceServer> {
+    let name = "replicache";
+    let server_capabilities = ServerCapabilities {
+        counters: true,
+        sets: true,
+        push_path: Some(replicache::PUSH_PATH),
+        pull_path: Some(replicache::PULL_PATH),
+        ..ServerCapabilities::default()
+    };
+    Preset {
+        name: name.to_owned(),
+        server: ReferenceServer::default(),
+        server_capabilities,
+        client: format!("node {DRIVERS}/replicache/driver.mjs"),
+        variants: variants(name),
+    }
+}
+
+fn variants(preset: &str) -> Vec<syncsim::cli::PresetVariant<ReferenceServer>> {
+    DIALECTS.iter().filter(|d| d.preset == preset).map(|d| d.variant()).collect()
 }

@@ -54,7 +54,7 @@ const LIVE_JOBS: NonZeroUsize = NonZeroUsize::new(4).expect("four");
 
 /// Certifies as `options` say, prints the table, writes the files, returns the status.
 pub(super) fn certify<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options: &CertifyOptions) -> ExitCode {
-    let chosen = match cli.choose(options.mutant.as_deref()) {
+    let chosen = match cli.choose(options.mutant.as_deref(), options.live.preset()) {
         Ok(chosen) => chosen,
         Err(message) => return usage(&message),
     };

@@ -86,8 +86,9 @@ fn server_declares(path: &std::path::Path) -> Result<ServerCapabilities, String>
 /// Which build the `serve` and `drive` commands run.
 #[derive(clap::Args, Debug)]
 pub struct RoleOptions {
-    /// The build with this planted bug (`list --mutants`).
-    #[arg(long, value_name = "NAME", conflicts_with = "preset")]
+    /// The build with this planted bug (`list --mutants`; with `--preset`, one of that
+    /// preset's, as `list` names them).
+    #[arg(long, value_name = "NAME")]
     mutant: Option<String>,
     /// The server of this live preset (`serve` only: what `--live NAME` starts).
     #[arg(long, value_name = "NAME")]
@@ -106,6 +107,18 @@ pub struct Preset<S> {
     pub server_capabilities: ServerCapabilities,
     /// The command that starts one driver (`sh -c`).
     pub client: String,
+    /// Builds of `server` with a bug planted, each caught live against this client:
+    /// `--live NAME --mutant M`.
+    pub variants: Vec<PresetVariant<S>>,
+}
+
+/// The server of a [`Preset`] with a bug planted on purpose.
+#[derive(Clone, Debug)]
+pub struct PresetVariant<S> {
+    /// The bug: its name, the change, the invariant that must catch it.
+    pub planted: crate::certify::Planted,
+    /// The preset's server with the bug.
+    pub server: S,
 }
 
 impl LiveOptions {
@@ -127,12 +140,8 @@ impl LiveOptions {
         }
         let Some(name) = &self.live else { return Ok(None) };
         if let Some(preset) = cli.presets.iter().find(|p| p.name == *name) {
-            if mutant.is_some() {
-                return Err(format!(
-                    "--mutant plants a bug in this binary's own client and server, not in the preset `{name}`"
-                ));
-            }
-            let server = format!("{} serve --preset {}", this_program()?, shell_quote(name));
+            let planted = mutant.map(|m| format!(" --mutant {}", shell_quote(m))).unwrap_or_default();
+            let server = format!("{} serve --preset {}{planted}", this_program()?, shell_quote(name));
             let server_capabilities = Some(preset.server_capabilities.clone());
             return Ok(Some(Commands { server, client: preset.client.clone(), server_capabilities }));
         }
@@ -149,6 +158,12 @@ impl LiveOptions {
         let planted = mutant.map(|m| format!(" --mutant {}", shell_quote(m))).unwrap_or_default();
         let (server, client) = (format!("{exe} serve{planted}"), format!("{exe} drive{planted}"));
         Ok(Some(Commands { server, client, server_capabilities: None }))
+    }
+
+    /// The name of the `--live` implementation when it is not this binary's own: a preset's,
+    /// whose variants `--mutant` chooses from.
+    pub(crate) fn preset(&self) -> Option<&str> {
+        self.live.as_deref()
     }
 
     /// The flags that select the same live implementation, for replay commands.
@@ -189,7 +204,7 @@ fn shell_quote(text: &str) -> String {
 impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
     /// `drive`: the chosen client behind the driver protocol on standard input and output.
     pub(crate) fn drive(&self, options: &RoleOptions) -> std::process::ExitCode {
-        match self.choose(options.mutant.as_deref()) {
+        match self.choose(options.mutant.as_deref(), None) {
             Ok(chosen) => crate::live::drive::drive(chosen.client.clone(), chosen.subject.name),
             Err(message) => super::usage(&message),
         }
@@ -198,12 +213,11 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
     /// `serve`: the chosen server on real TCP, as `DRIVERS.md` says.
     pub(crate) fn serve(&self, options: &RoleOptions) -> std::process::ExitCode {
         if let Some(name) = &options.preset {
-            return match self.presets.iter().find(|p| p.name == *name) {
-                Some(preset) => crate::live::serve::serve(preset.server.clone()),
-                None => super::usage(&format!("no live preset named `{name}`")),
-            };
+            if !self.presets.iter().any(|p| p.name == *name) {
+                return super::usage(&format!("no live preset named `{name}`"));
+            }
         }
-        match self.choose(options.mutant.as_deref()) {
+        match self.choose(options.mutant.as_deref(), options.preset.as_deref()) {
             Ok(chosen) => crate::live::serve::serve(chosen.server.clone()),
             Err(message) => super::usage(&message),
         }

@@ -61,7 +61,7 @@ mod proxy;
 
 pub use certify::CertifyOptions;
 pub use fuzz::FuzzOptions;
-pub use live::{LiveOptions, Preset, RoleOptions};
+pub use live::{LiveOptions, Preset, PresetVariant, RoleOptions};
 pub use proxy::ProxyOptions;
 
 use crate::capability::Capabilities;
@@ -252,35 +252,61 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
         }
     }
 
-    /// The implementation itself when `mutant` is `None`, else the variant of that name;
-    /// the error names the variants there are.
-    pub(crate) fn choose(&self, mutant: Option<&str>) -> Result<Chosen<'_, C, S>, String> {
+    /// The implementation itself when `mutant` is `None`, else the variant of that name; live
+    /// with the preset named `preset`, that preset's server, or a variant of it. The error
+    /// names the variants there are.
+    pub(crate) fn choose(&self, mutant: Option<&str>, preset: Option<&str>) -> Result<Chosen<'_, C, S>, String> {
+        let preset = preset.and_then(|preset| self.presets.iter().find(|p| p.name == preset));
         let Some(name) = mutant else {
-            let (client, server, adapters) = (&self.client, &self.server, &self.adapters);
+            let (client, adapters) = (&self.client, &self.adapters);
+            let server = preset.map_or(&self.server, |preset| &preset.server);
             let (subject, fuzz_replay) = (self.subject.clone(), self.fuzz_replay.clone());
             return Ok(Chosen { client, server, subject, adapters, fuzz_replay });
         };
-        let variant = self.variants.iter().find(|v| v.planted.name == name).ok_or_else(|| {
-            let names: Vec<&str> = self.variants.iter().map(|v| v.planted.name.as_str()).collect();
-            if names.is_empty() {
-                format!("no mutant named `{name}`: this implementation declares none")
-            } else {
-                format!("no mutant named `{name}`; the mutants are: {}", names.join(", "))
+        let (planted, client, server, adapters) = match preset {
+            Some(preset) => {
+                let variant = preset.variants.iter().find(|v| v.planted.name == name).ok_or_else(|| {
+                    let names: Vec<&str> = preset.variants.iter().map(|v| v.planted.name.as_str()).collect();
+                    match names.is_empty() {
+                        true => format!("no mutant named `{name}`: the live preset `{}` has none", preset.name),
+                        false => format!(
+                            "no mutant named `{name}` of the live preset `{}`; its mutants are: {}",
+                            preset.name,
+                            names.join(", ")
+                        ),
+                    }
+                })?;
+                (&variant.planted, &self.client, &variant.server, &self.adapters)
             }
-        })?;
+            None => {
+                let variant =
+                    self.variants.iter().find(|v| v.planted.name == name).ok_or_else(|| self.no_variant(name))?;
+                (&variant.planted, &variant.client, &variant.server, &variant.adapters)
+            }
+        };
         let subject = Subject {
             name: format!("mutant:{name}"),
             replay: self.subject.replay.clone(),
-            planted: Some(variant.planted.clone()),
+            planted: Some(planted.clone()),
         };
         let fuzz_replay = format!("{} --mutant {name}", self.fuzz_replay);
-        Ok(Chosen {
-            client: &variant.client,
-            server: &variant.server,
-            subject,
-            adapters: &variant.adapters,
-            fuzz_replay,
-        })
+        Ok(Chosen { client, server, subject, adapters, fuzz_replay })
+    }
+
+    /// Why there is no variant `name` of the implementation itself.
+    fn no_variant(&self, name: &str) -> String {
+        if let Some(preset) = self.presets.iter().find(|p| p.variants.iter().any(|v| v.planted.name == name)) {
+            return format!(
+                "mutant `{name}` is planted in the server of the live preset `{0}`: add --live {0}",
+                preset.name
+            );
+        }
+        let names: Vec<&str> = self.variants.iter().map(|v| v.planted.name.as_str()).collect();
+        if names.is_empty() {
+            format!("no mutant named `{name}`: this implementation declares none")
+        } else {
+            format!("no mutant named `{name}`; the mutants are: {}", names.join(", "))
+        }
     }
 
     /// The variants, in the order they were added.
@@ -307,6 +333,14 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
         for profile in Profile::ALL {
             println!("  {profile}");
         }
+        println!("live (--live NAME):");
+        println!("  {:<40} this binary's own client and server", self.live_name);
+        for preset in &self.presets {
+            println!("  {:<40} {}", preset.name, preset.client);
+            for variant in &preset.variants {
+                println!("    --mutant {:<34} {}", variant.planted.name, variant.planted.change);
+            }
+        }
     }
 
     fn run(&self, options: &RunOptions) -> ExitCode {
@@ -314,7 +348,7 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
         if let Err(message) = prepare_outputs(outputs.into_iter().flatten().map(PathBuf::as_path)) {
             return usage(&message);
         }
-        let chosen = match self.choose(options.mutant.as_deref()) {
+        let chosen = match self.choose(options.mutant.as_deref(), options.live.preset()) {
             Ok(chosen) => chosen,
             Err(message) => return usage(&message),
         };

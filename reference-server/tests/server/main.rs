@@ -11,13 +11,15 @@
 //! - `auth`: bearer tokens and isolation between users;
 //! - `purge`: the tombstone horizon and resets;
 //! - `versions`: clients of protocol versions 1 and 2 served at once;
-//! - `watermelon`: the WatermelonDB dialect's backend rules and bad input.
+//! - `watermelon`: the WatermelonDB dialect's backend rules and bad input;
+//! - `replicache`: the Replicache dialect's push and pull rules and bad input.
 
 mod auth;
 mod compression;
 mod pull;
 mod purge;
 mod push;
+mod replicache;
 mod strategy;
 mod support;
 mod validation;

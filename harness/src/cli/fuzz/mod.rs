@@ -150,7 +150,7 @@ pub(super) fn fuzz<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options:
     if options.every_mutant {
         return every_mutant(cli, options);
     }
-    let chosen = match cli.choose(options.mutant.as_deref()) {
+    let chosen = match cli.choose(options.mutant.as_deref(), options.live.preset()) {
         Ok(chosen) => chosen,
         Err(message) => return usage(&message),
     };
@@ -362,7 +362,7 @@ fn every_mutant<C: Client + Sync, S: Server + Sync>(cli: &Cli<C, S>, options: &F
     let mut cases = Vec::new();
     for variant in cli.variants() {
         let m = &variant.planted;
-        let chosen = cli.choose(Some(&m.name)).expect("a variant of this command line");
+        let chosen = cli.choose(Some(&m.name), None).expect("a variant of this command line");
         let campaign = campaign(&chosen, options);
         #[allow(clippy::disallowed_methods)]
         let started = std::time::Instant::now(); // allowed: the wall clock of the CLI, outside any simulation
