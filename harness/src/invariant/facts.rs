@@ -2,7 +2,7 @@
 //! may have been deleted, what each device surfaced to its user, and when the final states
 //! were reported.
 
-use crate::history::{Event, EventKind, History, OpView};
+use crate::history::{Completion, Event, EventKind, History, OpView};
 use crate::operation::{Operation, RecordKey};
 use crate::state::{DeviceState, UserRecords};
 use protocol::{Entity, FieldKind, Strategy};
@@ -49,6 +49,25 @@ impl<'a> Facts<'a> {
 
     fn first_ms(&self, found: impl Fn(&Event) -> bool) -> u64 {
         self.history.events.iter().find(|e| found(e)).map_or_else(|| self.end_ms(), |e| e.t_ms)
+    }
+
+    /// How long after confirming `op` its device was killed, when that happened before any
+    /// sync round it started after the confirmation finished: a write that can only have been
+    /// lost on the device, unless the app syncs by itself.
+    pub(crate) fn killed_before_synced(&self, op: &OpView<'_>) -> Option<u64> {
+        let Completion::Ok(confirmed_ms) = op.completion else { return None };
+        let mut started = BTreeSet::new();
+        for event in self.history.events.iter().filter(|e| e.host == op.host && e.t_ms >= confirmed_ms) {
+            match &event.kind {
+                EventKind::SyncStart { round } => {
+                    started.insert(*round);
+                }
+                EventKind::SyncOk { round, .. } if started.contains(round) => return None,
+                EventKind::Kill { .. } => return Some(event.t_ms - confirmed_ms),
+                _ => {}
+            }
+        }
+        None
     }
 
     /// The users of the run's devices, each once.

@@ -83,10 +83,26 @@ fn missing_record(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey) -> Option
         _ => "wrote to",
     };
     let text = format!(
-        "{} {what} {key} and was acknowledged, but {key} is not on the server and no delete of it may have run",
-        cite(op)
+        "{} {what} {key} and was acknowledged, but {key} is not on the server and no delete of it may have run{}",
+        cite(op),
+        killed(facts, op)
     );
     Some(Details::from(text).op(op.op).record(key))
+}
+
+/// Where a lost write was most likely lost: on its device, when the device was killed soon
+/// after confirming it and before a sync round carried it (a client that confirms writes
+/// before they are durable), said so that nobody looks for a server bug first.
+fn killed(facts: &Facts<'_>, op: &OpView<'_>) -> String {
+    match facts.killed_before_synced(op) {
+        Some(after_ms) => format!(
+            "; {} was killed {:.1} s after confirming it, before any sync round it started since had finished: \
+             a write the app confirmed before it was durable on the device is lost with the app",
+            op.host,
+            after_ms as f64 / 1000.0
+        ),
+        None => String::new(),
+    }
 }
 
 /// What to report when `field` of `key` does not hold `value`, which `op` wrote, unless
@@ -111,9 +127,10 @@ fn lost_value(
     let others = others.iter().map(|(other, v)| format!("{} wrote {v}", cite(other))).collect::<Vec<_>>();
     let others = if others.is_empty() { "no other write to it may have run".to_owned() } else { others.join(", ") };
     let text = format!(
-        "{} set {key} {field} to {value} and was acknowledged, but on the server it is {}; {others}",
+        "{} set {key} {field} to {value} and was acknowledged, but on the server it is {}; {others}{}",
         cite(op),
-        shown(kept)
+        shown(kept),
+        killed(facts, op)
     );
     Some(Details { text, ..involved })
 }
@@ -142,6 +159,33 @@ mod tests {
         assert_eq!(check.violations.len(), 1, "op 2 is lost with the record, not reported again: {check:?}");
         let details = &check.violations[0].details;
         assert!(details.contains("op 1") && details.contains("task/t1"), "{details}");
+    }
+
+    #[test]
+    fn a_create_lost_with_its_device_before_any_round_finished_says_so() {
+        use crate::history::{EventKind, KillCause};
+        let kill = EventKind::Kill { cause: KillCause::AtStep, step: Some(crate::Step::PushStarting) };
+        let history = created()
+            .at(15)
+            .event(DEVICE0, EventKind::SyncStart { round: 1 })
+            .at(310)
+            .event(DEVICE0, kill)
+            .at(900)
+            .settle(&[(ALICE, records(&[]))])
+            .build();
+        let details = &NoLostAcknowledgedWrites.check(&history).violations[0].details;
+        assert!(details.contains("device0 was killed 0.3 s after confirming it"), "{details}");
+        let synced = created()
+            .at(15)
+            .event(DEVICE0, EventKind::SyncStart { round: 1 })
+            .event(DEVICE0, EventKind::SyncOk { round: 1, outcome: Default::default() })
+            .at(310)
+            .event(DEVICE0, EventKind::Kill { cause: KillCause::Random, step: None })
+            .at(900)
+            .settle(&[(ALICE, records(&[]))])
+            .build();
+        let details = &NoLostAcknowledgedWrites.check(&synced).violations[0].details;
+        assert!(!details.contains("killed"), "a round finished after it: the server had its chance: {details}");
     }
 
     #[test]
