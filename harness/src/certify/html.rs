@@ -54,7 +54,7 @@ pub(super) fn write(certificate: &Certificate, path: &Path) -> std::io::Result<(
 
 /// The whole page.
 pub(super) fn render(certificate: &Certificate) -> String {
-    let label = certificate.subject.name.replace(':', " ");
+    let label = certificate.subject.name.replacen("mutant:", "mutant ", 1);
     let verdict = certificate.verdict();
     [
         format!(

@@ -111,7 +111,7 @@ fn totals(certificate: &Certificate) -> String {
         "\n{}, {}{twice}, on the {}{live}: {} pass, {} fail, {} unknown{not_applicable}. Verdict: {}.\n",
         plural(certificate.summaries.len(), "scenario"),
         plural(runs, "run"),
-        certificate.subject.name.replace(':', " "),
+        certificate.subject.name.replacen("mutant:", "mutant ", 1),
         count(Verdict::Pass),
         count(Verdict::Fail),
         count(Verdict::Unknown),

@@ -70,6 +70,21 @@ impl<'a> Facts<'a> {
         None
     }
 
+    /// Where a lost write was most likely lost, for the details of its violation: on its
+    /// device, when the device was killed soon after confirming it and before a sync round
+    /// carried it (a client that confirms writes before they are durable), said so that
+    /// nobody looks for a server bug first. Empty otherwise.
+    pub(crate) fn lost_with_device(&self, op: &OpView<'_>) -> String {
+        match self.killed_before_synced(op) {
+            Some(after_ms) => format!(
+                "; {} was killed {after_ms} ms after confirming it, before any sync round it started since had \
+                 finished: a write the app confirmed before it was durable on the device is lost with the app",
+                op.host
+            ),
+            None => String::new(),
+        }
+    }
+
     /// The users of the run's devices, each once.
     pub(crate) fn users(&self) -> BTreeSet<&'a str> {
         self.history.header.devices.iter().map(|d| d.user.as_str()).collect()

@@ -85,24 +85,9 @@ fn missing_record(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey) -> Option
     let text = format!(
         "{} {what} {key} and was acknowledged, but {key} is not on the server and no delete of it may have run{}",
         cite(op),
-        killed(facts, op)
+        facts.lost_with_device(op)
     );
     Some(Details::from(text).op(op.op).record(key))
-}
-
-/// Where a lost write was most likely lost: on its device, when the device was killed soon
-/// after confirming it and before a sync round carried it (a client that confirms writes
-/// before they are durable), said so that nobody looks for a server bug first.
-fn killed(facts: &Facts<'_>, op: &OpView<'_>) -> String {
-    match facts.killed_before_synced(op) {
-        Some(after_ms) => format!(
-            "; {} was killed {:.1} s after confirming it, before any sync round it started since had finished: \
-             a write the app confirmed before it was durable on the device is lost with the app",
-            op.host,
-            after_ms as f64 / 1000.0
-        ),
-        None => String::new(),
-    }
 }
 
 /// What to report when `field` of `key` does not hold `value`, which `op` wrote, unless
@@ -130,7 +115,7 @@ fn lost_value(
         "{} set {key} {field} to {value} and was acknowledged, but on the server it is {}; {others}{}",
         cite(op),
         shown(kept),
-        killed(facts, op)
+        facts.lost_with_device(op)
     );
     Some(Details { text, ..involved })
 }
@@ -174,7 +159,7 @@ mod tests {
             .settle(&[(ALICE, records(&[]))])
             .build();
         let details = &NoLostAcknowledgedWrites.check(&history).violations[0].details;
-        assert!(details.contains("device0 was killed 0.3 s after confirming it"), "{details}");
+        assert!(details.contains("device0 was killed 300 ms after confirming it"), "{details}");
         let synced = created()
             .at(15)
             .event(DEVICE0, EventKind::SyncStart { round: 1 })

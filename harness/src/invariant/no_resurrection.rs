@@ -39,7 +39,7 @@ impl Invariant for NoResurrection {
         for delete in facts.operations.iter().filter(|op| matches!(op.operation, Operation::Delete { .. })) {
             let Completion::Ok(deleted_ms) = delete.completion else { continue };
             violations.extend(in_final_states(&facts, delete, deleted_ms));
-            violations.extend(shown_by_deleter(&reads, delete, deleted_ms, &mut seen));
+            violations.extend(shown_by_deleter(&facts, &reads, delete, deleted_ms, &mut seen));
         }
         violations.extend(shown_after_gone(&facts, &reads, &mut seen));
         Check::found(violations)
@@ -51,7 +51,11 @@ impl Invariant for NoResurrection {
 fn in_final_states(facts: &Facts<'_>, delete: &OpView<'_>, deleted_ms: u64) -> Vec<Violation> {
     let key = delete.operation.key();
     let back = |place: &str| {
-        let text = format!("{key} is back {place} after {} was acknowledged at {deleted_ms} ms", cite(delete));
+        let text = format!(
+            "{key} is back {place} after {} was acknowledged at {deleted_ms} ms{}",
+            cite(delete),
+            facts.lost_with_device(delete)
+        );
         Details::from(text).op(delete.op).record(&key)
     };
     let mut violations = Vec::new();
@@ -70,6 +74,7 @@ fn in_final_states(facts: &Facts<'_>, delete: &OpView<'_>, deleted_ms: u64) -> V
 /// The first read of the deleting device, after the delete was acknowledged, that still
 /// shows the record.
 fn shown_by_deleter(
+    facts: &Facts<'_>,
     reads: &[ReadView<'_>],
     delete: &OpView<'_>,
     deleted_ms: u64,
@@ -78,8 +83,12 @@ fn shown_by_deleter(
     let key = delete.operation.key();
     let read = reads.iter().find(|r| r.host == delete.host && r.t_ms > deleted_ms && r.records.contains_key(&key))?;
     seen.insert((read.host.to_owned(), key.clone())).then(|| {
-        let details =
-            format!("{} still shows {key} after {} was acknowledged at {deleted_ms} ms", read.host, cite(delete));
+        let details = format!(
+            "{} still shows {key} after {} was acknowledged at {deleted_ms} ms{}",
+            read.host,
+            cite(delete),
+            facts.lost_with_device(delete)
+        );
         Violation::new(NAME, read.t_ms, Some(read.host), Details::from(details).op(delete.op).record(&key))
     })
 }
@@ -170,6 +179,16 @@ mod tests {
         let check = NoResurrection.check(&history);
         assert_eq!(check.violations.len(), 1, "{check:?}");
         assert_eq!((check.violations[0].t_ms, check.violations[0].host.as_deref()), (30, Some(DEVICE0)));
+    }
+
+    #[test]
+    fn a_delete_lost_with_its_device_before_a_round_carried_it_says_so() {
+        use crate::history::{EventKind, KillCause};
+        let kill = EventKind::Kill { cause: KillCause::AtStep, step: Some(crate::Step::PushStarting) };
+        let history = deleted().at(38).event(DEVICE0, kill).at(2_000).read(DEVICE0, with_t1()).build();
+        let check = NoResurrection.check(&history);
+        let details = &check.violations[0].details;
+        assert!(details.contains("device0 was killed 18 ms after confirming it"), "{details}");
     }
 
     #[test]

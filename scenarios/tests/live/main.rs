@@ -194,20 +194,27 @@ fn the_node_example_driver_passes_against_the_reference_server() {
     assert_nothing_left(&mark);
 }
 
-/// Whether the real WatermelonDB is installed for its driver; fails instead of skipping
-/// when `SYNCSIM_REQUIRE_TOOLS` is set.
-fn watermelondb_installed() -> bool {
-    let package =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../drivers/watermelondb/node_modules/@nozbe/watermelondb/package.json");
-    if Path::new(package).exists() {
+/// Whether the real client `package` is installed for its driver under `drivers/`; fails
+/// instead of skipping when `SYNCSIM_REQUIRE_TOOLS` is set.
+fn installed(driver: &str, package: &str) -> bool {
+    let manifest = format!("{}/../drivers/{driver}/node_modules/{package}/package.json", env!("CARGO_MANIFEST_DIR"));
+    if Path::new(&manifest).exists() {
         return true;
     }
     assert!(
         std::env::var_os("SYNCSIM_REQUIRE_TOOLS").is_none(),
-        "WatermelonDB is not installed: run `npm ci --prefix drivers/watermelondb` (SYNCSIM_REQUIRE_TOOLS is set)"
+        "{package} is not installed: run `npm ci --prefix drivers/{driver}` (SYNCSIM_REQUIRE_TOOLS is set)"
     );
-    eprintln!("SKIPPED: WatermelonDB is not installed (npm ci --prefix drivers/watermelondb)");
+    eprintln!("SKIPPED: {package} is not installed (npm ci --prefix drivers/{driver})");
     false
+}
+
+fn watermelondb_installed() -> bool {
+    installed("watermelondb", "@nozbe/watermelondb")
+}
+
+fn replicache_installed() -> bool {
+    installed("replicache", "replicache")
 }
 
 #[test]
@@ -238,4 +245,42 @@ fn the_literal_created_split_makes_the_real_watermelondb_resurrect_a_delete() {
     assert_eq!(output.status.code(), Some(1), "the literal split fails:\n{text}");
     assert!(text.contains("no resurrection at"), "caught as a resurrection:\n{text}");
     assert_nothing_left(&mark);
+}
+
+#[test]
+fn the_real_replicache_client_syncs_live_with_the_reference_server() {
+    if !replicache_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let report = dir.path().join("report.json");
+    let args = ["certify", "--live", "replicache", "--filter", SMALL, "--seeds", "1", "--report"];
+    let (output, mark) = Marked::new(&[&args[..], &[report.to_str().expect("UTF-8")]].concat()).output();
+    assert_eq!(output.status.code(), Some(0), "Replicache syncs with the dialect:\n{}", text(&output));
+    let report = read(&report);
+    assert_eq!(report["live"], true);
+    let implementation = report["implementation"].to_string();
+    assert!(implementation.contains("replicache 15.3.0"), "the client is named with its version: {implementation}");
+    assert_nothing_left(&mark);
+}
+
+/// Each mutant of the Replicache dialect, caught live by the invariant that names it,
+/// against the real client.
+#[test]
+fn each_replicache_dialect_mutant_is_caught_live_by_its_invariant() {
+    if !replicache_installed() {
+        return;
+    }
+    for dialect in scenarios::mutant::DIALECTS.iter().filter(|d| d.preset == "replicache") {
+        let m = &dialect.mutant;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let report = dir.path().join("report.json");
+        let args = ["certify", "--live", "replicache", "--mutant", m.name, "--filter", m.scenario, "--seeds", "1"];
+        let (output, mark) =
+            Marked::new(&[&args[..], &["--report", report.to_str().expect("UTF-8")]].concat()).output();
+        assert_eq!(output.status.code(), Some(1), "{} fails:\n{}", m.name, text(&output));
+        let caught = &read(&report)["mutant"];
+        assert_eq!((&caught["caught_by"], &caught["caught"]), (&m.caught_by.into(), &true.into()), "{}", m.name);
+        assert_nothing_left(&mark);
+    }
 }
