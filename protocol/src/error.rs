@@ -36,6 +36,8 @@ pub enum ErrorCode {
     UnsupportedEncoding,
     /// No such endpoint.
     NotFound,
+    /// The endpoint exists, with another method (the `allow` header names it).
+    MethodNotAllowed,
     /// A write rests on data the server has changed since (the WatermelonDB dialect's push
     /// after a newer change): pull, merge, and push again.
     Conflict,

@@ -67,10 +67,7 @@ fn gunzip(raw: &[u8]) -> std::result::Result<Bytes, Gunzip> {
 /// than [`GZIP_THRESHOLD`].
 pub(crate) fn json_response<T: Serialize>(request_headers: &HeaderMap, value: &T) -> Response {
     let json = serde_json::to_vec(value).expect("responses always serialize");
-    let accepts_gzip = request_headers
-        .get_all(ACCEPT_ENCODING)
-        .iter()
-        .any(|v| v.to_str().is_ok_and(|s| s.split(',').any(|e| e.trim().starts_with("gzip"))));
+    let accepts_gzip = request_headers.get_all(ACCEPT_ENCODING).iter().any(|v| v.to_str().is_ok_and(accepts_gzip));
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let body = if accepts_gzip && json.len() > GZIP_THRESHOLD {
@@ -80,6 +77,18 @@ pub(crate) fn json_response<T: Serialize>(request_headers: &HeaderMap, value: &T
         json
     };
     (StatusCode::OK, headers, body).into_response()
+}
+
+/// Whether an `accept-encoding` value accepts gzip: listed (or `*`) with a quality above
+/// zero (`gzip;q=0` refuses it, RFC 9110 section 12.5.3).
+fn accepts_gzip(value: &str) -> bool {
+    value.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("");
+        let quality = parts.find_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")));
+        let wanted = quality.map_or(true, |q| q.parse::<f32>().is_ok_and(|q| q > 0.0));
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && wanted
+    })
 }
 
 /// Gzip-compresses `data`. The header carries no timestamp, so equal input gives equal bytes.

@@ -54,11 +54,11 @@ async fn not_found() -> Error {
     )
 }
 
-async fn method_not_allowed() -> Error {
+async fn method_not_allowed(method: http::Method, uri: http::Uri) -> Error {
     Error::refused(
         StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::NotFound,
-        format!("wrong method: GET {PULL_PATH}, POST {PUSH_PATH}"),
+        ErrorCode::MethodNotAllowed,
+        format!("{method} is not allowed on {}: GET {PULL_PATH}, POST {PUSH_PATH}", uri.path()),
     )
 }
 

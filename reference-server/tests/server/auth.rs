@@ -33,6 +33,17 @@ async fn an_unknown_or_malformed_token_is_unauthorized() {
 }
 
 #[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let server = Server::new();
+    for authorization in ["bearer alice-token", "BEARER alice-token", "Bearer alice-token"] {
+        let mut request =
+            request(Method::GET, &pull_uri(Entity::Task, 0, 10), ALICE_TOKEN).body(Body::empty()).unwrap();
+        request.headers_mut().insert(AUTHORIZATION, authorization.parse().unwrap());
+        assert_eq!(server.send(request).await.status, StatusCode::OK, "{authorization}");
+    }
+}
+
+#[tokio::test]
 async fn another_users_records_are_never_pulled() {
     let server = Server::new();
     let (alice, bob) = (Device::alice("phone"), Device::bob("phone"));

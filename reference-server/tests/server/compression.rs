@@ -47,6 +47,20 @@ async fn a_large_pull_response_is_gzipped_only_when_the_client_accepts_gzip() {
 }
 
 #[tokio::test]
+async fn gzip_with_a_quality_of_zero_is_refused_and_a_wildcard_accepts_it() {
+    let server = Server::new();
+    tasks_worth_a_big_page(&server).await;
+    let uri = pull_uri(Entity::Task, 0, 100);
+    for (accept, gzipped) in
+        [("gzip;q=0", false), ("gzip; q=0.0, br", false), ("identity, gzip;q=0.5", true), ("*", true), ("GZIP", true)]
+    {
+        let request = request(Method::GET, &uri, ALICE_TOKEN).header(ACCEPT_ENCODING, accept);
+        let reply = server.send(request.body(Body::empty()).unwrap()).await;
+        assert_eq!(reply.headers.get(CONTENT_ENCODING).is_some(), gzipped, "accept-encoding: {accept}");
+    }
+}
+
+#[tokio::test]
 async fn a_small_pull_response_is_plain_even_when_the_client_accepts_gzip() {
     let server = Server::new();
     let phone = Device::alice("phone");

@@ -249,5 +249,8 @@ async fn an_unknown_path_is_a_404() {
 async fn a_wrong_method_is_a_405() {
     let (server, _) = seeded().await;
 
-    server.refuses(get(PUSH_PATH), StatusCode::METHOD_NOT_ALLOWED, "not_found").await;
+    let message = server.refuses(get(PUSH_PATH), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    assert!(message.contains("GET is not allowed on /api/sync/push"), "{message}");
+    let reply = server.send(get(PUSH_PATH)).await;
+    assert_eq!(reply.headers.get(http::header::ALLOW).map(|v| v.to_str().unwrap()), Some("POST"), "allow names it");
 }
