@@ -4,6 +4,29 @@ use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::fmt;
 
+/// How far ahead of the receiver's clock a stamp may be: a day. A device whose clock is
+/// hours wrong (a time zone set as UTC, a manual change) stays within it; a stamp beyond it
+/// would win every last-write-wins comparison for as long as it is ahead, and is refused.
+pub const MAX_AHEAD_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Why `stamp` cannot come from a real clock, seen from a clock that reads `now_ms`: a
+/// wall time before the Unix epoch, or more than [`MAX_AHEAD_MS`] ahead. `None` when it
+/// can. The server refuses such a stamp in a push, and a client never adopts one.
+pub fn implausible(stamp: &Hlc, now_ms: i64) -> Option<String> {
+    if stamp.wall_ms < 0 {
+        return Some(format!("hlc.wall_ms {} is before the Unix epoch", stamp.wall_ms));
+    }
+    let ahead = stamp.wall_ms.saturating_sub(now_ms);
+    (ahead > MAX_AHEAD_MS).then(|| {
+        format!(
+            "hlc.wall_ms {} is {} h ahead of this clock ({now_ms}), more than the {} h a device's clock may be off",
+            stamp.wall_ms,
+            ahead / 3_600_000,
+            MAX_AHEAD_MS / 3_600_000
+        )
+    })
+}
+
 /// One hybrid logical timestamp.
 ///
 /// Timestamps are totally ordered by `(wall_ms, counter, node)`: the node name breaks ties, so
@@ -99,7 +122,9 @@ impl HlcClock {
         match self.counter.checked_add(1) {
             Some(c) => self.counter = c,
             None => {
-                self.wall_ms += 1;
+                // At the last millisecond there is nothing later: the clock stays at the end
+                // of time rather than wrapping to its beginning.
+                self.wall_ms = self.wall_ms.saturating_add(1);
                 self.counter = 0;
             }
         }

@@ -60,7 +60,7 @@ pub use changes::Changes;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use crdt::{OrSet, PnCounter, Tag};
 pub use error::{ErrorBody, ErrorCode};
-pub use hlc::{Hlc, HlcClock};
+pub use hlc::{implausible, Hlc, HlcClock, MAX_AHEAD_MS};
 pub use pull::{Cursor, PullQuery, PullResponse};
 pub use push::{Action, Mutation, MutationOutcome, MutationResult, PushRequest, PushResponse, RejectCode, Resolution};
 pub use record::{FieldStamp, Record};

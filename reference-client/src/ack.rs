@@ -107,7 +107,13 @@ fn observe<'r>(
         return Ok(());
     }
     let mut clock = tx.hlc()?;
-    records.into_iter().filter_map(Record::max_stamp).for_each(|stamp| clock.observe(stamp, physical_ms));
+    for stamp in records.into_iter().filter_map(Record::max_stamp) {
+        match protocol::implausible(stamp, physical_ms) {
+            // Adopting it would drag every later write of this device past it.
+            Some(why) => tracing::warn!(%stamp, why, "a stamp from the server not adopted"),
+            None => clock.observe(stamp, physical_ms),
+        }
+    }
     tx.save_hlc(&clock)
 }
 

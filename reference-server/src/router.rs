@@ -120,10 +120,16 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> 
         })
         .collect::<Result<Vec<Entity>>>()?;
     let config = &state.config;
+    let now_ms = config.clock.now_ms();
+    for (i, m) in request.mutations.iter().enumerate() {
+        if let Some(why) = protocol::implausible(&m.hlc, now_ms) {
+            let message = format!("mutations[{i}]: {why}; set the device's clock right and push again");
+            return Err(Error::refused(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidValue, message));
+        }
+    }
     if config.bugged(Bug::OldWritesResetUnknownFields) {
         reset_unknown_fields(&mut request, &entities, version);
     }
-    let now_ms = config.clock.now_ms();
     let cx = Context { user: &user, device: &request.device, now_ms, config };
     let results = {
         let mut store = state.store.lock().expect("a panic while holding the store lock is a server bug");

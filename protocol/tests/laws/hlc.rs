@@ -4,7 +4,7 @@
 use crate::arbitrary::{hlc, one_of, wall_ms, DEVICES};
 use proptest::collection::vec;
 use proptest::prelude::*;
-use protocol::{Hlc, HlcClock};
+use protocol::{implausible, Hlc, HlcClock, MAX_AHEAD_MS};
 use std::cmp::Ordering;
 
 #[derive(Clone, Debug)]
@@ -83,6 +83,38 @@ proptest! {
         }
     }
 
+    /// The bound: a clock that adopts only plausible stamps (`implausible` says none, as the
+    /// reference client does with what it pulls) never runs more than `MAX_AHEAD_MS` ahead
+    /// of the latest physical time it was given (plus one millisecond per counter carry),
+    /// whatever stamps arrive; and a stamp is plausible exactly when it is after the epoch
+    /// and at most a day ahead.
+    #[test]
+    fn a_clock_that_adopts_only_plausible_stamps_stays_within_a_day_of_its_physical_clock(
+        node in one_of(&DEVICES),
+        events in events(),
+    ) {
+        let mut clock = HlcClock::new(node);
+        let mut latest = i64::MIN;
+        for (i, event) in events.iter().enumerate() {
+            match event {
+                Event::Send(now) => {
+                    clock.send(*now);
+                    latest = latest.max(*now);
+                }
+                Event::Observe(remote, now) => {
+                    let plausible = remote.wall_ms >= 0 && remote.wall_ms.saturating_sub(*now) <= MAX_AHEAD_MS;
+                    prop_assert_eq!(implausible(remote, *now).is_none(), plausible, "{} at {}", remote, now);
+                    if plausible {
+                        clock.observe(remote, *now);
+                    }
+                    latest = latest.max(*now);
+                }
+            }
+            let bound = latest.saturating_add(MAX_AHEAD_MS).saturating_add(i as i64 + 1);
+            prop_assert!(clock.last().wall_ms <= bound, "{} is past {} after {} events", clock.last(), bound, i + 1);
+        }
+    }
+
     /// Causality under any skew: after any history, a clock that observes `remote` issues
     /// a next stamp (and every later one) greater than `remote`, whether its physical
     /// clock is far behind, equal or ahead.
@@ -104,15 +136,12 @@ proptest! {
 }
 
 /// The generators keep wall times at most `i64::MAX / 2` because of this edge: a stamp at
-/// the last millisecond with a full counter has no successor at that millisecond, and
-/// `HlcClock`'s carry (`wall_ms += 1`) overflows: a panic in debug builds, and in release a
-/// wrap to `i64::MIN`, after which the clock issues stamps far below the one it observed.
-/// No stamp of node `a` orders after `(i64::MAX, u32::MAX, z)`, so causality cannot hold
-/// here; what can hold, and does not, is that the clock stays at the end of time instead
-/// of wrapping to its beginning. No real clock reads `i64::MAX`, but the stamp comes off
-/// the wire (`Mutation::hlc`, a record's stamps) and nothing bounds it.
+/// the last millisecond with a full counter has no successor at that millisecond. No stamp
+/// of node `a` orders after `(i64::MAX, u32::MAX, z)`, so causality cannot hold here; what
+/// holds is that the clock stays at the end of time instead of wrapping to its beginning
+/// (its carry saturates). No real clock reads `i64::MAX`, and the server refuses such a
+/// stamp (`protocol::implausible`), but a clock must not wrap whatever it is given.
 #[test]
-#[ignore = "protocol edge: observing a stamp at (i64::MAX, u32::MAX) overflows HlcClock's carry"]
 fn a_clock_that_observes_the_last_stamp_does_not_wrap() {
     let remote = Hlc { wall_ms: i64::MAX, counter: u32::MAX, node: "z".into() };
     let mut clock = HlcClock::new("a");

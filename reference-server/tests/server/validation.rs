@@ -1,6 +1,8 @@
 //! Every class of bad input gets its own 4xx status and error code, and changes nothing.
 
-use crate::support::{id, project_with_task, pull_uri, push_body, request, Device, Edit, Server, ALICE_TOKEN};
+use crate::support::{
+    accepted, id, project_with_task, pull_uri, push_body, request, Device, Edit, Server, ALICE_TOKEN, START_MS,
+};
 use axum::body::Body;
 use http::header::CONTENT_ENCODING;
 use http::{Method, Request, StatusCode};
@@ -56,6 +58,28 @@ async fn an_unknown_entity_is_refused_with_422() {
     let message = server.refuses(valid_then(&phone, invoice), StatusCode::UNPROCESSABLE_ENTITY, "unknown_entity").await;
 
     assert!(message.starts_with("mutations[1]"), "the message points at the mutation: {message}");
+}
+
+#[tokio::test]
+async fn a_stamp_before_the_epoch_or_more_than_a_day_ahead_is_refused_with_422() {
+    let (server, phone) = seeded().await;
+    let stamped = |wall_ms: i64| {
+        let mut update = phone.update(Entity::Task, &id(2), 2).field("title", "from the future");
+        update.hlc.wall_ms = wall_ms;
+        update
+    };
+    let day = protocol::MAX_AHEAD_MS;
+    for (wall_ms, says) in
+        [(i64::MAX, "ahead of this clock"), (START_MS + day + 1, "more than the 24 h"), (-1, "epoch")]
+    {
+        let message = server
+            .refuses(valid_then(&phone, stamped(wall_ms)), StatusCode::UNPROCESSABLE_ENTITY, "invalid_value")
+            .await;
+        assert!(message.contains("mutations[1]: hlc.wall_ms") && message.contains(says), "{wall_ms}: {message}");
+    }
+    // A clock hours off, as phones have, is not refused.
+    let hours_ahead = server.push_one(&phone, stamped(START_MS + day - 60_000)).await;
+    assert_eq!(accepted(hours_ahead).fields["title"], "from the future");
 }
 
 #[tokio::test]
