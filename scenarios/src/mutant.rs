@@ -316,9 +316,9 @@ pub const DIALECTS: &[DialectMutant] = &[
             name: "replicache_cookie_from_live_rows",
             change: "the Replicache dialect's pull cookie is the version of the user's newest live record, not the \
                      store's version",
-            imitates:
-                "a cookie computed from the rows the client can see: it goes back after a delete, and Replicache \
-                       refuses every pull after that, for ever",
+            imitates: "a cookie computed from the rows the client can see: it stays put when a push only advanced \
+                       lastMutationIDs and goes back after a delete, and Replicache ignores such pulls: its mutations \
+                       stay pending for ever",
             caught_by: "convergence",
             scenario: "offline_writes_then_reconnect",
             plant: Plant::Server(ServerBug::ReplicacheCookieFromLiveRows),
