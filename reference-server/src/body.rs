@@ -86,7 +86,7 @@ fn accepts_gzip(value: &str) -> bool {
         let mut parts = coding.split(';').map(str::trim);
         let name = parts.next().unwrap_or("");
         let quality = parts.find_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")));
-        let wanted = quality.map_or(true, |q| q.parse::<f32>().is_ok_and(|q| q > 0.0));
+        let wanted = quality.is_none_or(|q| q.parse::<f32>().is_ok_and(|q| q > 0.0));
         (name.eq_ignore_ascii_case("gzip") || name == "*") && wanted
     })
 }
