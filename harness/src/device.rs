@@ -224,6 +224,11 @@ pub(crate) async fn opened<H: Handle>(
         };
         run.record(&device.host, kind);
     }
+    if device.boots.get() > 1 {
+        // What the user sees as the app comes back, before any round: a client that shows
+        // the server's copies until its queue is re-applied is caught here, not after a round.
+        read(&*app, &device, &run).await;
+    }
     match run.phase.get() {
         Phase::Faults => {
             let wrote = Rc::new(Notify::new());
@@ -371,9 +376,14 @@ async fn round<H: Handle>(app: &H, device: &DeviceShared, run: &Run) -> Option<S
             None
         }
     };
+    read(app, device, run).await;
+    outcome
+}
+
+/// Records what the device shows now, when the app can say.
+async fn read<H: Handle>(app: &H, device: &DeviceShared, run: &Run) {
     if let Ok(state) = app.state().await {
         let (user, protocol) = (device.user.clone(), state.protocol);
         run.record(&device.host, EventKind::Read { user, protocol, records: state.records });
     }
-    outcome
 }

@@ -48,4 +48,8 @@ pub enum Bug {
     /// refuses that on a table with rows: a device that has ever pulled cannot upgrade, and
     /// the app does not open.
     NotNullWithoutDefault,
+    /// At start-up the app shows each record as the server last sent it, and re-applies its
+    /// queue of pending writes only when the next sync round starts: until then, what the
+    /// user wrote before the app was killed is gone from the screen (reads go backwards).
+    ViewRestoredAtOpen,
 }

@@ -17,6 +17,9 @@ pub(crate) async fn sync_round(inner: &Inner) -> Result<SyncReport> {
     let mut transport = inner.transport.lock().await;
     let (sent0, received0) = (transport.counters.sent(), transport.counters.received());
     let mut report = SyncReport::default();
+    if inner.config.bugged(Bug::ViewRestoredAtOpen) {
+        reapply_queue(inner)?;
+    }
     let outcome = async {
         for entity in Entity::ALL {
             pull_entity(inner, &mut transport, entity, &mut report).await?;
@@ -28,6 +31,18 @@ pub(crate) async fn sync_round(inner: &Inner) -> Result<SyncReport> {
     report.bytes_received = transport.counters.received() - received0;
     report.elapsed = started.elapsed();
     outcome.map(|()| report)
+}
+
+/// Re-applies every open queue entry to the view (the view-restored-at-open mutant, which
+/// shows the server's copies from start-up until a round starts).
+fn reapply_queue(inner: &Inner) -> Result<()> {
+    let mut store = inner.store.borrow_mut();
+    let tx = store.transaction()?;
+    for (entity, id) in tx.records_with_open_entries()? {
+        let server = tx.row(entity, &id)?.and_then(|row| row.server);
+        tx.recompute(entity, &id, server, inner.config.clock.now_ms())?;
+    }
+    tx.commit()
 }
 
 async fn pull_entity(

@@ -105,6 +105,11 @@ impl Replica {
         let boots: u64 = store.meta("boots")?.and_then(|b| b.parse().ok()).unwrap_or(0) + 1;
         let tx = store.transaction()?;
         tx.set_meta("boots", &boots.to_string())?;
+        if config.bugged(crate::bug::Bug::ViewRestoredAtOpen) {
+            for (entity, id) in tx.records_with_open_entries()? {
+                tx.show_server_copy(entity, &id)?;
+            }
+        }
         tx.commit()?;
         tracing::debug!(device = %config.device, boots, schema = store.schema(), "app opened");
         let rng = SmallRng::seed_from_u64(config.seed ^ boots.wrapping_mul(0x9e37_79b9_7f4a_7c15));

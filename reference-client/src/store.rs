@@ -483,6 +483,33 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Every record with open (pending or in-flight) queue entries, once each, in queue order.
+    pub(crate) fn records_with_open_entries(&self) -> Result<Vec<(Entity, String)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT entity, record_id FROM queue WHERE status IN ('pending', 'in_flight')
+             GROUP BY entity, record_id ORDER BY MIN(seq)",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut records = Vec::new();
+        for row in rows {
+            let (entity, id) = row?;
+            records.push((parse_entity(&entity)?, id));
+        }
+        Ok(records)
+    }
+
+    /// Shows a record as the server last sent it (nothing, when the server never had it),
+    /// whatever its open entries: only the view-restored-at-open mutant does.
+    pub(crate) fn show_server_copy(&self, entity: Entity, id: &str) -> Result<()> {
+        match self.row(entity, id)?.and_then(|row| row.server) {
+            Some(server) => self.put_row(&server, Some(&server), SyncStatus::Pending, server.updated_at_ms),
+            None => {
+                self.tx.execute("DELETE FROM records WHERE entity = ?1 AND id = ?2", params![entity.name(), id])?;
+                Ok(())
+            }
+        }
+    }
+
     /// Recomputes a record's local view from its server state and its open entries, and
     /// stores it. A record that the server never had and no open entry creates is removed.
     pub(crate) fn recompute(&self, entity: Entity, id: &str, server: Option<Record>, updated_at_ms: i64) -> Result<()> {

@@ -268,6 +268,16 @@ pub const ALL: &[Mutant] = &[
         scenario: "parent_and_child_created_offline",
         plant: Plant::Client(ClientBug::FailedMutationDropped),
     },
+    Mutant {
+        name: "view_restored_at_open",
+        change: "at start-up the client shows each record as the server last sent it, and re-applies its pending \
+                 writes only when the next sync round starts",
+        imitates: "an app killed in the background comes back without the edits its user just made; they reappear \
+                   after the next sync (reads go backwards), or never, if it cannot sync",
+        caught_by: "read your writes",
+        scenario: "kill_at_each_sync_step",
+        plant: Plant::Client(ClientBug::ViewRestoredAtOpen),
+    },
 ];
 
 /// A bug planted in one of the reference server's dialects for a third-party client: caught

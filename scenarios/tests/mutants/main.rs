@@ -97,4 +97,41 @@ mod is_caught {
     mutant!(retry_without_backoff);
     mutant!(resync_ignored);
     mutant!(failed_mutation_dropped);
+    mutant!(view_restored_at_open);
+}
+
+/// What catches `view_restored_at_open` is the read the harness records as an app comes
+/// back, before any round: the same runs without those reads (as the harness recorded
+/// them before) hold "read your writes", since the first round re-applies the queue.
+#[test]
+fn view_restored_at_open_is_caught_only_by_the_read_right_after_a_reopen() {
+    use syncsim::history::EventKind;
+    use syncsim::invariant::{Invariant, ReadYourWrites};
+    let mutant = mutant::by_name("view_restored_at_open").expect("in the catalog");
+    let scenario = suite::by_name(mutant.scenario).expect("in the suite");
+    for seed in syncsim::seed::sweep(SEEDS) {
+        let report = scenario.run(&mutant.client(), &mutant.server(), seed);
+        if ReadYourWrites.check(&report.history).violations.is_empty() {
+            continue;
+        }
+        let mut history = report.history.clone();
+        let mut reopened = std::collections::BTreeSet::new();
+        history.events.retain(|event| {
+            match &event.kind {
+                EventKind::Restart | EventKind::Upgraded { .. } => {
+                    reopened.insert(event.host.clone());
+                }
+                EventKind::SyncStart { .. } => {
+                    reopened.remove(&event.host);
+                }
+                EventKind::Read { .. } => return !reopened.contains(&event.host),
+                _ => {}
+            }
+            true
+        });
+        let without = ReadYourWrites.check(&history);
+        assert!(without.violations.is_empty(), "seed {seed}: caught without the reads after a reopen: {without:?}");
+        return;
+    }
+    panic!("view_restored_at_open was not caught by read your writes in {SEEDS} seeds");
 }
