@@ -54,7 +54,12 @@ fn record_missing(facts: &Facts<'_>, write: &OpView<'_>, later: &[&ReadView<'_>]
     let Operation::Create { .. } = write.operation else { return None };
     let key = write.operation.key();
     let read = later.iter().find(|r| !r.records.contains_key(&key) && !deleted_before(facts, &key, r.t_ms))?;
-    let details = format!("{} does not show {key}, which {} created and was acknowledged", read.host, cite(write));
+    let details = format!(
+        "{} does not show {key}, which {} created and was acknowledged{}",
+        read.host,
+        cite(write),
+        facts.lost_with_device(write)
+    );
     Some(Violation::new(NAME, read.t_ms, Some(read.host), Details::from(details).op(write.op).record(&key)))
 }
 
@@ -74,10 +79,11 @@ fn values_missing(facts: &Facts<'_>, write: &OpView<'_>, later: &[&ReadView<'_>]
         });
         if let Some(read) = stale {
             let details = format!(
-                "{} shows {key} {field} as {} after {} set it to {value} and was acknowledged",
+                "{} shows {key} {field} as {} after {} set it to {value} and was acknowledged{}",
                 read.host,
                 shown(read.records[&key].get(field)),
-                cite(write)
+                cite(write),
+                facts.lost_with_device(write)
             );
             let details = Details::from(details).op(write.op).record(&key);
             violations.push(Violation::new(NAME, read.t_ms, Some(read.host), details));
