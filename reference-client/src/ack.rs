@@ -32,10 +32,7 @@ pub(crate) fn apply_page(
             store_server_record(tx, record, config)?;
         }
         if resyncing {
-            tx.tx.execute(
-                "INSERT OR IGNORE INTO resync_seen (entity, id) VALUES (?1, ?2)",
-                [entity.name(), &record.id],
-            )?;
+            tx.note_seen(entity, &record.id)?;
         }
     }
     if resyncing && !page.has_more {
@@ -83,13 +80,7 @@ pub(crate) fn begin_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
 /// Records the full pull did not return were deleted and purged: drop them, unless a local
 /// write is still open on them (its push will be answered as a conflict or rejection).
 fn finish_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
-    let dropped = tx.tx.execute(
-        "DELETE FROM records WHERE entity = ?1 AND version > 0
-         AND id NOT IN (SELECT id FROM resync_seen WHERE entity = ?1)
-         AND id NOT IN (SELECT record_id FROM queue WHERE entity = ?1 AND status IN ('pending', 'in_flight'))",
-        [entity.name()],
-    )?;
-    tx.tx.execute("DELETE FROM resync_seen WHERE entity = ?1", [entity.name()])?;
+    let dropped = tx.drop_unseen(entity)?;
     tracing::info!(%entity, dropped, "re-sync finished: purged records dropped");
     Ok(())
 }
@@ -201,7 +192,7 @@ fn apply_result(
         }
         MutationOutcome::Rejected { message, .. } if config.bugged(Bug::FailedMutationDropped) => {
             tally.rejected += 1;
-            tx.tx.execute("DELETE FROM queue WHERE key = ?1", [&entry.key])?;
+            tx.delete_entry(&entry.key)?;
             tracing::warn!(key = %entry.key, %message, "mutation rejected");
         }
         MutationOutcome::Rejected { message, .. } => {

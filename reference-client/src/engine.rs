@@ -166,7 +166,7 @@ async fn push_queue(inner: &Inner, transport: &mut crate::transport::Transport, 
 /// chained after them were unchained when they completed).
 fn prune_completed(inner: &Inner) -> Result<()> {
     let store = inner.store.borrow();
-    let pruned = store.conn().execute("DELETE FROM queue WHERE status = 'completed'", [])?;
+    let pruned = store.prune_completed()?;
     tracing::debug!(pruned, "completed queue entries pruned");
     Ok(())
 }
@@ -178,8 +178,7 @@ fn rekey(inner: &Inner, batch: &mut [QueueEntry]) -> Result<()> {
     let tx = store.transaction()?;
     for entry in batch.iter_mut() {
         let key = inner.new_id();
-        tx.tx.execute("UPDATE queue SET key = ?2 WHERE key = ?1", [&entry.key, &key])?;
-        tx.tx.execute("UPDATE queue SET after_key = ?2 WHERE after_key = ?1", [&entry.key, &key])?;
+        tx.rekey(&entry.key, &key)?;
         entry.key = key;
     }
     tx.commit()
@@ -200,7 +199,7 @@ fn fail(inner: &Inner, entry: &QueueEntry, message: &str) -> Result<()> {
     let mut store = inner.store.borrow_mut();
     let tx = store.transaction()?;
     if inner.config.bugged(Bug::FailedMutationDropped) {
-        tx.tx.execute("DELETE FROM queue WHERE key = ?1", [&entry.key])?;
+        tx.delete_entry(&entry.key)?;
     } else {
         tx.set_status(&entry.key, QueueStatus::Failed, Some(message))?;
     }

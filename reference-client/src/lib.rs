@@ -55,6 +55,7 @@ mod engine;
 mod error;
 mod hook;
 mod local_write;
+mod packed;
 mod queue;
 mod replica;
 mod report;

@@ -31,6 +31,28 @@ impl QueueStatus {
         }
     }
 
+    /// Its code on disk from schema 7 (fixed for good).
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            QueueStatus::Pending => 0,
+            QueueStatus::InFlight => 1,
+            QueueStatus::Failed => 2,
+            QueueStatus::Conflict => 3,
+            QueueStatus::Completed => 4,
+        }
+    }
+
+    /// The status of a stored [`QueueStatus::code`].
+    pub(crate) fn from_code(code: i64) -> QueueStatus {
+        match code {
+            0 => QueueStatus::Pending,
+            1 => QueueStatus::InFlight,
+            2 => QueueStatus::Failed,
+            3 => QueueStatus::Conflict,
+            _ => QueueStatus::Completed,
+        }
+    }
+
     pub(crate) fn parse(s: &str) -> QueueStatus {
         match s {
             "pending" => QueueStatus::Pending,
@@ -66,7 +88,7 @@ impl Payload {
     /// [`queue_format`](crate::schema::queue_format)).
     ///
     /// # Panics
-    /// If `format` is not 1 or 2: no schema writes another.
+    /// If `format` is not 1 or 2: format 3 is packed (see `packed::encode_payload`).
     pub(crate) fn encode(&self, format: u32) -> String {
         let json = match format {
             1 => serde_json::to_string(&FlatPayload {
@@ -75,7 +97,7 @@ impl Payload {
                 client_time_ms: self.client_time_ms,
             }),
             2 => serde_json::to_string(self),
-            _ => panic!("queue format {format} does not exist: formats are 1 and 2"),
+            _ => panic!("queue format {format} is not JSON: the JSON formats are 1 and 2 (3 is packed)"),
         };
         json.expect("payloads serialize")
     }

@@ -233,6 +233,9 @@ impl Replica {
         if let Err(e) = self.inner.store.borrow_mut().log_round(started_at_ms, finished_at_ms, &result) {
             tracing::warn!(error = %e, "sync round not logged");
         }
+        if let Err(e) = self.inner.store.borrow().release_free_pages() {
+            tracing::warn!(error = %e, "free pages not released");
+        }
         self.note_backoff(&result);
         let mut run = self.inner.run.borrow_mut();
         run.syncing = false;
@@ -326,7 +329,7 @@ impl Replica {
     /// pressed "retry").
     pub fn retry_failed(&self) -> Result<usize> {
         let store = self.inner.store.borrow();
-        let n = store.conn().execute("UPDATE queue SET status = 'pending', retries = 0 WHERE status = 'failed'", [])?;
+        let n = store.retry_failed()?;
         Ok(n)
     }
 

@@ -9,6 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::hook::{SyncHook, SyncStep};
+use crate::packed;
 use rusqlite::{Connection, OptionalExtension};
 use std::future::Future;
 use std::pin::pin;
@@ -73,6 +74,28 @@ pub enum Change {
         table: &'static str,
         /// The column dropped.
         column: &'static str,
+    },
+    /// Moves the rows of table `from` into the table that replaces it with `run`, which
+    /// converts each row and skips the rows already moved; nothing to do once `from` is gone
+    /// (a [`Change::DropTable`] of `from` follows it).
+    Convert {
+        /// The table whose rows move.
+        from: &'static str,
+        /// Moves them.
+        run: fn(&Connection) -> Result<()>,
+    },
+    /// Rewrites rows in place with `run`, which leaves the rows already rewritten as they
+    /// are, so that running it again changes nothing (a backfill in Rust).
+    Rewrite {
+        /// What it rewrites, for people.
+        what: &'static str,
+        /// Rewrites them.
+        run: fn(&Connection) -> Result<()>,
+    },
+    /// Drops table `name` with its indexes and triggers, if it is there.
+    DropTable {
+        /// The table.
+        name: &'static str,
     },
 }
 
@@ -246,6 +269,67 @@ pub const MIGRATIONS: &[Migration] = &[
         // until their next write, but lose the server copies equal to their state now.
         changes: &[Change::Backfill { sql: "UPDATE records SET server = NULL WHERE server = state" }],
     },
+    Migration {
+        version: 7,
+        description: "records and the queue stored packed: binary ids and values, tables filled in insertion order",
+        // The tables are rebuilt under new names (`packed` says how their rows read): the
+        // unused `sort_key`, its triggers and its index go with `records`.
+        changes: &[
+            Change::CreateTable {
+                name: "local_records",
+                sql: "CREATE TABLE local_records (
+    entity INTEGER NOT NULL,
+    id BLOB NOT NULL,
+    fields BLOB NOT NULL,
+    crdt BLOB NOT NULL,
+    server BLOB,
+    version INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    sync_status INTEGER NOT NULL CHECK (sync_status BETWEEN 0 AND 3),
+    updated_at_ms INTEGER NOT NULL
+)",
+            },
+            Change::CreateIndex {
+                name: "local_records_by_id",
+                sql: "CREATE UNIQUE INDEX local_records_by_id ON local_records (entity, id)",
+            },
+            Change::CreateIndex {
+                name: "local_records_recent",
+                sql: "CREATE INDEX local_records_recent ON local_records (entity, updated_at_ms) WHERE deleted = 0",
+            },
+            Change::Convert { from: "records", run: packed::move_records },
+            Change::DropTable { name: "records" },
+            Change::CreateTable {
+                name: "mutations",
+                sql: "CREATE TABLE mutations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key BLOB NOT NULL,
+    entity INTEGER NOT NULL,
+    record_id BLOB NOT NULL,
+    action INTEGER NOT NULL CHECK (action BETWEEN 0 AND 2),
+    base_version INTEGER NOT NULL,
+    after_key BLOB,
+    body BLOB NOT NULL,
+    status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 4),
+    retries INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at_ms INTEGER NOT NULL,
+    format_version INTEGER NOT NULL
+)",
+            },
+            Change::CreateIndex {
+                name: "mutations_by_key",
+                sql: "CREATE UNIQUE INDEX mutations_by_key ON mutations (key)",
+            },
+            Change::CreateIndex {
+                name: "mutations_by_record",
+                sql: "CREATE INDEX mutations_by_record ON mutations (entity, record_id, status)",
+            },
+            Change::Convert { from: "queue", run: packed::move_queue },
+            Change::DropTable { name: "queue" },
+            Change::Rewrite { what: "the ids a re-sync has seen, as keys", run: packed::rewrite_resync_seen },
+        ],
+    },
 ];
 
 /// The schema version this build writes.
@@ -254,14 +338,15 @@ pub const LATEST_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 /// The format version of queue entries an app at the latest schema writes.
 pub const QUEUE_FORMAT: u32 = queue_format(LATEST_VERSION);
 
-/// The format version of the queue entries an app at local schema `schema` writes: 1 (the
-/// changes flattened beside `hlc` and `client_time_ms`) below version 4, 2 (the changes
-/// nested under `changes`) from version 4. Entries keep the format they were written in.
+/// The format version of the queue entries an app at local schema `schema` writes: 1 (JSON,
+/// the changes flattened beside `hlc` and `client_time_ms`) below version 4, 2 (JSON, the
+/// changes nested under `changes`) from version 4, 3 (packed, see `packed`) from version 7.
+/// Entries keep the format they were written in.
 pub const fn queue_format(schema: u32) -> u32 {
-    if schema >= 4 {
-        2
-    } else {
-        1
+    match schema {
+        ..=3 => 1,
+        4..=6 => 2,
+        _ => 3,
     }
 }
 
@@ -296,13 +381,14 @@ impl Change {
             Change::CreateTrigger { name, .. } => exists("trigger", name),
             Change::AddColumn { table, column, .. } => has_column(table, column),
             Change::DropColumn { table, column } => Ok(!has_column(table, column)?),
-            Change::Backfill { .. } => Ok(false),
+            Change::Convert { from, .. } | Change::DropTable { name: from } => Ok(!exists("table", from)?),
+            Change::Backfill { .. } | Change::Rewrite { .. } => Ok(false),
         }
     }
 
-    /// The statement that makes the change.
-    fn sql(&self, mode: Mode) -> String {
-        match *self {
+    /// Makes the change.
+    fn run(&self, conn: &Connection, mode: Mode) -> Result<()> {
+        let sql = match *self {
             Change::CreateTable { sql, .. }
             | Change::CreateIndex { sql, .. }
             | Change::CreateTrigger { sql, .. }
@@ -315,7 +401,10 @@ impl Change {
                 format!("ALTER TABLE {table} ADD COLUMN {column} {definition}")
             }
             Change::DropColumn { table, column } => format!("ALTER TABLE {table} DROP COLUMN {column}"),
-        }
+            Change::DropTable { name } => format!("DROP TABLE {name}"),
+            Change::Convert { run, .. } | Change::Rewrite { run, .. } => return run(conn),
+        };
+        Ok(conn.execute_batch(&sql)?)
     }
 }
 
@@ -330,7 +419,7 @@ impl Migration {
         let tx = conn.transaction()?;
         for change in self.changes {
             if !change.applied(&tx)? {
-                tx.execute_batch(&change.sql(mode))?;
+                change.run(&tx, mode)?;
             }
             migrating(hook, self.version).await;
         }
@@ -342,7 +431,7 @@ impl Migration {
     /// the version is bumped only at the end.
     async fn apply_unguarded(&self, conn: &mut Connection, hook: Option<&dyn SyncHook>) -> Result<()> {
         for change in self.changes {
-            conn.execute_batch(&change.sql(Mode::Autocommit))?;
+            change.run(conn, Mode::Autocommit)?;
             migrating(hook, self.version).await;
         }
         Ok(conn.pragma_update(None, "user_version", self.version)?)
@@ -391,9 +480,21 @@ pub(crate) async fn upgrade(
     if found > target {
         return Err(Error::SchemaTooNew { found, supported: target });
     }
+    let packs = found < packed::PACKED_SINCE && target >= packed::PACKED_SINCE;
+    if packs {
+        // Pages left free (rows moved or deleted) go back to the device at the end of each
+        // sync round (`Store::release_free_pages`). The mode takes effect on a database with
+        // no page yet, or with the VACUUM below.
+        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL")?;
+    }
     for m in MIGRATIONS.iter().filter(|m| m.version > found && m.version <= target) {
         m.apply(conn, mode, hook).await?;
         tracing::info!(version = m.version, description = m.description, "migrated local schema");
+    }
+    if packs && found > 0 {
+        // The rebuilt tables leave the old ones' pages free: give them back to the device,
+        // and turn the incremental mode on. VACUUM is atomic, and runs outside transactions.
+        conn.execute_batch("VACUUM")?;
     }
     Ok(found)
 }
@@ -416,7 +517,8 @@ pub(crate) fn recreate(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(
         "DROP TABLE IF EXISTS records; DROP TABLE IF EXISTS queue; DROP TABLE IF EXISTS cursors;
          DROP TABLE IF EXISTS resync_seen; DROP TABLE IF EXISTS conflicts; DROP TABLE IF EXISTS meta;
-         DROP TABLE IF EXISTS sync_log; PRAGMA user_version = 0;",
+         DROP TABLE IF EXISTS sync_log; DROP TABLE IF EXISTS local_records; DROP TABLE IF EXISTS mutations;
+         PRAGMA user_version = 0;",
     )?;
     Ok(())
 }
@@ -557,7 +659,7 @@ mod tests {
         conn.execute(QUEUED, []).unwrap();
         let v4 = &MIGRATIONS[3];
         for change in &v4.changes[..5] {
-            conn.execute_batch(&change.sql(Mode::Correct)).unwrap();
+            change.run(&conn, Mode::Correct).unwrap();
         }
         migrate_to(&mut conn, 4).unwrap();
         assert_eq!(query(&conn, "SELECT body FROM queue"), [Some(r#"{"fields":{}}"#.to_owned())]);
@@ -574,8 +676,8 @@ mod tests {
     }
 
     #[test]
-    fn queue_format_2_starts_at_schema_4() {
-        assert_eq!([1, 2, 3, 4, 5, 6].map(queue_format), [1, 1, 1, 2, 2, 2]);
-        assert_eq!(QUEUE_FORMAT, 2);
+    fn queue_formats_2_and_3_start_at_schemas_4_and_7() {
+        assert_eq!([1, 2, 3, 4, 5, 6, 7].map(queue_format), [1, 1, 1, 2, 2, 2, 3]);
+        assert_eq!(QUEUE_FORMAT, 3);
     }
 }

@@ -6,12 +6,14 @@ use crate::bug::Bug;
 use crate::config::ClientConfig;
 use crate::error::{corrupt, Error, Result};
 use crate::hook::SyncHook;
+use crate::packed::{self, PACKED_SINCE};
 use crate::queue::{Payload, QueueEntry, QueueStatus};
 use crate::report::SyncReport;
 use crate::schema::{self, queue_format, Mode};
 use crate::stored;
 use protocol::Changes;
 use protocol::{Action, Entity, HlcClock, Record};
+use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -40,7 +42,26 @@ impl SyncStatus {
         }
     }
 
-    fn parse(s: &str) -> SyncStatus {
+    /// Its code on disk from schema 7 (fixed for good).
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            SyncStatus::Synced => 0,
+            SyncStatus::Pending => 1,
+            SyncStatus::Conflict => 2,
+            SyncStatus::Error => 3,
+        }
+    }
+
+    fn from_code(code: i64) -> SyncStatus {
+        match code {
+            1 => SyncStatus::Pending,
+            2 => SyncStatus::Conflict,
+            3 => SyncStatus::Error,
+            _ => SyncStatus::Synced,
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> SyncStatus {
         match s {
             "pending" => SyncStatus::Pending,
             "conflict" => SyncStatus::Conflict,
@@ -84,21 +105,195 @@ pub(crate) struct Store {
     resync_below: u32,
 }
 
-pub(crate) const RECORD_COLUMNS: &str = "entity, id, visible, version, sync_status, updated_at_ms";
+/// The tables of a schema and how their rows read: JSON text in `records` and `queue` up to
+/// schema 6, packed rows in `local_records` and `mutations` from schema 7 (see [`packed`]).
+/// Every statement that touches them binds its values through here.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout(u32);
+
+impl Layout {
+    fn packed(self) -> bool {
+        self.0 >= PACKED_SINCE
+    }
+
+    /// The records table.
+    pub(crate) fn records(self) -> &'static str {
+        if self.packed() {
+            "local_records"
+        } else {
+            "records"
+        }
+    }
+
+    /// The queue table.
+    pub(crate) fn queue(self) -> &'static str {
+        if self.packed() {
+            "mutations"
+        } else {
+            "queue"
+        }
+    }
+
+    pub(crate) fn entity(self, entity: Entity) -> SqlValue {
+        if self.packed() {
+            SqlValue::Integer(packed::entity_code(entity))
+        } else {
+            SqlValue::Text(entity.name().to_owned())
+        }
+    }
+
+    /// A record id or a mutation key.
+    pub(crate) fn id(self, id: &str) -> SqlValue {
+        if self.packed() {
+            packed::key(id)
+        } else {
+            SqlValue::Text(id.to_owned())
+        }
+    }
+
+    pub(crate) fn status(self, status: QueueStatus) -> SqlValue {
+        if self.packed() {
+            SqlValue::Integer(status.code())
+        } else {
+            SqlValue::Text(status.name().to_owned())
+        }
+    }
+
+    fn sync_status(self, status: SyncStatus) -> SqlValue {
+        if self.packed() {
+            SqlValue::Integer(status.code())
+        } else {
+            SqlValue::Text(status.name().to_owned())
+        }
+    }
+
+    fn action(self, action: Action) -> SqlValue {
+        if self.packed() {
+            SqlValue::Integer(packed::action_code(action))
+        } else {
+            SqlValue::Text(action.name().to_owned())
+        }
+    }
+
+    fn read_entity(self, stored: ValueRef<'_>) -> Result<Entity> {
+        match stored {
+            ValueRef::Integer(code) if self.packed() => packed::entity_of(code),
+            other => parse_entity(other.as_str().map_err(rusqlite::Error::from)?),
+        }
+    }
+
+    fn read_id(self, stored: ValueRef<'_>) -> Result<String> {
+        if self.packed() {
+            packed::key_text(stored)
+        } else {
+            Ok(stored.as_str().map_err(rusqlite::Error::from)?.to_owned())
+        }
+    }
+
+    /// The columns [`Layout::local_record`] reads.
+    fn record_columns(self) -> &'static str {
+        if self.packed() {
+            "entity, id, fields, version, sync_status, updated_at_ms"
+        } else {
+            "entity, id, visible, version, sync_status, updated_at_ms"
+        }
+    }
+
+    fn local_record(self, r: &Row<'_>) -> Result<LocalRecord> {
+        let entity = self.read_entity(r.get_ref(0)?)?;
+        let (fields, sync_status) = if self.packed() {
+            let fields = packed::decode_fields(entity, r.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?)?;
+            (fields, SyncStatus::from_code(r.get(4)?))
+        } else {
+            let visible = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+            let fields = serde_json::from_str(visible).map_err(corrupt("visible fields"))?;
+            (fields, SyncStatus::parse(r.get_ref(4)?.as_str().map_err(rusqlite::Error::from)?))
+        };
+        Ok(LocalRecord {
+            entity,
+            id: self.read_id(r.get_ref(1)?)?,
+            fields,
+            version: r.get::<_, i64>(3)? as u64,
+            sync_status,
+            updated_at_ms: r.get(5)?,
+        })
+    }
+
+    /// The queue columns [`Layout::queue_entry`] reads. The stored JSON is `payload` up to
+    /// schema version 3 and `body` from version 5; at version 4 both are written, and
+    /// `payload` is read only if a row somehow lacks its `body`.
+    fn queue_columns(self) -> String {
+        let json = match self.0 {
+            ..=3 => "payload",
+            4 => "COALESCE(body, payload)",
+            _ => "body",
+        };
+        format!("seq, key, entity, record_id, action, base_version, after_key, {json}, status, retries, last_error, format_version")
+    }
+
+    fn queue_entry(self, r: &Row<'_>) -> Result<QueueEntry> {
+        let entity = self.read_entity(r.get_ref(2)?)?;
+        let format_version: u32 = r.get(11)?;
+        let payload = match r.get_ref(7)? {
+            ValueRef::Blob(bytes) if format_version >= 3 => packed::decode_payload(entity, bytes)?,
+            json => Payload::decode(json.as_str().map_err(rusqlite::Error::from)?, format_version)
+                .map_err(corrupt("queue payload"))?,
+        };
+        let (action, status) = if self.packed() {
+            (packed::action_of(r.get(4)?)?, QueueStatus::from_code(r.get(8)?))
+        } else {
+            let action: String = r.get(4)?;
+            let status: String = r.get(8)?;
+            (Action::parse(&action).unwrap_or(Action::Update), QueueStatus::parse(&status))
+        };
+        Ok(QueueEntry {
+            seq: r.get(0)?,
+            key: self.read_id(r.get_ref(1)?)?,
+            entity,
+            record_id: self.read_id(r.get_ref(3)?)?,
+            action,
+            base_version: r.get::<_, i64>(5)? as u64,
+            after: match r.get_ref(6)? {
+                ValueRef::Null => None,
+                stored => Some(self.read_id(stored)?),
+            },
+            changes: payload.changes,
+            hlc: payload.hlc,
+            client_time_ms: payload.client_time_ms,
+            status,
+            retries: r.get(9)?,
+            last_error: r.get(10)?,
+            format_version,
+        })
+    }
+}
 
 impl Store {
     /// Opens the database at `path`, migrated to the app's schema version (see
     /// [`ClientConfig::schema_version`]), showing each migration change to `hook`.
     pub(crate) async fn open(path: &Path, config: &ClientConfig, hook: Option<&dyn SyncHook>) -> Result<Self> {
         let mut conn = Connection::open(path)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        if config.schema_version >= PACKED_SINCE {
+            // Only a database with no page yet takes it here (an upgraded one takes it with
+            // the VACUUM of its upgrade): before WAL mode writes the first page.
+            conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL")?;
+        }
+        // An 8 MB page cache (SQLite's default is 2 MB) holds a device's 10,000 records
+        // whole: listing them all reads no page from the file twice.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8000;",
+        )?;
         let found = schema::version(&conn)?;
         let schema = config.schema_version;
         if config.bugged(Bug::MigrationRecreatesDatabase) && found > 0 && found < schema {
             schema::recreate(&mut conn)?;
         }
         schema::upgrade(&mut conn, schema, migration_mode(config), hook).await?;
-        conn.execute("UPDATE queue SET status = 'pending' WHERE status = 'in_flight'", [])?;
+        let layout = Layout(schema);
+        conn.execute(
+            &format!("UPDATE {} SET status = ?1 WHERE status = ?2", layout.queue()),
+            [layout.status(QueueStatus::Pending), layout.status(QueueStatus::InFlight)],
+        )?;
         let protocol = config.protocol_version;
         let resync_below = if config.bugged(Bug::UpgradeKeepsCursors) { 1 } else { protocol };
         Ok(Self { conn, device: config.device.clone(), schema, protocol, resync_below })
@@ -111,6 +306,10 @@ impl Store {
     /// The schema version the database was opened at.
     pub(crate) fn schema(&self) -> u32 {
         self.schema
+    }
+
+    pub(crate) fn layout(&self) -> Layout {
+        Layout(self.schema)
     }
 
     pub(crate) fn conn(&self) -> &Connection {
@@ -128,39 +327,104 @@ impl Store {
     }
 
     pub(crate) fn get(&self, entity: Entity, id: &str) -> Result<Option<LocalRecord>> {
-        let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE entity = ?1 AND id = ?2 AND deleted = 0");
+        let l = self.layout();
+        let sql =
+            format!("SELECT {} FROM {} WHERE entity = ?1 AND id = ?2 AND deleted = 0", l.record_columns(), l.records());
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        stmt.query_row(params![entity.name(), id], local_record).optional()?.transpose()
+        stmt.query_row(params![l.entity(entity), l.id(id)], |r| Ok(l.local_record(r))).optional()?.transpose()
     }
 
-    /// Visible records of `entity`, most recently changed first.
+    /// Visible records of `entity`, most recently changed first (the latest id first among
+    /// those changed in the same millisecond).
     pub(crate) fn list(&self, entity: Entity, limit: Option<u32>) -> Result<Vec<LocalRecord>> {
+        let l = self.layout();
+        if !l.packed() {
+            return self.list_json(entity, limit);
+        }
+        // Everything: the table in its own order, sorted here (SQLite's sorter would copy
+        // every row). A screenful: the `local_records_recent` index from the newest down to
+        // the `limit`th, with every record changed in the same millisecond as that one, so
+        // that ties order by id as text (stored ids order UUIDs after other ids); only the
+        // records kept are decoded.
+        let newest_first =
+            |a: &LocalRecord, b: &LocalRecord| b.updated_at_ms.cmp(&a.updated_at_ms).then_with(|| b.id.cmp(&a.id));
+        let Some(limit) = limit else {
+            let sql = format!(
+                "SELECT {} FROM local_records NOT INDEXED WHERE entity = ?1 AND deleted = 0",
+                l.record_columns()
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let mut records = Vec::new();
+            let mut rows = stmt.query(params![l.entity(entity)])?;
+            while let Some(r) = rows.next()? {
+                records.push(l.local_record(r)?);
+            }
+            records.sort_unstable_by(newest_first);
+            return Ok(records);
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, version, sync_status, updated_at_ms, fields FROM local_records
+             WHERE entity = ?1 AND deleted = 0 AND updated_at_ms >= coalesce(
+                (SELECT updated_at_ms FROM local_records WHERE entity = ?1 AND deleted = 0
+                 ORDER BY updated_at_ms DESC LIMIT 1 OFFSET ?2), -9223372036854775808)",
+        )?;
+        let mut found = Vec::new();
+        let mut rows = stmt.query(params![l.entity(entity), i64::from(limit) - 1])?;
+        while let Some(r) = rows.next()? {
+            let record = LocalRecord {
+                entity,
+                id: l.read_id(r.get_ref(0)?)?,
+                fields: BTreeMap::new(),
+                version: r.get::<_, i64>(1)? as u64,
+                sync_status: SyncStatus::from_code(r.get(2)?),
+                updated_at_ms: r.get(3)?,
+            };
+            found.push((record, r.get::<_, Vec<u8>>(4)?));
+        }
+        found.sort_unstable_by(|(a, _), (b, _)| newest_first(a, b));
+        found.truncate(limit as usize);
+        found
+            .into_iter()
+            .map(|(record, fields)| Ok(LocalRecord { fields: packed::decode_fields(entity, &fields)?, ..record }))
+            .collect()
+    }
+
+    /// [`Store::list`] up to schema 6.
+    fn list_json(&self, entity: Entity, limit: Option<u32>) -> Result<Vec<LocalRecord>> {
+        let l = self.layout();
         // A screenful walks the `records_visible` index, newest first, and stops. All of
         // them read the table in its own order and sort: through the index, every row is a
         // lookup of its own (10,000 tasks: 130 ms against 40 ms). `+deleted` hides the
         // partial index's condition from the planner, which would otherwise pick it.
         let deleted = if limit.is_some() { "deleted" } else { "+deleted" };
         let sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM records WHERE entity = ?1 AND {deleted} = 0
-             ORDER BY updated_at_ms DESC, id DESC LIMIT ?2"
+            "SELECT {} FROM records WHERE entity = ?1 AND {deleted} = 0
+             ORDER BY updated_at_ms DESC, id DESC LIMIT ?2",
+            l.record_columns()
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![entity.name(), limit.map_or(-1, i64::from)], local_record)?;
+        let rows = stmt.query_map(params![entity.name(), limit.map_or(-1, i64::from)], |r| Ok(l.local_record(r)))?;
         rows.map(|r| r?).collect()
     }
 
     pub(crate) fn queue(&self, status: Option<QueueStatus>) -> Result<Vec<QueueEntry>> {
+        let l = self.layout();
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {} FROM queue WHERE ?1 IS NULL OR status = ?1 ORDER BY seq",
-            queue_columns(self.schema)
+            "SELECT {} FROM {} WHERE ?1 IS NULL OR status = ?1 ORDER BY seq",
+            l.queue_columns(),
+            l.queue()
         ))?;
-        let rows = stmt.query_map([status.map(QueueStatus::name)], queue_entry)?;
+        let rows = stmt.query_map([status.map(|s| l.status(s))], |r| Ok(l.queue_entry(r)))?;
         rows.map(|r| r?).collect()
     }
 
     pub(crate) fn count(&self, status: QueueStatus) -> Result<usize> {
-        let n: i64 =
-            self.conn.query_row("SELECT COUNT(*) FROM queue WHERE status = ?1", [status.name()], |r| r.get(0))?;
+        let l = self.layout();
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE status = ?1", l.queue());
+        let n: i64 = self.conn.query_row(&sql, [l.status(status)], |r| r.get(0))?;
         Ok(n as usize)
     }
 
@@ -170,12 +434,15 @@ impl Store {
         limit: usize,
         attempted: &std::collections::BTreeSet<String>,
     ) -> Result<Vec<QueueEntry>> {
+        let l = self.layout();
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {} FROM queue WHERE status IN ('pending', 'in_flight') ORDER BY seq",
-            queue_columns(self.schema)
+            "SELECT {} FROM {} WHERE status IN (?1, ?2) ORDER BY seq",
+            l.queue_columns(),
+            l.queue()
         ))?;
         let mut out = Vec::new();
-        for row in stmt.query_map([], queue_entry)? {
+        let open = [l.status(QueueStatus::Pending), l.status(QueueStatus::InFlight)];
+        for row in stmt.query_map(open, |r| Ok(l.queue_entry(r)))? {
             let entry = row??;
             if !attempted.contains(&entry.key) {
                 out.push(entry);
@@ -187,10 +454,41 @@ impl Store {
         Ok(out)
     }
 
+    /// Drops the entries completed in earlier rounds. Returns how many.
+    pub(crate) fn prune_completed(&self) -> Result<usize> {
+        let l = self.layout();
+        let sql = format!("DELETE FROM {} WHERE status = ?1", l.queue());
+        Ok(self.conn.execute(&sql, [l.status(QueueStatus::Completed)])?)
+    }
+
+    /// Puts every failed entry back in the queue, its retries forgotten. Returns how many.
+    pub(crate) fn retry_failed(&self) -> Result<usize> {
+        let l = self.layout();
+        let sql = format!("UPDATE {} SET status = ?1, retries = 0 WHERE status = ?2", l.queue());
+        Ok(self.conn.execute(&sql, [l.status(QueueStatus::Pending), l.status(QueueStatus::Failed)])?)
+    }
+
     /// Where the next pull of `entity` starts, and whether a full re-sync of it is under way
     /// (see [`cursor_for`]).
     pub(crate) fn cursor(&self, entity: Entity) -> Result<(u64, bool)> {
         cursor_for(&self.conn, entity, self.schema, self.resync_below)
+    }
+
+    /// Gives the database's free pages back to the device (from schema 7, whose databases
+    /// vacuum incrementally): a full re-sync's bookkeeping, pruned entries and moved rows
+    /// leave them behind. Returns how many there were.
+    pub(crate) fn release_free_pages(&self) -> Result<i64> {
+        if !self.layout().packed() {
+            return Ok(0);
+        }
+        let free: i64 = self.conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+        if free > 0 {
+            // Each step of the pragma frees one page.
+            let mut stmt = self.conn.prepare_cached("PRAGMA incremental_vacuum")?;
+            let mut steps = stmt.raw_query();
+            while steps.next()?.is_some() {}
+        }
+        Ok(free)
     }
 
     /// Records one sync round in `sync_log`, keeping the last [`SYNC_LOG_ROUNDS`] (from
@@ -259,61 +557,6 @@ pub(crate) fn cursor_for(conn: &Connection, entity: Entity, schema: u32, protoco
     }
 }
 
-/// The queue columns [`queue_entry`] reads. The stored JSON is `payload` up to schema
-/// version 3 and `body` from version 5; at version 4 both are written, and `payload` is read
-/// only if a row somehow lacks its `body`.
-fn queue_columns(schema: u32) -> String {
-    let json = match schema {
-        ..=3 => "payload",
-        4 => "COALESCE(body, payload)",
-        _ => "body",
-    };
-    format!("seq, key, entity, record_id, action, base_version, after_key, {json}, status, retries, last_error, format_version")
-}
-
-fn local_record(r: &Row<'_>) -> rusqlite::Result<Result<LocalRecord>> {
-    let entity: String = r.get(0)?;
-    let visible: String = r.get(2)?;
-    let status: String = r.get(4)?;
-    Ok((|| {
-        Ok(LocalRecord {
-            entity: parse_entity(&entity)?,
-            id: r.get(1)?,
-            fields: serde_json::from_str(&visible).map_err(corrupt("visible fields"))?,
-            version: r.get::<_, i64>(3)? as u64,
-            sync_status: SyncStatus::parse(&status),
-            updated_at_ms: r.get(5)?,
-        })
-    })())
-}
-
-pub(crate) fn queue_entry(r: &Row<'_>) -> rusqlite::Result<Result<QueueEntry>> {
-    let entity: String = r.get(2)?;
-    let action: String = r.get(4)?;
-    let json: String = r.get(7)?;
-    let status: String = r.get(8)?;
-    let format_version: u32 = r.get(11)?;
-    Ok((|| {
-        let payload = Payload::decode(&json, format_version).map_err(corrupt("queue payload"))?;
-        Ok(QueueEntry {
-            seq: r.get(0)?,
-            key: r.get(1)?,
-            entity: parse_entity(&entity)?,
-            record_id: r.get(3)?,
-            action: Action::parse(&action).unwrap_or(Action::Update),
-            base_version: r.get::<_, i64>(5)? as u64,
-            after: r.get(6)?,
-            changes: payload.changes,
-            hlc: payload.hlc,
-            client_time_ms: payload.client_time_ms,
-            status: QueueStatus::parse(&status),
-            retries: r.get(9)?,
-            last_error: r.get(10)?,
-            format_version,
-        })
-    })())
-}
-
 fn parse_entity(name: &str) -> Result<Entity> {
     Entity::parse(name).ok_or_else(|| Error::Corrupt {
         what: "entity name",
@@ -345,6 +588,10 @@ impl Tx<'_> {
     /// its [`queue_format`].
     pub(crate) fn schema(&self) -> u32 {
         self.schema
+    }
+
+    fn layout(&self) -> Layout {
+        Layout(self.schema)
     }
 
     /// The sync protocol version the app speaks: local writes may set only its fields.
@@ -386,89 +633,118 @@ impl Tx<'_> {
     }
 
     pub(crate) fn row(&self, entity: Entity, id: &str) -> Result<Option<RecordRow>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT visible, state, server, version, deleted FROM records WHERE entity = ?1 AND id = ?2",
-        )?;
-        let row = stmt
-            .query_row(params![entity.name(), id], |r| {
-                let columns: (String, String, Option<String>, i64, bool) =
-                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-                Ok(columns)
-            })
-            .optional()?;
-        row.map(|(visible, state, server, version, deleted)| {
-            let state = stored::decode_state(entity, id, deleted, &visible, &state)?;
-            let server = stored::decode_server(server.as_deref(), version as u64, &state)?;
+        let l = self.layout();
+        let columns = if l.packed() { "fields, crdt" } else { "visible, state" };
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {columns}, server, version, deleted FROM {} WHERE entity = ?1 AND id = ?2",
+            l.records()
+        ))?;
+        let read = |r: &Row<'_>| -> Result<RecordRow> {
+            let (version, deleted): (i64, bool) = (r.get(3)?, r.get(4)?);
+            let text = |i| -> Result<&str> { Ok(r.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?) };
+            let blob = |i| -> Result<&[u8]> { Ok(r.get_ref(i)?.as_blob().map_err(rusqlite::Error::from)?) };
+            let (state, server) = if l.packed() {
+                let state = packed::decode_state(entity, id, deleted, blob(0)?, blob(1)?)?;
+                let server: Option<&[u8]> = r.get_ref(2)?.as_blob_or_null().map_err(rusqlite::Error::from)?;
+                let server = packed::decode_server(server, version as u64, &state)?;
+                (state, server)
+            } else {
+                let state = stored::decode_state(entity, id, deleted, text(0)?, text(1)?)?;
+                let server: Option<&str> = r.get_ref(2)?.as_str_or_null().map_err(rusqlite::Error::from)?;
+                let server = stored::decode_server(server, version as u64, &state)?;
+                (state, server)
+            };
             Ok(RecordRow { state, server })
-        })
-        .transpose()
+        };
+        stmt.query_row(params![l.entity(entity), l.id(id)], |r| Ok(read(r))).optional()?.transpose()
     }
 
     /// The last open (pending or in-flight) entry of a record: a new write chains after it.
     pub(crate) fn last_open(&self, entity: Entity, id: &str) -> Result<Option<QueueEntry>> {
+        let l = self.layout();
         let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {} FROM queue WHERE entity = ?1 AND record_id = ?2
-             AND status IN ('pending', 'in_flight') ORDER BY seq DESC LIMIT 1",
-            queue_columns(self.schema)
+            "SELECT {} FROM {} WHERE entity = ?1 AND record_id = ?2
+             AND status IN (?3, ?4) ORDER BY seq DESC LIMIT 1",
+            l.queue_columns(),
+            l.queue()
         ))?;
-        stmt.query_row(params![entity.name(), id], queue_entry).optional()?.transpose()
+        let [pending, in_flight] = [QueueStatus::Pending, QueueStatus::InFlight].map(|s| l.status(s));
+        let params = params![l.entity(entity), l.id(id), pending, in_flight];
+        stmt.query_row(params, |r| Ok(l.queue_entry(r))).optional()?.transpose()
     }
 
     pub(crate) fn open_entries(&self, entity: Entity, id: &str) -> Result<Vec<QueueEntry>> {
+        let l = self.layout();
         let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {} FROM queue WHERE entity = ?1 AND record_id = ?2
-             AND status IN ('pending', 'in_flight') ORDER BY seq",
-            queue_columns(self.schema)
+            "SELECT {} FROM {} WHERE entity = ?1 AND record_id = ?2
+             AND status IN (?3, ?4) ORDER BY seq",
+            l.queue_columns(),
+            l.queue()
         ))?;
-        let rows = stmt.query_map(params![entity.name(), id], queue_entry)?;
+        let [pending, in_flight] = [QueueStatus::Pending, QueueStatus::InFlight].map(|s| l.status(s));
+        let rows = stmt.query_map(params![l.entity(entity), l.id(id), pending, in_flight], |r| Ok(l.queue_entry(r)))?;
         rows.map(|r| r?).collect()
     }
 
     /// Queues `e` as a pending entry in the queue format of the open schema (whatever
     /// `e.format_version` says): an old app writes what an old app reads.
     pub(crate) fn insert_entry(&self, e: &QueueEntry, now_ms: i64) -> Result<()> {
+        let l = self.layout();
         let format = queue_format(self.schema);
         let payload = Payload { changes: e.changes.clone(), hlc: e.hlc.clone(), client_time_ms: e.client_time_ms };
+        let body = match format {
+            1 | 2 => SqlValue::Text(payload.encode(format)),
+            _ => SqlValue::Blob(packed::encode_payload(e.entity, &payload)),
+        };
         let (columns, values) = match self.schema {
             ..=3 => ("payload", "?7"),
             4 => ("payload, body", "?7, ?7"),
             _ => ("body", "?7"),
         };
         let mut stmt = self.tx.prepare_cached(&format!(
-            "INSERT INTO queue (key, entity, record_id, action, base_version, after_key, {columns}, status, created_at_ms, format_version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, {values}, 'pending', ?8, ?9)"
+            "INSERT INTO {} (key, entity, record_id, action, base_version, after_key, {columns}, status, created_at_ms, format_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, {values}, ?10, ?8, ?9)",
+            l.queue()
         ))?;
         stmt.execute(params![
-            e.key,
-            e.entity.name(),
-            e.record_id,
-            e.action.name(),
+            l.id(&e.key),
+            l.entity(e.entity),
+            l.id(&e.record_id),
+            l.action(e.action),
             e.base_version as i64,
-            e.after,
-            payload.encode(format),
+            e.after.as_deref().map(|k| l.id(k)),
+            body,
             now_ms,
             format,
+            l.status(QueueStatus::Pending),
         ])?;
         Ok(())
     }
 
     pub(crate) fn set_status(&self, key: &str, status: QueueStatus, error: Option<&str>) -> Result<()> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("UPDATE queue SET status = ?2, last_error = COALESCE(?3, last_error) WHERE key = ?1")?;
-        stmt.execute(params![key, status.name(), error])?;
+        let l = self.layout();
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "UPDATE {} SET status = ?2, last_error = COALESCE(?3, last_error) WHERE key = ?1",
+            l.queue()
+        ))?;
+        stmt.execute(params![l.id(key), l.status(status), error])?;
         Ok(())
     }
 
     /// Counts one retryable failure of `key`; past `max_retries` the entry is failed.
     pub(crate) fn count_retry(&self, key: &str, error: &str, max_retries: u32) -> Result<bool> {
-        let mut stmt = self.tx.prepare_cached(
-            "UPDATE queue SET retries = retries + 1, last_error = ?2,
-             status = CASE WHEN retries + 1 >= ?3 THEN 'failed' ELSE status END
-             WHERE key = ?1 AND status IN ('pending', 'in_flight') RETURNING status",
-        )?;
-        let status: Option<String> = stmt.query_row(params![key, error, max_retries], |r| r.get(0)).optional()?;
-        Ok(status.as_deref() == Some("failed"))
+        let l = self.layout();
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "UPDATE {} SET retries = retries + 1, last_error = ?2,
+             status = CASE WHEN retries + 1 >= ?3 THEN ?4 ELSE status END
+             WHERE key = ?1 AND status IN (?5, ?6) RETURNING status",
+            l.queue()
+        ))?;
+        let failed = l.status(QueueStatus::Failed);
+        let [pending, in_flight] = [QueueStatus::Pending, QueueStatus::InFlight].map(|s| l.status(s));
+        let params = params![l.id(key), error, max_retries, failed, pending, in_flight];
+        let status: Option<SqlValue> = stmt.query_row(params, |r| r.get(0)).optional()?;
+        Ok(status == Some(failed))
     }
 
     /// Unchains the entries chained after `key` once it has its answer. When `key` applied in
@@ -476,26 +752,83 @@ impl Tx<'_> {
     /// keep the base their device saw (the chain's), so a change they never saw is treated
     /// as concurrent, not silently overwritten.
     pub(crate) fn rebase_after(&self, key: &str, clean_version: Option<u64>) -> Result<()> {
-        let mut stmt = self.tx.prepare_cached(
-            "UPDATE queue SET after_key = NULL, base_version = COALESCE(?2, base_version) WHERE after_key = ?1",
-        )?;
-        stmt.execute(params![key, clean_version.map(|v| v as i64)])?;
+        let l = self.layout();
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "UPDATE {} SET after_key = NULL, base_version = COALESCE(?2, base_version) WHERE after_key = ?1",
+            l.queue()
+        ))?;
+        stmt.execute(params![l.id(key), clean_version.map(|v| v as i64)])?;
         Ok(())
+    }
+
+    /// Drops entry `key` from the queue.
+    pub(crate) fn delete_entry(&self, key: &str) -> Result<()> {
+        let l = self.layout();
+        self.tx.execute(&format!("DELETE FROM {} WHERE key = ?1", l.queue()), [l.id(key)])?;
+        Ok(())
+    }
+
+    /// Gives entry `key` the key `new`, and the entries chained after it follow (only the
+    /// fresh-key-per-retry mutant does).
+    pub(crate) fn rekey(&self, key: &str, new: &str) -> Result<()> {
+        let l = self.layout();
+        let queue = l.queue();
+        self.tx.execute(&format!("UPDATE {queue} SET key = ?2 WHERE key = ?1"), [l.id(key), l.id(new)])?;
+        self.tx.execute(&format!("UPDATE {queue} SET after_key = ?2 WHERE after_key = ?1"), [l.id(key), l.id(new)])?;
+        Ok(())
+    }
+
+    /// Notes that a re-sync of `entity` under way has pulled record `id`.
+    pub(crate) fn note_seen(&self, entity: Entity, id: &str) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached("INSERT OR IGNORE INTO resync_seen (entity, id) VALUES (?1, ?2)")?;
+        stmt.execute(params![entity.name(), self.layout().id(id)])?;
+        Ok(())
+    }
+
+    /// Drops the records of `entity` the server has and the finished re-sync did not pull
+    /// (they were deleted and purged), unless a local write is still open on them (its push
+    /// will be answered as a conflict or rejection), and forgets what the re-sync saw.
+    /// Returns how many records were dropped.
+    pub(crate) fn drop_unseen(&self, entity: Entity) -> Result<usize> {
+        let l = self.layout();
+        let dropped = self.tx.execute(
+            &format!(
+                "DELETE FROM {} WHERE entity = ?1 AND version > 0
+                 AND id NOT IN (SELECT id FROM resync_seen WHERE entity = ?2)
+                 AND id NOT IN (SELECT record_id FROM {} WHERE entity = ?1 AND status IN (?3, ?4))",
+                l.records(),
+                l.queue()
+            ),
+            params![l.entity(entity), entity.name(), l.status(QueueStatus::Pending), l.status(QueueStatus::InFlight)],
+        )?;
+        self.tx.execute("DELETE FROM resync_seen WHERE entity = ?1", [entity.name()])?;
+        Ok(dropped)
     }
 
     /// Every record with open (pending or in-flight) queue entries, once each, in queue order.
     pub(crate) fn records_with_open_entries(&self) -> Result<Vec<(Entity, String)>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT entity, record_id FROM queue WHERE status IN ('pending', 'in_flight')
+        let l = self.layout();
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT entity, record_id FROM {} WHERE status IN (?1, ?2)
              GROUP BY entity, record_id ORDER BY MIN(seq)",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            l.queue()
+        ))?;
+        let open = [l.status(QueueStatus::Pending), l.status(QueueStatus::InFlight)];
+        let rows = stmt.query_map(open, |r| Ok((l.read_entity(r.get_ref(0)?), l.read_id(r.get_ref(1)?))))?;
         let mut records = Vec::new();
         for row in rows {
             let (entity, id) = row?;
-            records.push((parse_entity(&entity)?, id));
+            records.push((entity?, id?));
         }
         Ok(records)
+    }
+
+    /// Removes record `id`'s row.
+    fn delete_row(&self, entity: Entity, id: &str) -> Result<()> {
+        let l = self.layout();
+        let sql = format!("DELETE FROM {} WHERE entity = ?1 AND id = ?2", l.records());
+        self.tx.execute(&sql, params![l.entity(entity), l.id(id)])?;
+        Ok(())
     }
 
     /// Shows a record as the server last sent it (nothing, when the server never had it),
@@ -503,10 +836,7 @@ impl Tx<'_> {
     pub(crate) fn show_server_copy(&self, entity: Entity, id: &str) -> Result<()> {
         match self.row(entity, id)?.and_then(|row| row.server) {
             Some(server) => self.put_row(&server, Some(&server), SyncStatus::Pending, server.updated_at_ms),
-            None => {
-                self.tx.execute("DELETE FROM records WHERE entity = ?1 AND id = ?2", params![entity.name(), id])?;
-                Ok(())
-            }
+            None => self.delete_row(entity, id),
         }
     }
 
@@ -515,8 +845,7 @@ impl Tx<'_> {
     pub(crate) fn recompute(&self, entity: Entity, id: &str, server: Option<Record>, updated_at_ms: i64) -> Result<()> {
         let open = self.open_entries(entity, id)?;
         let Some(mut state) = server.clone().or_else(|| (!open.is_empty()).then(|| Record::empty(entity, id))) else {
-            self.tx.execute("DELETE FROM records WHERE entity = ?1 AND id = ?2", params![entity.name(), id])?;
-            return Ok(());
+            return self.delete_row(entity, id);
         };
         for (i, entry) in open.iter().enumerate() {
             let held =
@@ -539,9 +868,10 @@ impl Tx<'_> {
             params![entity.name(), id],
             |r| r.get(0),
         )?;
+        let l = self.layout();
         let failed: i64 = self.tx.query_row(
-            "SELECT COUNT(*) FROM queue WHERE entity = ?1 AND record_id = ?2 AND status = 'failed'",
-            params![entity.name(), id],
+            &format!("SELECT COUNT(*) FROM {} WHERE entity = ?1 AND record_id = ?2 AND status = ?3", l.queue()),
+            params![l.entity(entity), l.id(id), l.status(QueueStatus::Failed)],
             |r| r.get(0),
         )?;
         Ok(match (conflicts > 0, open, failed > 0) {
@@ -553,24 +883,36 @@ impl Tx<'_> {
     }
 
     fn put_row(&self, state: &Record, server: Option<&Record>, status: SyncStatus, updated_at_ms: i64) -> Result<()> {
-        let visible = serde_json::to_string(&state.visible()).expect("visible fields serialize");
-        let state_json = stored::encode_state(state, self.schema);
-        let server_json = stored::encode_server(server, state, self.schema);
-        let mut stmt = self.tx.prepare_cached(
+        let l = self.layout();
+        let (visible, state_column, server_column) = if l.packed() {
+            let (fields, crdt) = packed::encode_state(state);
+            (SqlValue::Blob(fields), SqlValue::Blob(crdt), packed::encode_server(server, state).map(SqlValue::Blob))
+        } else {
+            let visible = serde_json::to_string(&state.visible()).expect("visible fields serialize");
+            let server = stored::encode_server(server, state, self.schema).map(SqlValue::Text);
+            (SqlValue::Text(visible), SqlValue::Text(stored::encode_state(state, self.schema)), server)
+        };
+        let sql = if l.packed() {
+            "INSERT INTO local_records (entity, id, fields, crdt, server, version, deleted, sync_status, updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (entity, id) DO UPDATE SET fields = ?3, crdt = ?4, server = ?5, version = ?6,
+             deleted = ?7, sync_status = ?8, updated_at_ms = ?9"
+        } else {
             "INSERT INTO records (entity, id, visible, state, server, version, deleted, sync_status, created_at_ms, updated_at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
              ON CONFLICT (entity, id) DO UPDATE SET visible = ?3, state = ?4, server = ?5, version = ?6,
-             deleted = ?7, sync_status = ?8, updated_at_ms = ?9",
-        )?;
+             deleted = ?7, sync_status = ?8, updated_at_ms = ?9"
+        };
+        let mut stmt = self.tx.prepare_cached(sql)?;
         stmt.execute(params![
-            state.entity.name(),
-            state.id,
+            l.entity(state.entity),
+            l.id(&state.id),
             visible,
-            state_json,
-            server_json,
+            state_column,
+            server_column,
             server.map_or(0, |s| s.version as i64),
             state.deleted,
-            status.name(),
+            l.sync_status(status),
             updated_at_ms,
         ])?;
         Ok(())
@@ -773,6 +1115,57 @@ mod tests {
         tx.commit().unwrap();
         let (state, copy) = stored_columns(&store);
         assert!(state.starts_with('[') && !state.contains("Dig") && copy.is_none(), "rewritten compact: {state}");
+        let mut mine = server.clone();
+        mine.fields.insert("title".into(), Value::from("Rake"));
+        let tx = store.transaction().unwrap();
+        tx.put_row(&mine, Some(&server), SyncStatus::Pending, 7).unwrap();
+        tx.commit().unwrap();
+        drop(store);
+
+        let mut store = open(&dir, 7, 1);
+        let packed: (i64, String, Vec<u8>, i64) = store
+            .conn()
+            .query_row("SELECT entity, id, fields, sync_status FROM local_records", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .unwrap();
+        assert_eq!((packed.0, packed.1.as_str(), packed.3), (1, "t1", 1), "codes, and an id that is no UUID as text");
+        assert!(!String::from_utf8_lossy(&packed.2).contains("title"), "fields named by their position");
+        let tx = store.transaction().unwrap();
+        let row = tx.row(Entity::Task, "t1").unwrap().unwrap();
+        assert_eq!((&row.state, row.server.as_ref()), (&mine, Some(&server)), "both copies read back at schema 7");
+        drop(tx);
+        let listed = store.list(Entity::Task, None).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (listed[0].fields.get("title"), listed[0].sync_status),
+            (Some(&Value::from("Rake")), SyncStatus::Pending)
+        );
+    }
+
+    #[test]
+    fn the_upgrade_to_packed_rows_keeps_a_resync_under_way_and_never_hands_out_a_queue_position_twice() {
+        let dir = TempDir::new().unwrap();
+        let seen = "0b3a9b52-6a47-4a7e-9a59-58d1ec9b5c7e";
+        let mut store = open(&dir, 6, 1);
+        let tx = store.transaction().unwrap();
+        tx.note_seen(Entity::Task, seen).unwrap();
+        for key in ["k1", "k2", "k3"] {
+            tx.insert_entry(&entry(key), 5).unwrap();
+        }
+        tx.delete_entry("k3").unwrap();
+        tx.commit().unwrap();
+        drop(store);
+
+        let mut store = open(&dir, 7, 1);
+        let stored: Vec<u8> = store.conn().query_row("SELECT id FROM resync_seen", [], |r| r.get(0)).unwrap();
+        assert_eq!(stored.len(), 16, "compared with the records' packed ids");
+        let tx = store.transaction().unwrap();
+        tx.insert_entry(&entry("k4"), 5).unwrap();
+        tx.commit().unwrap();
+        let queue = store.queue(None).unwrap();
+        let seqs: Vec<(i64, u32)> = queue.iter().map(|e| (e.seq, e.format_version)).collect();
+        assert_eq!(seqs, [(1, 2), (2, 2), (4, 3)], "k3's position 3 is not reused; old entries keep format 2");
     }
 
     fn store_formats(store: &Store) -> Vec<u32> {

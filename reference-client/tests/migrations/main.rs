@@ -193,18 +193,24 @@ async fn every_schema_upgrades_to_every_later_one_keeping_records_and_queued_wri
 #[tokio::test]
 async fn an_upgrade_killed_at_any_change_keeps_the_last_version_and_the_next_open_completes_it() {
     let server = Server::start().await;
-    let used = TempDir::new().unwrap();
-    let before = used_at(&server, used.path(), 1).await;
-    let changes: usize = MIGRATIONS[1..].iter().map(|m| m.changes.len()).sum();
-    for nth in 1..=changes {
-        let dir = TempDir::new().unwrap();
-        copy_app_data(used.path(), dir.path());
-        kill_during_upgrade(server.app(dir.path(), LATEST_VERSION), nth);
-        let interrupted = migration_of_change(1, nth);
-        assert_eq!(user_version(dir.path()), interrupted - 1, "killed in migration {interrupted} (change {nth})");
-        let reopened = Replica::open(server.app(dir.path(), LATEST_VERSION)).unwrap();
-        assert_eq!(user_version(dir.path()), LATEST_VERSION);
-        assert_eq!(Kept::of(&reopened), before, "killed at change {nth}, then reopened");
+    for from in 1..LATEST_VERSION {
+        let used = TempDir::new().unwrap();
+        let before = used_at(&server, used.path(), from).await;
+        let changes: usize = MIGRATIONS[from as usize..].iter().map(|m| m.changes.len()).sum();
+        for nth in 1..=changes {
+            let dir = TempDir::new().unwrap();
+            copy_app_data(used.path(), dir.path());
+            kill_during_upgrade(server.app(dir.path(), LATEST_VERSION), nth);
+            let interrupted = migration_of_change(from, nth);
+            assert_eq!(
+                user_version(dir.path()),
+                interrupted - 1,
+                "{from} -> {LATEST_VERSION} killed in migration {interrupted} (change {nth})"
+            );
+            let reopened = Replica::open(server.app(dir.path(), LATEST_VERSION)).unwrap();
+            assert_eq!(user_version(dir.path()), LATEST_VERSION);
+            assert_eq!(Kept::of(&reopened), before, "{from} -> {LATEST_VERSION} killed at change {nth}, then reopened");
+        }
     }
 }
 
