@@ -8,7 +8,7 @@
 
 use benches::{perform, Loopback};
 use reference_client::Replica;
-use scenarios::figures::{self, Figures, SizeFigure, SyncFigure, PROFILES};
+use scenarios::figures::{self, Figures, SizeFigure, SizePart, SyncFigure, PROFILES};
 use scenarios::reference::{ReferenceClient, ReferenceServer};
 use syncsim::rig::{Rig, SyncWork};
 use syncsim::Profile;
@@ -28,13 +28,7 @@ fn main() {
         }
         sync.push(median(&seeds, work, Profile::SLOW_4G, false));
     }
-    let figures = Figures {
-        schema: figures::SCHEMA.to_owned(),
-        version: figures::VERSION,
-        seeds,
-        sync,
-        size: SizeFigure { synced: synced_bytes(), queued: queued_bytes() },
-    };
+    let figures = Figures { schema: figures::SCHEMA.to_owned(), version: figures::VERSION, seeds, sync, size: sizes() };
     let target = figures::target_dir();
     let path = figures::figures_path(&target);
     std::fs::create_dir_all(path.parent().expect("a file in a directory")).expect("the figures' directory");
@@ -94,23 +88,50 @@ fn median(seeds: &[u64], work: SyncWork, profile: Profile, gzip: bool) -> SyncFi
     }
 }
 
-/// Bytes on disk of a device that pulled 1,000 records (queue empty).
-fn synced_bytes() -> u64 {
-    let loopback = Loopback::start();
-    let writer = Replica::open(loopback.config("writer", "a1")).expect("the writer opens");
-    syncsim::rig::creates(benches::SEED, 1_000).iter().for_each(|op| perform(&writer, op));
-    loopback.sync_until_idle(&writer);
-    let device = loopback.synced_device("device");
-    drop(device);
-    benches::disk_bytes(&loopback.dir.path().join("device"))
+/// The local schema before records and the queue were packed: measured beside the latest.
+const UNPACKED: u32 = 6;
+
+/// The database sizes at the latest local schema, and where their bytes go at it and at
+/// [`UNPACKED`].
+fn sizes() -> SizeFigure {
+    let latest = reference_client::schema::LATEST_VERSION;
+    let mut figure = SizeFigure { synced: 0, queued: 0, parts: Vec::new() };
+    for schema in [UNPACKED, latest] {
+        for queued in [false, true] {
+            let (total, parts) = database(schema, queued);
+            if schema == latest {
+                *(if queued { &mut figure.queued } else { &mut figure.synced }) = total;
+            }
+            let parts = parts.into_iter().map(|(part, bytes)| SizePart { schema, queued, part, bytes });
+            figure.parts.extend(parts);
+        }
+    }
+    figure
 }
 
-/// Bytes on disk of a device that wrote 1,000 records offline (1,000 queued mutations).
-fn queued_bytes() -> u64 {
+/// A device's database at local schema `schema` holding 1,000 records, pulled or (`queued`)
+/// written offline with their 1,000 queue entries: its bytes on disk, and where they go.
+fn database(schema: u32, queued: bool) -> (u64, Vec<(String, u64)>) {
     let loopback = Loopback::start();
-    let device = Replica::open(loopback.config("device", "a1")).expect("the device opens");
-    syncsim::rig::creates(benches::SEED, 1_000).iter().for_each(|op| perform(&device, op));
-    assert_eq!(device.queue(None).expect("the queue").len(), 1_000);
+    let config = |name: &str, token: &str| {
+        let mut config = loopback.config(name, token);
+        config.schema_version = schema;
+        config
+    };
+    let device = if queued {
+        let device = Replica::open(config("device", "a1")).expect("the device opens");
+        syncsim::rig::creates(benches::SEED, 1_000).iter().for_each(|op| perform(&device, op));
+        assert_eq!(device.queue(None).expect("the queue").len(), 1_000);
+        device
+    } else {
+        let writer = Replica::open(config("writer", "a1")).expect("the writer opens");
+        syncsim::rig::creates(benches::SEED, 1_000).iter().for_each(|op| perform(&writer, op));
+        loopback.sync_until_idle(&writer);
+        let device = Replica::open(config("device", "a2")).expect("the device opens");
+        loopback.sync_until_idle(&device);
+        device
+    };
     drop(device);
-    benches::disk_bytes(&loopback.dir.path().join("device"))
+    let dir = loopback.dir.path().join("device");
+    (benches::disk_bytes(&dir), benches::parts(&dir.join(reference_client::DB_FILE)))
 }

@@ -116,6 +116,45 @@ impl Loopback {
     }
 }
 
+/// The parts of the local database at `path` and the bytes each takes: the tables and
+/// indexes of the records and of the queue by their role (whatever a schema calls them),
+/// everything else, and the pages left free.
+pub fn parts(path: &Path) -> Vec<(String, u64)> {
+    let conn = rusqlite::Connection::open(path).expect("the database opens");
+    let part = |object: &str| match object {
+        "records" | "local_records" => "records: rows",
+        "local_records_by_id" => "records: index by id",
+        "records_visible" | "local_records_recent" => "records: index by last change",
+        "records_sorted" => "records: index by title",
+        "queue" | "mutations" => "queue: rows",
+        "sqlite_autoindex_queue_1" | "mutations_by_key" => "queue: index by key",
+        "queue_by_record" | "mutations_by_record" => "queue: index by record",
+        "queue_open" => "queue: index of open entries",
+        _ => "other tables, the schema",
+    };
+    let mut stmt = conn.prepare("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY name").expect("dbstat");
+    let objects = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).expect("dbstat rows");
+    let mut parts: Vec<(String, u64)> = Vec::new();
+    for (object, bytes) in objects.map(|o| o.expect("a dbstat row")) {
+        let name = part(&object);
+        match parts.iter_mut().find(|(p, _)| p == name) {
+            Some((_, total)) => *total += bytes as u64,
+            None => parts.push((name.to_owned(), bytes as u64)),
+        }
+    }
+    parts.sort_by_key(|(name, _)| name.starts_with("other"));
+    let pragma = |name: &str| conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0)).expect(name);
+    let (pages, page_size, free) = (pragma("page_count"), pragma("page_size"), pragma("freelist_count"));
+    let counted: u64 = parts.iter().map(|(_, b)| b).sum();
+    parts.push(("free pages".to_owned(), (free * page_size) as u64));
+    // What dbstat does not list: the pointer maps of an auto-vacuumed database.
+    let rest = (pages * page_size) as u64 - counted - (free * page_size) as u64;
+    if rest > 0 {
+        parts.push(("auto-vacuum pointer maps".to_owned(), rest));
+    }
+    parts
+}
+
 /// Bytes a device's data directory takes on disk (the database and any journal).
 pub fn disk_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)

@@ -75,6 +75,6 @@ pub use protocol::Changes;
 pub use queue::{QueueEntry, QueueStatus};
 pub use replica::{Choice, Conflict, Replica, DB_FILE};
 pub use report::{PushTally, SyncReport};
-pub use status::Status;
-pub use store::{LocalRecord, SyncStatus};
+pub use status::{Status, SyncStatus};
+pub use store::LocalRecord;
 pub use transport::{BoxStream, Connector, Stream, TcpConnector, Timeouts, TransportError, WireCounters};

@@ -26,7 +26,7 @@
 
 use crate::error::{Error, Result};
 use crate::queue::{Payload, QueueStatus};
-use crate::store::SyncStatus;
+use crate::status::SyncStatus;
 use crate::stored;
 use protocol::{Action, Changes, Entity, FieldKind, FieldStamp, Hlc, OrSet, PnCounter, Record};
 use rmp::Marker;

@@ -10,6 +10,7 @@ use crate::packed::{self, PACKED_SINCE};
 use crate::queue::{Payload, QueueEntry, QueueStatus};
 use crate::report::SyncReport;
 use crate::schema::{self, queue_format, Mode};
+use crate::status::SyncStatus;
 use crate::stored;
 use protocol::Changes;
 use protocol::{Action, Entity, HlcClock, Record};
@@ -18,58 +19,6 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// How a record stands with the server, as shown to the user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SyncStatus {
-    /// Equal to the server's last known state.
-    Synced,
-    /// Has local writes not yet acknowledged.
-    Pending,
-    /// Has a conflict waiting for the user.
-    Conflict,
-    /// Has a write that failed for good.
-    Error,
-}
-
-impl SyncStatus {
-    fn name(self) -> &'static str {
-        match self {
-            SyncStatus::Synced => "synced",
-            SyncStatus::Pending => "pending",
-            SyncStatus::Conflict => "conflict",
-            SyncStatus::Error => "error",
-        }
-    }
-
-    /// Its code on disk from schema 7 (fixed for good).
-    pub(crate) fn code(self) -> i64 {
-        match self {
-            SyncStatus::Synced => 0,
-            SyncStatus::Pending => 1,
-            SyncStatus::Conflict => 2,
-            SyncStatus::Error => 3,
-        }
-    }
-
-    fn from_code(code: i64) -> SyncStatus {
-        match code {
-            1 => SyncStatus::Pending,
-            2 => SyncStatus::Conflict,
-            3 => SyncStatus::Error,
-            _ => SyncStatus::Synced,
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> SyncStatus {
-        match s {
-            "pending" => SyncStatus::Pending,
-            "conflict" => SyncStatus::Conflict,
-            "error" => SyncStatus::Error,
-            _ => SyncStatus::Synced,
-        }
-    }
-}
 
 /// A record as the user sees it on this device.
 #[derive(Clone, Debug, PartialEq, Eq)]

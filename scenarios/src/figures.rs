@@ -53,12 +53,29 @@ pub struct SyncFigure {
 }
 
 /// Local database bytes per 1,000 records.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SizeFigure {
     /// 1,000 pulled records, the queue empty.
     pub synced: u64,
     /// 1,000 records written offline: each with its queue entry.
     pub queued: u64,
+    /// Where the bytes go, in both databases, at the latest local schema and at the one
+    /// before it was packed.
+    #[serde(default)]
+    pub parts: Vec<SizePart>,
+}
+
+/// The bytes one part of a local database takes (a table, an index, free pages).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SizePart {
+    /// The local schema version of the database.
+    pub schema: u32,
+    /// Whether it holds 1,000 queued writes (else 1,000 pulled records, the queue empty).
+    pub queued: bool,
+    /// What the part is, for people.
+    pub part: String,
+    /// Its bytes on disk.
+    pub bytes: u64,
 }
 
 /// The schema name of the harness figures file.
@@ -346,6 +363,43 @@ fn sync_tables(figures: &Figures) -> String {
             bytes(size),
             size as f64 / SIZE_FLOOR as f64
         ));
+    }
+    out.push_str(&size_parts(&figures.size.parts));
+    out
+}
+
+/// Where the bytes of each database go, in bytes per record, one column per database.
+fn size_parts(parts: &[SizePart]) -> String {
+    let mut databases: Vec<(u32, bool)> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for p in parts {
+        if !databases.contains(&(p.schema, p.queued)) {
+            databases.push((p.schema, p.queued));
+        }
+        if !names.contains(&p.part.as_str()) {
+            names.push(&p.part);
+        }
+    }
+    if databases.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nWhere the bytes go, in bytes per record (the same 1,000 records at each local schema):\n\n| part |",
+    );
+    for (schema, queued) in &databases {
+        out.push_str(&format!(" schema {schema}, {} |", if *queued { "1K queued" } else { "queue empty" }));
+    }
+    out.push_str(&format!("\n| --- |{}\n", " --- |".repeat(databases.len())));
+    let per_record = |bytes: u64| format!("{:.0}", bytes as f64 / 1_000.0);
+    for name in names.iter().copied().chain(["total"]) {
+        out.push_str(&format!("| {name} |"));
+        for (schema, queued) in &databases {
+            let of = |p: &&SizePart| p.schema == *schema && p.queued == *queued && (name == "total" || p.part == name);
+            let found: Vec<&SizePart> = parts.iter().filter(of).collect();
+            let cell = if found.is_empty() { "-".to_owned() } else { per_record(found.iter().map(|p| p.bytes).sum()) };
+            out.push_str(&format!(" {cell} |"));
+        }
+        out.push('\n');
     }
     out
 }

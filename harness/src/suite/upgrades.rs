@@ -1,8 +1,9 @@
 //! Scenarios about app upgrades: local schema migrations under a full queue and under
 //! kills, skipped versions, and fleets whose apps speak different protocol versions.
 //!
-//! The reference app's version N runs local schema version N (1 to 5); versions 3 and
-//! later speak protocol version 2, which adds the task field `due_on`.
+//! The reference app's version N runs local schema version N (1 to 7); versions 3 and
+//! later speak protocol version 2, which adds the task field `due_on`. Version 7 rebuilds
+//! the records and the queue in a packed form, the largest migration of all.
 
 use super::secs;
 use crate::{Fault, Profile, Scenario, Step, Workload};
@@ -12,8 +13,8 @@ use crate::{Fault, Profile, Scenario, Step, Workload};
 pub fn app_upgrade_with_a_full_queue() -> Scenario {
     Scenario::builder("app_upgrade_with_a_full_queue")
         .description(
-            "both devices start on app version 1; device0 queues writes offline from 3 s and is upgraded to version 5 \
-             at 15 s; device1 to version 3 at 10 s",
+            "both devices start on app version 1; device0 queues writes offline from 3 s and is upgraded to version 7 \
+             at 15 s (six migrations at once, the last one rebuilding the queue); device1 to version 3 at 10 s",
         )
         .devices(2)
         .profile(Profile::SLOW_4G)
@@ -21,7 +22,7 @@ pub fn app_upgrade_with_a_full_queue() -> Scenario {
         .workload(Workload::mixed(24).every(secs(1)))
         .at(secs(3), Fault::Profile(0.into(), Profile::OFFLINE))
         .at(secs(10), Fault::Upgrade(1.into(), 3))
-        .at(secs(15), Fault::Upgrade(0.into(), 5))
+        .at(secs(15), Fault::Upgrade(0.into(), 7))
         .at(secs(24), Fault::Profile(0.into(), Profile::SLOW_4G))
         .duration(secs(34))
         .build()
@@ -31,19 +32,20 @@ pub fn app_upgrade_with_a_full_queue() -> Scenario {
 pub fn kill_in_the_middle_of_a_migration() -> Scenario {
     Scenario::builder("kill_in_the_middle_of_a_migration")
         .description(
-            "both devices start on app version 1 and queue writes; device0 (offline) is upgraded to version 5 at 8 s \
-             and killed inside its first migration, device1 to version 4 at 14 s, killed the same way; each restarts \
-             2 s later",
+            "device0 starts on app version 1 and device1 on 6, both queue writes; device0 (offline) is upgraded to \
+             version 5 at 8 s and killed inside its first migration, device1 to version 7 at 14 s, killed inside the \
+             rebuild of its records and queue; each restarts 2 s later",
         )
         .devices(2)
         .profile(Profile::SLOW_4G)
         .app_version(1)
+        .app_version_on(1, 6)
         .workload(Workload::mixed(20).every(secs(1)))
         .at(secs(2), Fault::Profile(0.into(), Profile::OFFLINE))
         .at(secs(8), Fault::kill_at(0, Step::Migrating))
         .at(secs(8), Fault::Upgrade(0.into(), 5))
         .at(secs(14), Fault::kill_at(1, Step::Migrating))
-        .at(secs(14), Fault::Upgrade(1.into(), 4))
+        .at(secs(14), Fault::Upgrade(1.into(), 7))
         .at(secs(18), Fault::Profile(0.into(), Profile::SLOW_4G))
         .duration(secs(30))
         .build()

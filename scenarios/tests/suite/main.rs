@@ -120,7 +120,7 @@ fn kill_in_the_middle_of_a_migration_leaves_a_database_that_migrates_on_restart(
     let scenario = suite::kill_in_the_middle_of_a_migration();
     sweep(&scenario);
     let history = history_of(&scenario);
-    for (device, version) in [(0, 5), (1, 4)] {
+    for (device, version) in [(0, 5), (1, 7)] {
         let host = syncsim::net::device(device);
         let mine = || history.events.iter().filter(|e| e.host == host);
         let at_migration = |e: &&syncsim::history::Event| {
