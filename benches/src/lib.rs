@@ -121,6 +121,18 @@ impl Loopback {
 /// everything else, and the pages left free.
 pub fn parts(path: &Path) -> Vec<(String, u64)> {
     let conn = rusqlite::Connection::open(path).expect("the database opens");
+    // In this order, whatever the schema calls them.
+    const PARTS: [&str; 9] = [
+        "records: rows",
+        "records: index by id",
+        "records: index by last change",
+        "records: index by title",
+        "queue: rows",
+        "queue: index by key",
+        "queue: index by record",
+        "queue: index of open entries",
+        "other tables, the schema",
+    ];
     let part = |object: &str| match object {
         "records" | "local_records" => "records: rows",
         "local_records_by_id" => "records: index by id",
@@ -142,7 +154,7 @@ pub fn parts(path: &Path) -> Vec<(String, u64)> {
             None => parts.push((name.to_owned(), bytes as u64)),
         }
     }
-    parts.sort_by_key(|(name, _)| name.starts_with("other"));
+    parts.sort_by_key(|(name, _)| PARTS.iter().position(|p| p == name));
     let pragma = |name: &str| conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0)).expect(name);
     let (pages, page_size, free) = (pragma("page_count"), pragma("page_size"), pragma("freelist_count"));
     let counted: u64 = parts.iter().map(|(_, b)| b).sum();

@@ -208,6 +208,7 @@ fn apply_result(
     };
     tx.rebase_after(&entry.key, clean_version)?;
     match record {
+        Some(r) if gone_since(tx, r)? => tx.recompute(entry.entity, &entry.record_id, None, now_ms),
         Some(r) => store_server_record(tx, r, config),
         None => {
             let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
@@ -215,6 +216,21 @@ fn apply_result(
             tx.recompute(entry.entity, &entry.record_id, if gone { None } else { server }, now_ms)
         }
     }
+}
+
+/// Whether `record`, the server's answer to a push, is a record the server no longer has:
+/// the answer is a replay (a retry of a write whose first answer was lost) carrying the
+/// record as that write left it, and the pulls since have gone past its version without
+/// bringing it or anything newer. Only a delete whose tombstone was purged does that (the
+/// device's re-sync found the record missing); storing the answer would bring the record
+/// back.
+fn gone_since(tx: &Tx<'_>, record: &Record) -> Result<bool> {
+    let (cursor, resyncing) = tx.cursor(record.entity)?;
+    if resyncing || record.version > cursor {
+        return Ok(false);
+    }
+    let known = tx.row(record.entity, &record.id)?.and_then(|r| r.server).map_or(0, |s| s.version);
+    Ok(known < record.version)
 }
 
 fn resolution_name(r: Resolution) -> &'static str {

@@ -8,16 +8,19 @@
 //!   lower-case form, its text otherwise ([`key`], [`key_text`]);
 //! - entities, actions, queue and sync statuses are small integers (their `code`s, fixed
 //!   for good: they are on disk);
-//! - values are MessagePack, and a declared field is named by its position in its entity's
-//!   declaration ([`FieldKey`]), so a field name is one byte;
+//! - values are MessagePack; a declared field is named by its position in its entity's
+//!   declaration ([`FieldKey`]), so a field name is one byte, and a string value that is a
+//!   UUID (a reference) is its 16 bytes ([`FieldValue`]);
 //! - `local_records.fields` holds what the user sees (registers as they are, counters as
-//!   numbers, sets as arrays) and nothing else: a query reads that column only;
-//! - `local_records.crdt` holds the rest of the state: version and times, then a table of
-//!   the row's words (the mutation keys that tag its set elements and count its increments,
-//!   and the replicas that wrote it), the write stamps grouped by mutation, the counters and
-//!   the sets, all naming words by their index; and the registers `fields` does not show;
+//!   numbers, sets as arrays) and nothing else: a query reads that column only, with a
+//!   reader of its own ([`Reader`]);
+//! - `local_records.crdt` holds the rest of the state ([`Crdt`]): version and times (as
+//!   offsets), a table of the row's words (the mutation keys that tag its set elements and
+//!   count its increments, and the replicas that wrote it, each once), the write stamps
+//!   grouped by mutation, the counters and the sets, naming words by their index; and the
+//!   registers `fields` does not show;
 //! - `local_records.server` is NULL while the server's copy equals the state (as from
-//!   schema 6), else the copy as `[registers, crdt]`;
+//!   schema 6), else the copy as `[deleted, crdt]`, every register in the crdt;
 //! - a queue entry's `body` is format 3 ([`encode_payload`]); entries of formats 1 and 2
 //!   keep their JSON text.
 //!

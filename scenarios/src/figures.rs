@@ -371,13 +371,24 @@ fn sync_tables(figures: &Figures) -> String {
 /// Where the bytes of each database go, in bytes per record, one column per database.
 fn size_parts(parts: &[SizePart]) -> String {
     let mut databases: Vec<(u32, bool)> = Vec::new();
-    let mut names: Vec<&str> = Vec::new();
     for p in parts {
         if !databases.contains(&(p.schema, p.queued)) {
             databases.push((p.schema, p.queued));
         }
-        if !names.contains(&p.part.as_str()) {
-            names.push(&p.part);
+    }
+    // Each database lists its parts in the same order: a part one lacks goes where the
+    // others have it.
+    let mut names: Vec<&str> = Vec::new();
+    for (schema, queued) in &databases {
+        let mut at = 0;
+        for p in parts.iter().filter(|p| p.schema == *schema && p.queued == *queued) {
+            match names.iter().position(|n| *n == p.part) {
+                Some(i) => at = i + 1,
+                None => {
+                    names.insert(at, &p.part);
+                    at += 1;
+                }
+            }
         }
     }
     if databases.is_empty() {
@@ -451,6 +462,34 @@ mod tests {
     fn write(dir: &Path, path: PathBuf, json: &str) {
         std::fs::create_dir_all(dir.join("syncsim-bench")).unwrap();
         std::fs::write(path, json).unwrap();
+    }
+
+    #[test]
+    fn the_parts_of_each_database_are_rows_in_one_order_and_a_part_a_schema_lacks_is_a_dash() {
+        let part = |schema, part: &str, bytes| SizePart { schema, queued: false, part: part.to_owned(), bytes };
+        let parts = [
+            part(6, "rows", 800_000),
+            part(6, "index by title", 90_000),
+            part(6, "free pages", 50_000),
+            part(7, "rows", 300_000),
+            part(7, "index by id", 30_000),
+            part(7, "index by title", 0),
+            part(7, "free pages", 0),
+        ];
+        let table = size_parts(&parts);
+        let rows: Vec<&str> = table.lines().skip_while(|l| !l.starts_with("| ---")).skip(1).collect();
+        assert_eq!(
+            rows,
+            [
+                "| rows | 800 | 300 |",
+                "| index by id | - | 30 |",
+                "| index by title | 90 | 0 |",
+                "| free pages | 50 | 0 |",
+                "| total | 940 | 330 |"
+            ],
+            "{table}"
+        );
+        assert!(table.contains("| part | schema 6, queue empty | schema 7, queue empty |"), "{table}");
     }
 
     #[test]

@@ -290,6 +290,44 @@ async fn a_device_offline_past_the_tombstone_horizon_resyncs_without_resurrectio
     assert_converged(&server, &phone);
 }
 
+/// A write whose answer was lost, then its record deleted on another device and the
+/// tombstone purged before the device came back: the re-sync keeps the record for the open
+/// write, and the server's replayed answer carries the record as the write left it, older
+/// than what the re-sync saw. It must not bring the record back.
+#[tokio::test]
+async fn a_replayed_answer_does_not_bring_back_a_record_deleted_and_purged_since() {
+    let config = ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600));
+    let server = TestServer::with_users(config).await;
+    let dir = TempDir::new().unwrap();
+    let mut phone_config = server.config(&dir, "phone", "a1");
+    let phone = Replica::open(phone_config.clone()).unwrap();
+    let laptop = server.device(&dir, "laptop", "a2");
+    let (_, tasks) = shared_work(&phone, &laptop).await;
+    phone.update(TASK, &tasks[0], Changes::new().set("notes", "answer lost")).unwrap();
+    drop(phone);
+    let hook = KillAt::new("push_response_received", 1);
+    phone_config.hook = Some(hook.clone());
+    let killed = Replica::open(phone_config.clone()).unwrap();
+    tokio::select! {
+        biased;
+        () = hook.killed.notified() => {}
+        round = killed.sync() => panic!("the round should stop at the push's answer, it ended with {round:?}"),
+    }
+    drop(killed);
+    sync_until_idle(&laptop, 3).await;
+    laptop.delete(TASK, &tasks[0]).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    purge_aged_tombstones(&server, &laptop, Changes::new().set("notes", "purge trigger"), Some(&tasks[1])).await;
+    assert!(server.records("alice").iter().all(|r| r.id != tasks[0]), "the tombstone was purged");
+    phone_config.hook = None;
+    let phone = Replica::open(phone_config).unwrap();
+    let report = phone.sync().await.unwrap();
+    assert_eq!((report.resets, report.pushed, report.tally.accepted), (1, 1, 1), "a re-sync, the write replayed");
+    assert!(phone.get(TASK, &tasks[0]).unwrap().is_none(), "the replayed answer brought the purged record back");
+    sync_until_idle(&phone, 3).await;
+    assert_converged(&server, &phone);
+}
+
 #[tokio::test]
 async fn a_resync_longer_than_one_page_finishes_though_its_cursor_is_below_the_purge() {
     let dir = TempDir::new().unwrap();
