@@ -36,7 +36,7 @@ pub(crate) fn apply_page(
         }
     }
     if resyncing && !page.has_more {
-        finish_resync(tx, entity)?;
+        finish_resync(tx, entity, page.cursor)?;
     }
     tx.set_cursor(entity, page.cursor, resyncing && page.has_more)
 }
@@ -71,6 +71,12 @@ fn purge_mark_key(entity: Entity) -> String {
     format!("resync_purged_through:{entity}")
 }
 
+/// Where the last full re-sync of an entity ended: it returned every record the server had
+/// with a version up to there.
+fn resynced_through_key(entity: Entity) -> String {
+    format!("resynced_through:{entity}")
+}
+
 /// Starts a full re-sync of `entity`: the server purged tombstones this device never saw.
 pub(crate) fn begin_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
     tx.tx.execute("DELETE FROM resync_seen WHERE entity = ?1", [entity.name()])?;
@@ -78,9 +84,11 @@ pub(crate) fn begin_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
 }
 
 /// Records the full pull did not return were deleted and purged: drop them, unless a local
-/// write is still open on them (its push will be answered as a conflict or rejection).
-fn finish_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
+/// write is still open on them (its push will be answered as a conflict or rejection), and
+/// note where the pull ended (`cursor`) for the answers to those writes.
+fn finish_resync(tx: &Tx<'_>, entity: Entity, cursor: u64) -> Result<()> {
     let dropped = tx.drop_unseen(entity)?;
+    tx.set_meta(&resynced_through_key(entity), &cursor.to_string())?;
     tracing::info!(%entity, dropped, "re-sync finished: purged records dropped");
     Ok(())
 }
@@ -220,13 +228,13 @@ fn apply_result(
 
 /// Whether `record`, the server's answer to a push, is a record the server no longer has:
 /// the answer is a replay (a retry of a write whose first answer was lost) carrying the
-/// record as that write left it, and the pulls since have gone past its version without
-/// bringing it or anything newer. Only a delete whose tombstone was purged does that (the
-/// device's re-sync found the record missing); storing the answer would bring the record
+/// record as that write left it, and the last full re-sync, which returned every record the
+/// server had up to a version past this one, returned neither it nor anything newer. Only a
+/// delete whose tombstone was purged does that; storing the answer would bring the record
 /// back.
 fn gone_since(tx: &Tx<'_>, record: &Record) -> Result<bool> {
-    let (cursor, resyncing) = tx.cursor(record.entity)?;
-    if resyncing || record.version > cursor {
+    let resynced = tx.meta(&resynced_through_key(record.entity))?.and_then(|v| v.parse::<u64>().ok());
+    if resynced.is_none_or(|through| record.version > through) {
         return Ok(false);
     }
     let known = tx.row(record.entity, &record.id)?.and_then(|r| r.server).map_or(0, |s| s.version);
