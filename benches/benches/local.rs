@@ -1,6 +1,8 @@
 //! Local work of the reference client, in wall time, on a device holding 10,000 synced
 //! tasks: reading a screenful and everything, a write with its queue entry, applying pull
-//! pages, and a cold start. `syncsim bench-report` compares the medians with the targets.
+//! pages, and a cold start. `syncsim bench-report` compares the medians with the targets,
+//! and with the same work at local schema 6 (group `local_schema6`), measured in the same
+//! run: on a shared machine, figures from another day do not compare.
 
 use benches::{creates, Loopback, LARGE};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -8,8 +10,12 @@ use protocol::{Changes, Entity};
 use reference_client::Replica;
 use std::time::Duration;
 
+/// The local schema before records and the queue were packed.
+const UNPACKED: u32 = 6;
+
 fn local(c: &mut Criterion) {
     let loopback = Loopback::with_tasks(LARGE);
+    unpacked(c, &loopback);
     let device = loopback.synced_device("device");
     assert_eq!(device.list(Entity::Task).expect("a query").len(), LARGE, "the device holds every task");
     let project = creates(1)[0].key().id;
@@ -47,6 +53,52 @@ fn local(c: &mut Criterion) {
     group.bench_function("cold_start", |b| {
         b.iter(|| {
             let client = Replica::open(config.clone()).expect("the device reopens");
+            client.first(Entity::Task, 50).expect("the first screen")
+        })
+    });
+    group.finish();
+}
+
+/// The same work on a device at local schema [`UNPACKED`], where it applies: the queries, a
+/// write, a page of 500 and the cold start.
+fn unpacked(c: &mut Criterion, loopback: &Loopback) {
+    let config = |name: &str| {
+        let mut config = loopback.config(name, "a3");
+        config.schema_version = UNPACKED;
+        config
+    };
+    let device = Replica::open(config("device6")).expect("the device opens");
+    loopback.sync_until_idle(&device);
+    assert_eq!(device.list(Entity::Task).expect("a query").len(), LARGE, "the device holds every task");
+    let project = creates(1)[0].key().id;
+    let mut group = c.benchmark_group("local_schema6");
+    group.bench_function("query_100", |b| b.iter(|| device.first(Entity::Task, 100).expect("a query")));
+    group.bench_function("query_10k", |b| b.iter(|| device.list(Entity::Task).expect("a query")));
+    let mut n = 0u64;
+    group.bench_function("write", |b| {
+        b.iter(|| {
+            n += 1;
+            let changes = Changes::new().set("project_id", project.as_str()).set("title", format!("new task {n}"));
+            device.create(Entity::Task, changes).expect("a local write")
+        })
+    });
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    let page = loopback.page(Entity::Task, 500);
+    let mut fresh = 0u64;
+    group.bench_function("apply_page_500", |b| {
+        b.iter_batched(
+            || {
+                fresh += 1;
+                Replica::open(config(&format!("fresh6-{fresh}"))).expect("a fresh device opens")
+            },
+            |client| client.apply_page(Entity::Task, &page).expect("the page applies"),
+            BatchSize::PerIteration,
+        )
+    });
+    drop(device);
+    group.bench_function("cold_start", |b| {
+        b.iter(|| {
+            let client = Replica::open(config("device6")).expect("the device reopens");
             client.first(Entity::Task, 50).expect("the first screen")
         })
     });

@@ -286,7 +286,12 @@ pub fn report(target: &Path, measured: &Measured) -> String {
          within 1.3x of the wire limit for sync work, and at most half the size floor.\n\n",
     );
     out.push_str("### Local work (wall time, reference client, 10K tasks on the device)\n\n");
-    out.push_str("| figure | floor | median | floor / median |\n| --- | --- | --- | --- |\n");
+    out.push_str(
+        "The same work at local schema 6 (JSON rows, before schema 7 packed them) is measured in \
+         the same run, on the same records.\n\n\
+         | figure | floor | median | floor / median | at schema 6 | schema 6 / ours |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+    );
     for t in &LOCAL {
         let median = criterion_median(target, t.bench);
         let floor = t.floor.map_or_else(|| "none set".to_owned(), duration);
@@ -295,7 +300,13 @@ pub fn report(target: &Path, measured: &Measured) -> String {
             (Some(m), None) => (duration(m), "-".to_owned()),
             (None, _) => ("not measured".to_owned(), "-".to_owned()),
         };
-        out.push_str(&format!("| {} | {floor} | {shown} | {ratio} |\n", t.what));
+        let before = criterion_median(target, &t.bench.replace("local/", "local_schema6/"));
+        let (before, speedup) = match (before, median) {
+            (Some(b), Some(m)) => (duration(b), format!("{:.1}x", b.as_secs_f64() / m.as_secs_f64().max(1e-12))),
+            (Some(b), None) => (duration(b), "-".to_owned()),
+            (None, _) => ("-".to_owned(), "-".to_owned()),
+        };
+        out.push_str(&format!("| {} | {floor} | {shown} | {ratio} | {before} | {speedup} |\n", t.what));
     }
     match &measured.sync {
         Some(figures) => out.push_str(&sync_tables(figures)),
