@@ -7,7 +7,7 @@
 use benches::{creates, Loopback, LARGE};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use protocol::{Changes, Entity};
-use reference_client::Replica;
+use reference_client::{ClientConfig, Replica};
 use std::time::Duration;
 
 /// The local schema before records and the queue were packed.
@@ -15,12 +15,26 @@ const UNPACKED: u32 = 6;
 
 fn local(c: &mut Criterion) {
     let loopback = Loopback::with_tasks(LARGE);
-    unpacked(c, &loopback);
-    let device = loopback.synced_device("device");
+    // The 10K-record page only at the latest schema: at ten seconds a sample, once is enough.
+    measure(c, &loopback, "local_schema6", Some(UNPACKED), &[500]);
+    measure(c, &loopback, "local", None, &[500, LARGE]);
+}
+
+/// Every figure of the group `name` on a device at local `schema` (the latest when `None`)
+/// that pulled the server's 10K tasks, and pages of each of `pages` records applied on
+/// fresh devices.
+fn measure(c: &mut Criterion, loopback: &Loopback, name: &str, schema: Option<u32>, pages: &[usize]) {
+    let config = |device: &str, token: &str| -> ClientConfig {
+        let mut config = loopback.config(&format!("{name}-{device}"), token);
+        config.schema_version = schema.unwrap_or(config.schema_version);
+        config
+    };
+    let device = Replica::open(config("device", "a2")).expect("the device opens");
+    loopback.sync_until_idle(&device);
     assert_eq!(device.list(Entity::Task).expect("a query").len(), LARGE, "the device holds every task");
     let project = creates(1)[0].key().id;
 
-    let mut group = c.benchmark_group("local");
+    let mut group = c.benchmark_group(name);
     group.bench_function("query_100", |b| b.iter(|| device.first(Entity::Task, 100).expect("a query")));
     group.bench_function("query_10k", |b| b.iter(|| device.list(Entity::Task).expect("a query")));
     let mut n = 0u64;
@@ -32,73 +46,27 @@ fn local(c: &mut Criterion) {
         })
     });
     group.sample_size(10).measurement_time(Duration::from_secs(10));
-    for size in [500, LARGE] {
+    for &size in pages {
         let page = loopback.page(Entity::Task, size);
         assert_eq!(page.changes.len(), size);
-        let name = if size == LARGE { "apply_page_10k".to_owned() } else { format!("apply_page_{size}") };
+        let bench = if size == LARGE { "apply_page_10k".to_owned() } else { format!("apply_page_{size}") };
         let mut fresh = 0u64;
-        group.bench_function(name, |b| {
+        group.bench_function(bench, |b| {
             b.iter_batched(
                 || {
                     fresh += 1;
-                    Replica::open(loopback.config(&format!("fresh{size}-{fresh}"), "a3")).expect("a fresh device opens")
+                    Replica::open(config(&format!("fresh{size}-{fresh}"), "a3")).expect("a fresh device opens")
                 },
                 |client| client.apply_page(Entity::Task, &page).expect("the page applies"),
                 BatchSize::PerIteration,
             )
         });
     }
-    let config = loopback.config("device", "a2");
     drop(device);
+    let reopen = config("device", "a2");
     group.bench_function("cold_start", |b| {
         b.iter(|| {
-            let client = Replica::open(config.clone()).expect("the device reopens");
-            client.first(Entity::Task, 50).expect("the first screen")
-        })
-    });
-    group.finish();
-}
-
-/// The same work on a device at local schema [`UNPACKED`], where it applies: the queries, a
-/// write, a page of 500 and the cold start.
-fn unpacked(c: &mut Criterion, loopback: &Loopback) {
-    let config = |name: &str| {
-        let mut config = loopback.config(name, "a3");
-        config.schema_version = UNPACKED;
-        config
-    };
-    let device = Replica::open(config("device6")).expect("the device opens");
-    loopback.sync_until_idle(&device);
-    assert_eq!(device.list(Entity::Task).expect("a query").len(), LARGE, "the device holds every task");
-    let project = creates(1)[0].key().id;
-    let mut group = c.benchmark_group("local_schema6");
-    group.bench_function("query_100", |b| b.iter(|| device.first(Entity::Task, 100).expect("a query")));
-    group.bench_function("query_10k", |b| b.iter(|| device.list(Entity::Task).expect("a query")));
-    let mut n = 0u64;
-    group.bench_function("write", |b| {
-        b.iter(|| {
-            n += 1;
-            let changes = Changes::new().set("project_id", project.as_str()).set("title", format!("new task {n}"));
-            device.create(Entity::Task, changes).expect("a local write")
-        })
-    });
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
-    let page = loopback.page(Entity::Task, 500);
-    let mut fresh = 0u64;
-    group.bench_function("apply_page_500", |b| {
-        b.iter_batched(
-            || {
-                fresh += 1;
-                Replica::open(config(&format!("fresh6-{fresh}"))).expect("a fresh device opens")
-            },
-            |client| client.apply_page(Entity::Task, &page).expect("the page applies"),
-            BatchSize::PerIteration,
-        )
-    });
-    drop(device);
-    group.bench_function("cold_start", |b| {
-        b.iter(|| {
-            let client = Replica::open(config("device6")).expect("the device reopens");
+            let client = Replica::open(reopen.clone()).expect("the device reopens");
             client.first(Entity::Task, 50).expect("the first screen")
         })
     });

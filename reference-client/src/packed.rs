@@ -30,8 +30,8 @@
 use crate::error::{Error, Result};
 use crate::queue::{Payload, QueueStatus};
 use crate::status::SyncStatus;
-use crate::stored;
-use protocol::{Action, Changes, Entity, FieldKind, FieldStamp, Hlc, OrSet, PnCounter, Record};
+use crate::stored::{self, shown_register};
+use protocol::{Action, Changes, Entity, FieldStamp, Hlc, OrSet, PnCounter, Record};
 use rmp::Marker;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{params, Connection};
@@ -435,11 +435,6 @@ impl Words {
     fn get(&self, i: usize) -> Result<String> {
         self.0.get(i).map(|w| w.0.clone()).ok_or_else(|| unreadable("record state", format!("no word {i}")))
     }
-}
-
-/// Whether `entity` shows register field `name` in its visible fields.
-fn shown_register(entity: Entity, name: &str) -> bool {
-    entity.field(name).is_some_and(|def| !matches!(def.kind, FieldKind::Counter | FieldKind::Set))
 }
 
 /// The `crdt` column of `record`, with `registers` as its register values.

@@ -43,7 +43,7 @@ struct Compact(
 struct StampGroup(u64, i64, u32, String, Vec<String>);
 
 /// Whether `entity` shows register field `name` in its visible fields.
-fn shown_register(entity: Entity, name: &str) -> bool {
+pub(crate) fn shown_register(entity: Entity, name: &str) -> bool {
     entity.field(name).is_some_and(|def| !matches!(def.kind, FieldKind::Counter | FieldKind::Set))
 }
 

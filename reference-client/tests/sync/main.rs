@@ -8,7 +8,7 @@ use protocol::{Entity, Strategies, Strategy};
 use reference_client::{Changes, Choice, QueueStatus, Replica, SyncStatus};
 use reference_server::ServerConfig;
 use std::time::Duration;
-use support::{sync_until_idle, KillAt, TestServer};
+use support::{sync_until_idle, until_killed, KillAt, TestServer};
 use tempfile::TempDir;
 
 const PROJECT: Entity = Entity::Project;
@@ -117,11 +117,7 @@ async fn a_kill_at_each_sync_step_loses_nothing_and_duplicates_nothing() {
         config.hook = Some(hook.clone());
         let phone = Replica::open(config.clone()).unwrap();
         let (_, tasks) = offline_work(&phone);
-        tokio::select! {
-            biased;
-            () = hook.killed.notified() => {}
-            round = phone.sync() => panic!("the round should have been killed at {step}, it ended with {round:?}"),
-        }
+        until_killed(&phone, &hook).await;
         drop(phone);
         config.hook = None;
         let phone = Replica::open(config).unwrap();
@@ -308,11 +304,7 @@ async fn a_replayed_answer_does_not_bring_back_a_record_deleted_and_purged_since
     let hook = KillAt::new("push_response_received", 1);
     phone_config.hook = Some(hook.clone());
     let killed = Replica::open(phone_config.clone()).unwrap();
-    tokio::select! {
-        biased;
-        () = hook.killed.notified() => {}
-        round = killed.sync() => panic!("the round should stop at the push's answer, it ended with {round:?}"),
-    }
+    until_killed(&killed, &hook).await;
     drop(killed);
     sync_until_idle(&laptop, 3).await;
     laptop.delete(TASK, &tasks[0]).unwrap();
@@ -375,11 +367,7 @@ async fn a_resync_overtaken_by_a_purge_starts_over() {
     let hook = KillAt::new("pull_page_applied", 2);
     phone_config.hook = Some(hook.clone());
     let killed = Replica::open(phone_config.clone()).unwrap();
-    tokio::select! {
-        biased;
-        () = hook.killed.notified() => {}
-        round = killed.sync() => panic!("the round should stop on its second page, it ended with {round:?}"),
-    }
+    until_killed(&killed, &hook).await;
     assert!(killed.get(TASK, &later).unwrap().is_some(), "the first page of the re-sync returned it");
     laptop.delete(TASK, &later).unwrap();
     sync_until_idle(&laptop, 3).await;
@@ -501,11 +489,7 @@ async fn a_counter_is_not_counted_twice_after_its_push_answer_was_lost() {
         let hook = KillAt::new(step, 1);
         config.hook = Some(hook.clone());
         let phone = Replica::open(config.clone()).unwrap();
-        tokio::select! {
-            biased;
-            () = hook.killed.notified() => {}
-            round = phone.sync() => panic!("the round should stop at {step}, it ended with {round:?}"),
-        }
+        until_killed(&phone, &hook).await;
     }
     config.hook = None;
     let phone = Replica::open(config).unwrap();

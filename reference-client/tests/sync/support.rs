@@ -117,6 +117,18 @@ impl KillAt {
     }
 }
 
+/// Runs one round of `app`, opened with `hook`, until the hook kills it (the app is then as
+/// the OS leaves it: drop it and open it again). Panics if the round ends first.
+pub(crate) async fn until_killed(app: &Replica, hook: &KillAt) {
+    tokio::select! {
+        biased;
+        () = hook.killed.notified() => {}
+        round = app.sync() => {
+            panic!("the round should have been killed at reach {} of {}, it ended with {round:?}", hook.nth, hook.step)
+        }
+    }
+}
+
 impl SyncHook for KillAt {
     fn reached(&self, step: &SyncStep) -> Pin<Box<dyn Future<Output = ()> + '_>> {
         if step.name() == self.step {
