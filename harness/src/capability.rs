@@ -69,6 +69,9 @@ pub struct ServerCapabilities {
     pub push_path: Option<&'static str>,
     /// The path of the requests that pull changes ([`crate::net::Route::Pull`]).
     pub pull_path: Option<&'static str>,
+    /// The points of a push's handling it reports through [`crate::ServerEnv::steps`]
+    /// ([`Step::PushCommitted`]), so that a scenario can crash it there.
+    pub steps: Vec<Step>,
 }
 
 impl Default for ServerCapabilities {
@@ -81,6 +84,7 @@ impl Default for ServerCapabilities {
             tombstone_horizon: false,
             push_path: None,
             pull_path: None,
+            steps: Vec::new(),
         }
     }
 }
@@ -118,6 +122,7 @@ impl Capabilities {
                 tombstone_horizon: true,
                 push_path: Some(protocol::PUSH_PATH),
                 pull_path: Some(protocol::PULL_PATH),
+                steps: vec![Step::PushCommitted],
             },
             latest_app_version: latest,
         }
@@ -154,6 +159,9 @@ impl Capabilities {
             }
             Requirement::PushPath if self.server.push_path.is_none() => missing("server", "its push path"),
             Requirement::PullPath if self.server.pull_path.is_none() => missing("server", "its pull path"),
+            Requirement::ServerStep(step) if !self.server.steps.contains(step) => {
+                missing("server", &format!("the step {}", step.name()))
+            }
             _ => None,
         }
     }
@@ -178,6 +186,8 @@ pub enum Requirement {
     PushPath,
     /// Faults that hit pulls alone.
     PullPath,
+    /// A step of the server's the scenario crashes it at.
+    ServerStep(Step),
 }
 
 impl fmt::Display for Requirement {
@@ -191,6 +201,7 @@ impl fmt::Display for Requirement {
             Requirement::AppVersion(v) => write!(f, "app version {v}"),
             Requirement::PushPath => f.write_str("faults on pushes alone"),
             Requirement::PullPath => f.write_str("faults on pulls alone"),
+            Requirement::ServerStep(step) => write!(f, "the server step {}", step.name()),
         }
     }
 }

@@ -1,6 +1,6 @@
-//! Wall clocks: the server's ([`ServerClock`]: the simulation's) and each device's
-//! ([`DeviceClock`]: the simulation's plus an offset, a drift and jumps). In live mode both
-//! read the machine's clock instead.
+//! Wall clocks: the server's ([`ServerClock`]: the simulation's, stepped when a scenario
+//! steps it) and each device's ([`DeviceClock`]: the simulation's plus an offset, a drift
+//! and jumps). In live mode both read the machine's clock instead.
 //!
 //! turmoil has one global clock, stepped a tick at a time. A run's *timeline* is that
 //! stepped time plus the idle time the scenario skipped ([`crate::Fault::Skip`]): days
@@ -13,7 +13,7 @@
 //! clock is wrong and a suspended app's timers do not run while it sleeps.
 
 use protocol::Clock;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -26,6 +26,11 @@ thread_local! {
     /// beside that world: it keeps [`ServerClock`] a plain value an implementation can copy,
     /// and two runs never share it (each installs its own, see [`Skips::enter`]).
     static SKIPPED: Cell<Option<Duration>> = const { Cell::new(None) };
+
+    /// How the server's clock is off the simulation's in the run under way on this thread
+    /// (its steps and drift, [`crate::Fault::ServerClock`]); `None` outside a run. Kept
+    /// beside [`SKIPPED`] for the same reason: the server's clock stays a plain value.
+    static SERVER_OFF: RefCell<Option<DeviceClock>> = const { RefCell::new(None) };
 }
 
 /// The time skipped by the run under way on this thread (zero outside a run).
@@ -44,8 +49,9 @@ fn since_epoch() -> Option<Duration> {
     turmoil::since_epoch().map(|t| t + skipped())
 }
 
-/// A run's skipped time, installed on the run's thread from [`Skips::enter`] until the
-/// value is dropped. Only the driver adds to it, between steps.
+/// A run's skipped time and the server's clock, installed on the run's thread from
+/// [`Skips::enter`] until the value is dropped. Only the driver changes them, between
+/// steps.
 pub(crate) struct Skips {
     /// The counter is this thread's: the value must not leave it.
     _thread: PhantomData<*const ()>,
@@ -61,7 +67,14 @@ impl Skips {
             );
             skipped.set(Some(Duration::ZERO));
         });
+        SERVER_OFF.with(|off| *off.borrow_mut() = Some(DeviceClock::default()));
         Self { _thread: PhantomData }
+    }
+
+    /// The server's clock as a device clock would be changed: its steps, drift and user
+    /// settings move what [`ServerClock`] reads in this run (it shares the clock).
+    pub(crate) fn server_clock(&self) -> DeviceClock {
+        SERVER_OFF.with(|off| off.borrow().clone()).expect("installed by Skips::enter")
     }
 
     /// Skips `span`: every wall clock and the timeline move on by it at once.
@@ -78,6 +91,7 @@ impl Skips {
 impl Drop for Skips {
     fn drop(&mut self) {
         SKIPPED.with(|skipped| skipped.set(None));
+        SERVER_OFF.with(|off| *off.borrow_mut() = None);
     }
 }
 
@@ -166,8 +180,9 @@ impl Clock for DeviceClock {
     }
 }
 
-/// The server's wall clock: the simulation's true wall clock, skipped time included; in
-/// live mode (the `serve` command), the machine's.
+/// The server's wall clock: the simulation's true wall clock, skipped time included, plus
+/// the steps and drift the scenario gave it ([`crate::Fault::ServerClock`]: an NTP step, a
+/// failover to a node that is behind); in live mode (the `serve` command), the machine's.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ServerClock {
     live: bool,
@@ -185,7 +200,12 @@ impl Clock for ServerClock {
         if self.live {
             return machine_ms();
         }
-        since_epoch().expect("the simulation clock is read inside a simulated host").as_millis() as i64
+        let inside = "the simulation clock is read inside a simulated host";
+        let (at, since_epoch) = (elapsed().expect(inside), since_epoch().expect(inside));
+        SERVER_OFF.with(|off| match off.borrow().as_ref() {
+            Some(clock) => clock.read(at, since_epoch),
+            None => since_epoch.as_millis() as i64,
+        })
     }
 }
 

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A device's situation as the OS reports it.
@@ -71,6 +72,66 @@ impl Steps {
     }
 }
 
+/// Where a server reports the points of its handling it reaches ([`Step::PushCommitted`]),
+/// so that a scenario can crash it exactly there. Default: reports go nowhere (live mode,
+/// where the server is its own process).
+#[derive(Clone, Default)]
+pub struct ServerSteps(Option<Arc<ServerArm>>);
+
+impl ServerSteps {
+    pub(crate) fn new(arm: Arc<ServerArm>) -> Self {
+        ServerSteps(Some(arm))
+    }
+
+    /// Reports reaching `step`. When the scenario crashes the server at this step, the
+    /// future never completes and the harness crashes the server before it goes on; else
+    /// it completes at once, without yielding.
+    pub async fn reached(&self, step: Step) {
+        if self.0.as_ref().is_some_and(|arm| arm.reach(step)) {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl std::fmt::Debug for ServerSteps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "ServerSteps(reported)" } else { "ServerSteps(unreported)" })
+    }
+}
+
+/// A crash armed at a server step, and the one it asks for once reached: shared by the
+/// driver and the server's handlers (which must be `Send`, hence the locks).
+#[derive(Debug, Default)]
+pub(crate) struct ServerArm {
+    armed: Mutex<Option<(Step, Duration)>>,
+    requested: Mutex<Option<(Step, Duration)>>,
+}
+
+impl ServerArm {
+    /// Arms a crash at `step`, the server down for `downtime` after it (`None` disarms).
+    pub(crate) fn arm(&self, armed: Option<(Step, Duration)>) {
+        *self.armed.lock().expect("the arm's lock is never poisoned") = armed;
+    }
+
+    /// Notes `step` reached; says whether the server must stop here.
+    fn reach(&self, step: Step) -> bool {
+        let mut armed = self.armed.lock().expect("the arm's lock is never poisoned");
+        match *armed {
+            Some((at, downtime)) if at == step => {
+                *armed = None;
+                *self.requested.lock().expect("the arm's lock is never poisoned") = Some((at, downtime));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The crash a reached step asks for, taken.
+    pub(crate) fn take_request(&self) -> Option<(Step, Duration)> {
+        self.requested.lock().expect("the arm's lock is never poisoned").take()
+    }
+}
+
 /// Everything a device app gets from the harness. The same values come back at every
 /// restart of the device, except `boot` and `seed`.
 #[derive(Clone)]
@@ -125,4 +186,6 @@ pub struct ServerEnv {
     pub clock: ServerClock,
     /// A seed for the server's randomness.
     pub seed: u64,
+    /// Where to report the points of a push's handling it reaches (see [`ServerSteps`]).
+    pub steps: ServerSteps,
 }

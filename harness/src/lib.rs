@@ -17,7 +17,7 @@
 //!
 //! An implementation plugs in through two traits, [`Client`] (which opens an [`App`]) and
 //! [`Server`], and declares what it can do ([`ClientCapabilities`], [`ServerCapabilities`]);
-//! the harness knows nothing else of it. [`suite`] holds the 30 scenarios of the
+//! the harness knows nothing else of it. [`suite`] holds the 33 scenarios of the
 //! certification, [`certify`] runs them over many seeds into a certificate (a table, JSON,
 //! JUnit XML, an HTML page), and [`cli`] gives any implementation's binary the `list`,
 //! `run`, `certify` and `fuzz` commands. The reference adapters live in the `scenarios`
@@ -93,7 +93,7 @@ pub mod trace;
 pub mod workload;
 
 pub use capability::{Capabilities, ClientCapabilities, ServerCapabilities};
-pub use env::{DeviceEnv, ServerEnv};
+pub use env::{DeviceEnv, ServerEnv, ServerSteps};
 pub use error::{Error, Result};
 pub use fault::Fault;
 pub use implementation::{App, BoxError, Client, Server};

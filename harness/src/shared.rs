@@ -38,6 +38,8 @@ pub(crate) struct Run {
     pub(crate) skipped: Notify,
     /// What the timeline is measured in: the simulation's time, or real time live.
     timebase: Timebase,
+    /// A crash armed at a step of the server's, and the one a reached step asks for.
+    pub(crate) server_arm: std::sync::Arc<crate::env::ServerArm>,
 }
 
 impl Run {
@@ -54,6 +56,7 @@ impl Run {
             driver_now: Cell::new(Duration::ZERO),
             skipped: Notify::new(),
             timebase: Timebase::Simulated,
+            server_arm: std::sync::Arc::default(),
         }
     }
 

@@ -1,5 +1,5 @@
-//! The named points of a sync round (and of a schema migration) that a client reports, so
-//! the harness can kill it there.
+//! The named points of a sync round (and of a schema migration) that a client reports, and
+//! of a push's handling that a server reports, so the harness can kill either there.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -25,6 +25,10 @@ pub enum Step {
     /// Opening the app, a local schema migration is under way: part of it is done, not
     /// yet committed. A kill here interrupts the migration itself.
     Migrating,
+    /// The server's: a push's effects are committed and its answer is not yet sent
+    /// ([`crate::env::ServerSteps::reached`]). A crash here is a crash right after a commit:
+    /// the device never hears of it and pushes again.
+    PushCommitted,
 }
 
 impl Step {
@@ -49,6 +53,7 @@ impl Step {
             Step::PushResponseReceived => "push_response_received",
             Step::PushAcknowledged => "push_acknowledged",
             Step::Migrating => "migrating",
+            Step::PushCommitted => "push_committed",
         }
     }
 

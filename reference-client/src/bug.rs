@@ -24,6 +24,10 @@ pub enum Bug {
     PullOverwritesPendingEdits,
     /// The server's "re-sync, your cursor is past the tombstone horizon" is ignored.
     ResyncIgnored,
+    /// A push's answer is stored as the record's server copy even when it is the replay of
+    /// a write whose first answer was lost and the last full re-sync found the record gone:
+    /// a record deleted elsewhere and purged meanwhile comes back on this device for good.
+    ReplayedAnswerTrusted,
     /// A mutation the server refuses for good is dropped from the queue, and nobody is told.
     FailedMutationDropped,
     /// A pulled version replaces the stored one only when its timestamp, in whole seconds,

@@ -56,7 +56,7 @@ pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutat
     };
     let result = MutationResult { key: m.key.clone(), outcome };
     let retryable = matches!(result.outcome, MutationOutcome::Rejected { retryable: true, .. });
-    if !retryable && !replayed {
+    if !retryable && !replayed && !cx.config.bugged(Bug::IdempotencyRecordedAfterCommit) {
         let version_after = result.outcome.record().map(|r| r.version);
         tx.remember(cx.user, &result, version_after)?;
     }
@@ -143,7 +143,7 @@ fn delete(tx: &mut Tx<'_>, cx: &Context<'_>, m: &Mutation, current: Option<Recor
     if record.deleted {
         return Ok(MutationOutcome::Accepted { record, concurrent: true });
     }
-    record.version = tx.next_seq()?;
+    record.version = next_version(tx, cx)?;
     record.deleted = true;
     record.updated_at_ms = cx.now_ms;
     if cx.config.bugged(Bug::HardDeletes) {
@@ -192,7 +192,7 @@ fn write_changes(
     record: &mut Record,
     apply: &BTreeSet<String>,
 ) -> Result<()> {
-    let seq = tx.next_seq()?;
+    let seq = next_version(tx, cx)?;
     for name in apply {
         m.changes.apply_field(record, name);
         record.stamps.insert(name.clone(), FieldStamp { version: seq, hlc: m.hlc.clone() });
@@ -204,6 +204,14 @@ fn write_changes(
     record.version = seq;
     record.updated_at_ms = cx.now_ms;
     tx.put_record(cx.user, record)
+}
+
+/// The version of the change being written: the store's next sequence number.
+fn next_version(tx: &mut Tx<'_>, cx: &Context<'_>) -> Result<u64> {
+    if cx.config.bugged(Bug::VersionsFromServerClock) {
+        return tx.next_seq_from_clock(cx.now_ms);
+    }
+    tx.next_seq()
 }
 
 /// The counter-overwrite mutant: the device's share of each incremented counter is cleared

@@ -13,9 +13,17 @@
 pub enum Bug {
     /// Pushed mutations are applied without looking up their idempotency key.
     IdempotencyIgnored,
+    /// A push's idempotency records are written in a transaction of their own, after its
+    /// effects have committed and the answer is on its way: a crash in between leaves
+    /// effects with no record of them, and the device's retry applies them again.
+    IdempotencyRecordedAfterCommit,
     /// The pull cursor is the last change's timestamp, and a pull returns changes with a
     /// later timestamp.
     CursorByTimestamp,
+    /// A change's version is the server's clock in microseconds (its millisecond, and a
+    /// counter within it), as an `updated_at` column's would be: in order while the clock
+    /// only moves forward, behind the cursors already served once it steps back.
+    VersionsFromServerClock,
     /// A delete removes the row: there is no tombstone for other devices to pull.
     HardDeletes,
     /// Last-write-wins compares the devices' wall clocks instead of hybrid logical clocks.

@@ -2,6 +2,8 @@
 
 use protocol::{Clock, Strategies, SystemClock};
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,9 +24,27 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// How the WatermelonDB dialect's pulls classify live records. Default: `updated` only.
     pub watermelon_split: Split,
+    /// Sees the named points of a push's handling as they are reached, so that a test
+    /// harness can crash the server exactly there. Default: none.
+    pub hook: Option<Arc<dyn ServerHook>>,
     /// A deliberate bug to plant, for the mutant catalog. Default: none.
     #[cfg(feature = "mutants")]
     pub bug: Option<crate::Bug>,
+}
+
+/// A named point of the server's handling of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerStep {
+    /// A push's effects are committed (with their idempotency records) and its answer is
+    /// not yet sent: a crash here is a crash right after a commit, and the device pushes
+    /// again.
+    PushCommitted,
+}
+
+/// An observer of the server's steps: a test harness that crashes the server at one.
+pub trait ServerHook: Send + Sync {
+    /// `step` is reached; the server goes on when the future completes.
+    fn reached(&self, step: ServerStep) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
 impl Default for ServerConfig {
@@ -35,6 +55,7 @@ impl Default for ServerConfig {
             tombstone_horizon: None,
             clock: Arc::new(SystemClock),
             watermelon_split: Split::default(),
+            hook: None,
             #[cfg(feature = "mutants")]
             bug: None,
         }

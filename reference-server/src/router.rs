@@ -3,7 +3,7 @@
 use crate::apply::{apply, Context};
 use crate::body::{json_response, read_json};
 use crate::bug::Bug;
-use crate::config::ServerConfig;
+use crate::config::{ServerConfig, ServerStep};
 use crate::error::{Error, Result};
 use crate::state::{authenticate, AppState};
 use crate::store::Store;
@@ -15,8 +15,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use http::{HeaderMap, StatusCode};
 use protocol::{
-    validate_mutation_in, Entity, ErrorCode, PullQuery, PullResponse, PushRequest, PushResponse, MAX_BATCH, MAX_PAGE,
-    PULL_PATH, PUSH_PATH, SUPPORTED_VERSIONS, VERSION_HEADER,
+    validate_mutation_in, Entity, ErrorCode, MutationOutcome, PullQuery, PullResponse, PushRequest, PushResponse,
+    MAX_BATCH, MAX_PAGE, PULL_PATH, PUSH_PATH, SUPPORTED_VERSIONS, VERSION_HEADER,
 };
 use std::sync::{Arc, Mutex};
 
@@ -74,7 +74,8 @@ async fn pull(State(state): State<AppState>, headers: HeaderMap, RawQuery(query)
         store.write(|tx| tx.purge_tombstones(now_ms - horizon.as_millis() as i64))?;
     }
     let last = store.last_seq()?;
-    if query.since > last && !state.config.bugged(Bug::CursorByTimestamp) {
+    let unchecked = [Bug::CursorByTimestamp, Bug::VersionsFromServerClock];
+    if query.since > last && !unchecked.iter().any(|bug| state.config.bugged(*bug)) {
         return Err(Error::bad_request(
             ErrorCode::BadCursor,
             format!("cursor {} is ahead of the latest change {last}: this server did not issue it", query.since),
@@ -145,6 +146,14 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> 
                 .collect::<Result<Vec<_>>>()
         })?
     };
+    if let Some(hook) = &config.hook {
+        hook.reached(ServerStep::PushCommitted).await;
+    }
+    if config.bugged(Bug::IdempotencyRecordedAfterCommit) {
+        let mut store = state.store.lock().expect("a panic while holding the store lock is a server bug");
+        let kept = results.iter().filter(|r| !matches!(r.outcome, MutationOutcome::Rejected { retryable: true, .. }));
+        store.write(|tx| kept.into_iter().try_for_each(|result| tx.remember_late(&user, result)))?;
+    }
     let mut results = results;
     results.iter_mut().for_each(|result| result.outcome.restrict_to(version));
     tracing::info!(%user, device = %request.device, mutations = results.len(), "push");

@@ -228,6 +228,17 @@ impl Tx<'_> {
         Ok(seq as u64)
     }
 
+    /// The next change version of the [`Bug::VersionsFromServerClock`] mutant: the clock's
+    /// millisecond `now_ms` times 1000, plus a counter while changes share the millisecond.
+    pub(crate) fn next_seq_from_clock(&mut self, now_ms: i64) -> Result<u64> {
+        let seq = self.tx.query_row(
+            "UPDATE sequence SET last = CASE WHEN last / 1000 = ?1 THEN last + 1 ELSE ?1 * 1000 END RETURNING last",
+            [now_ms],
+            |r| r.get::<_, i64>(0),
+        )?;
+        Ok(seq as u64)
+    }
+
     pub(crate) fn record(&self, user: &str, entity: Entity, id: &str) -> Result<Option<Record>> {
         let mut stmt =
             self.tx.prepare_cached("SELECT body FROM records WHERE user = ?1 AND entity = ?2 AND id = ?3")?;
@@ -312,6 +323,19 @@ impl Tx<'_> {
             .tx
             .prepare_cached("INSERT INTO idempotency (user, key, version_after, result) VALUES (?1, ?2, ?3, ?4)")?;
         stmt.execute(params![user, result.key, version_after.map(|v| v as i64), body])?;
+        Ok(())
+    }
+
+    /// [`Tx::remember`], unless the key is known already: the
+    /// [`Bug::IdempotencyRecordedAfterCommit`] mutant records a push's results after its
+    /// effects, replayed ones included.
+    pub(crate) fn remember_late(&mut self, user: &str, result: &MutationResult) -> Result<()> {
+        let body = serde_json::to_string(result).expect("results always serialize");
+        let version_after = result.outcome.record().map(|r| r.version as i64);
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO idempotency (user, key, version_after, result) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        stmt.execute(params![user, result.key, version_after, body])?;
         Ok(())
     }
 

@@ -103,6 +103,16 @@ pub const ALL: &[Mutant] = &[
         plant: Plant::Server(ServerBug::IdempotencyIgnored),
     },
     Mutant {
+        name: "idempotency_recorded_after_commit",
+        change: "the server writes a push's idempotency records in a transaction of their own, after its effects \
+                 have committed",
+        imitates: "a crash between the two commits: the retry finds no record of the write and applies it again \
+                   (counters count twice, a create is refused as a duplicate)",
+        caught_by: "exactly once",
+        scenario: "server_crashes_right_after_a_commit",
+        plant: Plant::Server(ServerBug::IdempotencyRecordedAfterCommit),
+    },
+    Mutant {
         name: "dequeue_before_ack",
         change: "the client removes a queue entry when its push starts, before the server answered",
         imitates: "writes made offline vanish when the app is killed or the network drops during the upload",
@@ -125,6 +135,15 @@ pub const ALL: &[Mutant] = &[
         caught_by: "convergence",
         scenario: "many_changes_pulled_in_small_pages",
         plant: Plant::Server(ServerBug::CursorByTimestamp),
+    },
+    Mutant {
+        name: "versions_from_server_clock",
+        change: "the server's change versions are its clock in microseconds (the millisecond and a counter within it)",
+        imitates: "an `updated_at` cursor: after the server's clock steps back, new changes sort behind the cursors \
+                   devices already hold, and those devices never pull them",
+        caught_by: "convergence",
+        scenario: "server_clock_steps_back",
+        plant: Plant::Server(ServerBug::VersionsFromServerClock),
     },
     Mutant {
         name: "hard_deletes",
@@ -259,6 +278,16 @@ pub const ALL: &[Mutant] = &[
         caught_by: "convergence",
         scenario: "device_offline_longer_than_the_tombstone_horizon",
         plant: Plant::Client(ClientBug::ResyncIgnored),
+    },
+    Mutant {
+        name: "replayed_answer_trusted",
+        change: "the client stores a push's answer as the record's server copy even when it replays a write whose \
+                 first answer was lost and the last full re-sync found the record gone",
+        imitates: "a record whose create was answered to a dead app, deleted elsewhere and purged, comes back on \
+                   that phone for good when the retry is answered (a zombie)",
+        caught_by: "convergence",
+        scenario: "answer_lost_then_deleted_and_purged",
+        plant: Plant::Client(ClientBug::ReplayedAnswerTrusted),
     },
     Mutant {
         name: "failed_mutation_dropped",

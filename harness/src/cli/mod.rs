@@ -324,6 +324,10 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
             };
             println!("  {:<40} {}{applies}", scenario.name(), scenario.description());
         }
+        println!("faults (a scenario's schedule; the fuzz draws most of them):");
+        for (kinds, what) in crate::fault::VOCABULARY {
+            println!("  {kinds:<44} {what}");
+        }
         println!("invariants:");
         for invariant in crate::invariant::all() {
             let expectation = format!("{:?}", invariant.expectation()).to_lowercase();

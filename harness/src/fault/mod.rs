@@ -9,6 +9,26 @@ mod record;
 
 pub use record::{FaultRecord, ALL_DEVICES};
 
+/// The fault vocabulary as `syncsim list` shows it: the kinds a history records (a
+/// [`FaultRecord`]'s `kind`), and what each does.
+pub const VOCABULARY: &[(&str, &str)] = &[
+    ("partition, repair", "cut a device's link to the server, both ways or one, and restore it"),
+    ("hold, release", "keep every message between a device and the server, then deliver them"),
+    ("profile", "switch a device's network (a handover; offline and blackhole too)"),
+    ("crash, bounce", "kill a host, an app or the server, until bounced; restart it on its data"),
+    (
+        "kill_at",
+        "kill a device's app at its next sync step or inside a migration; crash the server right after a push \
+         commits, before it answers (simulation only)",
+    ),
+    ("random_kills", "kill devices' apps at random instants"),
+    ("http, http_calm", "at the server's edge: 5xx, 429 with Retry-After, slow, cut or lost answers on a share"),
+    ("clock_jump, clock_set, clock_drift", "move a device's wall clock, or the server's (simulation only)"),
+    ("battery_low, metered, background, foreground", "change a device's OS conditions"),
+    ("upgrade", "install a later app version, which migrates the local database on its next open"),
+    ("skip", "let idle days pass at once on every wall clock (simulation only)"),
+];
+
 use crate::net::{HttpFault, Profile, Route, SERVER};
 use crate::step::Step;
 use serde::{Deserialize, Serialize};
@@ -135,6 +155,11 @@ pub enum Fault {
     Bounce(Host),
     /// Kill devices the next time each reaches `step`, and restart them after `downtime`.
     KillAt(Target, Step, Duration),
+    /// Crash the server the next time it reaches `step` (one of its own, such as
+    /// [`Step::PushCommitted`]: a crash right after a commit, before the answer), and
+    /// restart it after `downtime`. The simulation alone can do this: a live server is a
+    /// process that reports no steps.
+    ServerCrashAt(Step, Duration),
     /// From now to the final phase, kill devices at random instants (exponential gaps of
     /// this mean) and restart each after `downtime`.
     RandomKills(Target, Duration, Duration),
@@ -144,6 +169,11 @@ pub enum Fault {
     HttpCalm,
     /// Change devices' wall clocks.
     Clock(Target, ClockChange),
+    /// Change the server's wall clock: an NTP step, or a failover to a node whose clock is
+    /// behind (`Jump` with a negative span). The server's process goes on running; only
+    /// what it reads as the time of day moves. The simulation alone can do this: a live
+    /// server reads its machine's clock.
+    ServerClock(ClockChange),
     /// Change devices' conditions.
     Condition(Target, ConditionChange),
     /// Upgrade devices' app to this version: the app is killed (if it runs), replaced, and
@@ -184,6 +214,11 @@ impl Fault {
         Fault::KillAt(Target::Device(index), step, Duration::from_secs(2))
     }
 
+    /// Crash the server the next time it reaches `step`, restarting it 1 s later.
+    pub fn crash_server_at(step: Step) -> Self {
+        Fault::ServerCrashAt(step, Duration::from_secs(1))
+    }
+
     /// Lose the response of `permille` of the pushes after the server committed them.
     pub fn lose_push_responses(permille: u32) -> Self {
         Fault::Http(HttpFault::LoseResponse, Route::Push, permille)
@@ -192,6 +227,11 @@ impl Fault {
     /// Jump device clocks by `delta_ms`.
     pub fn clock_jump(target: impl Into<Target>, delta_ms: i64) -> Self {
         Fault::Clock(target.into(), ClockChange::Jump(delta_ms))
+    }
+
+    /// Step the server's clock by `delta_ms` (backwards when negative).
+    pub fn server_clock_jump(delta_ms: i64) -> Self {
+        Fault::ServerClock(ClockChange::Jump(delta_ms))
     }
 
     /// Let `span` of idle time pass at once (see [`Fault::Skip`]):
@@ -228,6 +268,7 @@ impl fmt::Display for Fault {
             Fault::Crash(h) => write!(f, "crash {h}"),
             Fault::Bounce(h) => write!(f, "bounce {h}"),
             Fault::KillAt(t, s, d) => write!(f, "kill {t} at {s}, restart after {} ms", d.as_millis()),
+            Fault::ServerCrashAt(s, d) => write!(f, "crash {SERVER} at {s}, restart after {} ms", d.as_millis()),
             Fault::Upgrade(t, version) => write!(f, "upgrade {t} to app version {version}"),
             Fault::RandomKills(t, every, d) => {
                 write!(f, "random kills of {t} every ~{} ms, restart after {} ms", every.as_millis(), d.as_millis())
@@ -245,6 +286,9 @@ impl fmt::Display for Fault {
             Fault::Clock(t, ClockChange::Jump(ms)) => write!(f, "clock {t} jumps {ms} ms"),
             Fault::Clock(t, ClockChange::Drift(ppm)) => write!(f, "clock {t} drifts {ppm} ppm"),
             Fault::Clock(t, ClockChange::Set(ms)) => write!(f, "clock {t} set to {ms} ms"),
+            Fault::ServerClock(ClockChange::Jump(ms)) => write!(f, "clock {SERVER} jumps {ms} ms"),
+            Fault::ServerClock(ClockChange::Drift(ppm)) => write!(f, "clock {SERVER} drifts {ppm} ppm"),
+            Fault::ServerClock(ClockChange::Set(ms)) => write!(f, "clock {SERVER} set to {ms} ms"),
             Fault::Condition(t, ConditionChange::BatteryLow(low)) => write!(f, "battery {t} low={low}"),
             Fault::Condition(t, ConditionChange::Metered(on)) => write!(f, "metered {t} {on}"),
             Fault::Condition(t, ConditionChange::Background(budget)) => {

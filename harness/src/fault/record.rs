@@ -2,7 +2,7 @@
 //! fields, so that the timeline and the reports read data instead of the fault's words.
 
 use super::{ClockChange, ConditionChange, Fault, Target, Ways};
-use crate::net::Route;
+use crate::net::{Route, SERVER};
 use crate::step::Step;
 use serde::{Deserialize, Serialize};
 
@@ -55,9 +55,9 @@ pub enum FaultRecord {
         /// The host.
         host: String,
     },
-    /// A kill armed at a sync step, with the time the app stays down.
+    /// A kill armed at a step, with the time the host stays down.
     KillAt {
-        /// Whose app.
+        /// Whose app, or `server`.
         target: String,
         /// The step.
         step: Step,
@@ -85,25 +85,25 @@ pub enum FaultRecord {
     },
     /// Every HTTP fault off.
     HttpCalm,
-    /// A device clock jumps by `ms` (backwards when negative).
+    /// A clock jumps by `ms` (backwards when negative).
     ClockJump {
-        /// Whose clock.
+        /// Whose clock: devices, or `server`.
         target: String,
         /// The jump, ms.
         ms: i64,
     },
-    /// A device clock drifts.
+    /// A clock drifts.
     ClockDrift {
-        /// Whose clock.
+        /// Whose clock: devices, or `server`.
         target: String,
         /// Parts per million.
         ppm: i64,
     },
-    /// A device clock is set by its user.
+    /// A clock is set by hand.
     ClockSet {
-        /// Whose clock.
+        /// Whose clock: devices, or `server`.
         target: String,
-        /// The new offset from true time, ms.
+        /// The time it is set to, ms since the Unix epoch.
         ms: i64,
     },
     /// The battery is low (`on`) or not.
@@ -158,6 +158,9 @@ impl From<&Fault> for FaultRecord {
             Fault::Crash(h) => FaultRecord::Crash { host: h.to_string() },
             Fault::Bounce(h) => FaultRecord::Bounce { host: h.to_string() },
             Fault::KillAt(t, step, down) => FaultRecord::KillAt { target: target(t), step: *step, down_ms: ms(down) },
+            Fault::ServerCrashAt(step, down) => {
+                FaultRecord::KillAt { target: SERVER.into(), step: *step, down_ms: ms(down) }
+            }
             Fault::RandomKills(t, every, down) => {
                 FaultRecord::RandomKills { target: target(t), every_ms: ms(every), down_ms: ms(down) }
             }
@@ -168,6 +171,9 @@ impl From<&Fault> for FaultRecord {
             Fault::Clock(t, ClockChange::Jump(by)) => FaultRecord::ClockJump { target: target(t), ms: *by },
             Fault::Clock(t, ClockChange::Drift(ppm)) => FaultRecord::ClockDrift { target: target(t), ppm: *ppm },
             Fault::Clock(t, ClockChange::Set(to)) => FaultRecord::ClockSet { target: target(t), ms: *to },
+            Fault::ServerClock(ClockChange::Jump(by)) => FaultRecord::ClockJump { target: SERVER.into(), ms: *by },
+            Fault::ServerClock(ClockChange::Drift(ppm)) => FaultRecord::ClockDrift { target: SERVER.into(), ppm: *ppm },
+            Fault::ServerClock(ClockChange::Set(to)) => FaultRecord::ClockSet { target: SERVER.into(), ms: *to },
             Fault::Condition(t, ConditionChange::BatteryLow(on)) => {
                 FaultRecord::BatteryLow { target: target(t), on: *on }
             }
@@ -205,6 +211,40 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn every_kind_recorded_is_in_the_vocabulary() {
+        let faults = [
+            Fault::partition(0),
+            Fault::repair(0),
+            Fault::Hold(Target::All),
+            Fault::Release(Target::All),
+            Fault::Profile(0.into(), Profile::OFFLINE),
+            Fault::Crash(crate::fault::Host::Server),
+            Fault::Bounce(crate::fault::Host::Server),
+            Fault::kill_at(0, Step::PushStarting),
+            Fault::crash_server_at(Step::PushCommitted),
+            Fault::RandomKills(Target::All, Duration::from_secs(5), Duration::from_secs(1)),
+            Fault::lose_push_responses(100),
+            Fault::HttpCalm,
+            Fault::clock_jump(0, 1),
+            Fault::Clock(Target::All, ClockChange::Drift(5)),
+            Fault::Clock(Target::All, ClockChange::Set(0)),
+            Fault::server_clock_jump(-1),
+            Fault::Condition(Target::All, ConditionChange::BatteryLow(true)),
+            Fault::Condition(Target::All, ConditionChange::Metered(true)),
+            Fault::Condition(Target::All, ConditionChange::Background(Duration::from_secs(1))),
+            Fault::Condition(Target::All, ConditionChange::Foreground),
+            Fault::Upgrade(0.into(), 2),
+            Fault::skip(Duration::from_secs(1)),
+        ];
+        let listed: Vec<&str> = crate::fault::VOCABULARY.iter().flat_map(|(kinds, _)| kinds.split(", ")).collect();
+        for fault in &faults {
+            let json = serde_json::to_value(FaultRecord::from(fault)).expect("a record serializes");
+            let kind = json["kind"].as_str().expect("every record has a kind");
+            assert!(listed.contains(&kind), "`{kind}` ({fault}) is missing from fault::VOCABULARY");
+        }
+    }
+
+    #[test]
     fn a_fault_is_recorded_as_fields_that_read_back() {
         let faults = [
             Fault::partition(0),
@@ -214,6 +254,7 @@ mod tests {
             Fault::lose_push_responses(250),
             Fault::Http(HttpFault::ServerError(503), Route::Any, 500),
             Fault::clock_jump(0, -7_200_000),
+            Fault::server_clock_jump(-3_600_000),
             Fault::Condition(Target::All, ConditionChange::Background(Duration::from_secs(30))),
             Fault::skip(Duration::from_secs(86_400)),
         ];
@@ -226,5 +267,7 @@ mod tests {
         assert_eq!(json, r#"{"kind":"http","fault":"lose_response","route":"push","permille":250}"#);
         let json = serde_json::to_string(&FaultRecord::from(&faults[1])).unwrap();
         assert_eq!(json, r#"{"kind":"repair","target":"all","ways":"to_server"}"#);
+        let json = serde_json::to_string(&FaultRecord::from(&faults[7])).unwrap();
+        assert_eq!(json, r#"{"kind":"clock_jump","target":"server","ms":-3600000}"#);
     }
 }

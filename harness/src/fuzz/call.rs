@@ -133,6 +133,10 @@ fn fault_rust(fault: &Fault, uses: &mut BTreeSet<&'static str>) -> String {
             uses.insert("Step");
             format!("Fault::kill_at({i}, Step::{step:?})")
         }
+        Fault::ServerCrashAt(step, restart) if *restart == Duration::from_secs(1) => {
+            uses.insert("Step");
+            format!("Fault::crash_server_at(Step::{step:?})")
+        }
         Fault::Crash(h) => {
             uses.insert("fault::Host");
             format!("Fault::Crash({})", host(h))
@@ -150,6 +154,7 @@ fn fault_rust(fault: &Fault, uses: &mut BTreeSet<&'static str>) -> String {
         }
         Fault::HttpCalm => "Fault::HttpCalm".to_owned(),
         Fault::Clock(Target::Device(i), ClockChange::Jump(by)) => format!("Fault::clock_jump({i}, {by})"),
+        Fault::ServerClock(ClockChange::Jump(by)) => format!("Fault::server_clock_jump({by})"),
         Fault::Upgrade(Target::Device(i), version) => format!("Fault::Upgrade({i}.into(), {version})"),
         Fault::Profile(Target::Device(i), profile) => {
             format!("Fault::Profile({i}.into(), {})", profile_rust(profile, uses))

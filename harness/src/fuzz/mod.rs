@@ -64,12 +64,19 @@ pub enum Event {
     Kill { device: usize, down_ms: u64 },
     /// The server crashes and restarts after `down_ms`.
     ServerRestart { down_ms: u64 },
+    /// The server crashes right after it next commits a push, before it answers, and
+    /// restarts 1 s later ([`Step::PushCommitted`]). Simulation only: a live case leaves it
+    /// out.
+    ServerCrashAfterCommit,
     /// For `for_ms`, a share (per mille) of push answers is lost after the server committed.
     LosePushAnswers { permille: u32, for_ms: u64 },
     /// For `for_ms`, a share (per mille) of requests is answered 503 by the edge.
     ServerErrors { permille: u32, for_ms: u64 },
     /// Device `device`'s clock jumps by `ms` (negative: backwards).
     ClockJump { device: usize, ms: i64 },
+    /// The server's clock steps by `ms` (negative: backwards; an NTP step, a failover to a
+    /// node that is behind). Simulation only: a live case leaves it out.
+    ServerClockStep { ms: i64 },
     /// Device `device`'s app is upgraded to the next version, if it is not the latest.
     Upgrade { device: usize },
 }
@@ -168,9 +175,11 @@ fn event(devices: usize) -> impl Strategy<Value = Event> {
         3 => (device.clone(), prop::sample::select(steps)).prop_map(|(device, step)| Event::KillAt { device, step }),
         1 => (device.clone(), 0u64..=5_000).prop_map(|(device, down_ms)| Event::Kill { device, down_ms }),
         1 => (0u64..=5_000).prop_map(|down_ms| Event::ServerRestart { down_ms }),
+        1 => Just(Event::ServerCrashAfterCommit),
         1 => (100u32..=900, 1_000u64..=10_000).prop_map(|(permille, for_ms)| Event::LosePushAnswers { permille, for_ms }),
         1 => (100u32..=900, 1_000u64..=10_000).prop_map(|(permille, for_ms)| Event::ServerErrors { permille, for_ms }),
         1 => (device.clone(), -3_600_000i64..=3_600_000).prop_map(|(device, ms)| Event::ClockJump { device, ms }),
+        1 => (-3_600_000i64..=600_000).prop_map(|ms| Event::ServerClockStep { ms }),
         1 => device.prop_map(|device| Event::Upgrade { device }),
     ]
 }
@@ -254,6 +263,10 @@ impl Plan {
                         (until(down_ms), Fault::Bounce(crate::fault::Host::Server)),
                     ]
                 }
+                Event::ServerCrashAfterCommit if capabilities.server.steps.contains(&Step::PushCommitted) => {
+                    vec![(at, Fault::crash_server_at(Step::PushCommitted))]
+                }
+                Event::ServerCrashAfterCommit => Vec::new(),
                 Event::LosePushAnswers { permille, for_ms } if capabilities.server.push_path.is_some() => {
                     vec![(at, Fault::lose_push_responses(permille)), (until(for_ms), Fault::HttpCalm)]
                 }
@@ -263,6 +276,7 @@ impl Plan {
                     (until(for_ms), Fault::HttpCalm),
                 ],
                 Event::ClockJump { device, ms: by } => vec![(at, Fault::clock_jump(device, by))],
+                Event::ServerClockStep { ms: by } => vec![(at, Fault::server_clock_jump(by))],
                 Event::Upgrade { device } if running[device] < latest => {
                     running[device] += 1;
                     vec![(at, Fault::Upgrade(device.into(), running[device]))]
@@ -398,7 +412,11 @@ impl Event {
             | Event::Kill { device, .. }
             | Event::ClockJump { device, .. }
             | Event::Upgrade { device } => Some(device),
-            Event::ServerRestart { .. } | Event::LosePushAnswers { .. } | Event::ServerErrors { .. } => None,
+            Event::ServerRestart { .. }
+            | Event::ServerCrashAfterCommit
+            | Event::LosePushAnswers { .. }
+            | Event::ServerErrors { .. }
+            | Event::ServerClockStep { .. } => None,
         }
     }
 }
@@ -410,6 +428,9 @@ impl fmt::Display for Event {
             Event::KillAt { device, step } => write!(f, "device{device}'s app is killed at its next {step}"),
             Event::Kill { device, down_ms } => write!(f, "device{device}'s app is killed, back after {down_ms} ms"),
             Event::ServerRestart { down_ms } => write!(f, "the server crashes, back after {down_ms} ms"),
+            Event::ServerCrashAfterCommit => {
+                f.write_str("the server crashes right after its next push commits, back after 1000 ms")
+            }
             Event::LosePushAnswers { permille, for_ms } => {
                 write!(f, "{permille} per mille of push answers are lost for {for_ms} ms")
             }
@@ -417,6 +438,7 @@ impl fmt::Display for Event {
                 write!(f, "{permille} per mille of requests get 503 for {for_ms} ms")
             }
             Event::ClockJump { device, ms } => write!(f, "device{device}'s clock jumps {ms:+} ms"),
+            Event::ServerClockStep { ms } => write!(f, "the server's clock steps {ms:+} ms"),
             Event::Upgrade { device } => write!(f, "device{device}'s app is upgraded to its next version"),
         }
     }

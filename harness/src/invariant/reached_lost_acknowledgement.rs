@@ -7,8 +7,8 @@ use crate::net::HttpFault;
 use crate::step::Step;
 
 /// Counts pushes the server committed but whose answer the device lost: the response
-/// dropped or cut at the server's edge, or the app killed right after the answer arrived
-/// and before it was saved. The device must then retry a write the server already applied,
+/// dropped or cut at the server's edge, the app killed right after the answer arrived and
+/// before it was saved, or the server crashed right after the commit, before it answered. The device must then retry a write the server already applied,
 /// which is what [`super::ExactlyOnce`] judges; a sweep that never got here did not test it.
 ///
 /// Edge faults on other requests than pushes (a lost pull page) acknowledge nothing and are
@@ -26,7 +26,7 @@ impl Invariant for ReachedLostAcknowledgement {
     }
 
     fn description(&self) -> &'static str {
-        "counts pushes the server committed whose answer the device lost, at the edge or by a kill"
+        "counts pushes the server committed whose answer the device lost, at the edge or by a kill or crash"
     }
 
     fn check(&self, history: &History) -> Check {
@@ -35,7 +35,9 @@ impl Invariant for ReachedLostAcknowledgement {
         let push = history.header.push_path.as_deref();
         let lost = history.events.iter().filter(|event| match &event.kind {
             EventKind::Edge { fault, path } => losing.contains(fault) && Some(path.as_str()) == push,
-            EventKind::Kill { step, .. } => *step == Some(Step::PushResponseReceived),
+            EventKind::Kill { step: Some(step), .. } => {
+                [Step::PushResponseReceived, Step::PushCommitted].contains(step)
+            }
             _ => false,
         });
         Check::hits(lost.count() as u64)
@@ -62,8 +64,9 @@ mod tests {
             .event(DEVICE0, edge(HttpFault::LoseResponse, protocol::PUSH_PATH))
             .event(DEVICE0, edge(HttpFault::ResetMidBody, protocol::PUSH_PATH))
             .event(DEVICE0, kill(Step::PushResponseReceived))
+            .event(crate::net::SERVER, kill(Step::PushCommitted))
             .build();
-        assert_eq!(ReachedLostAcknowledgement.check(&history), Check::hits(3));
+        assert_eq!(ReachedLostAcknowledgement.check(&history), Check::hits(4));
     }
 
     #[test]

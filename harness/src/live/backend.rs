@@ -335,6 +335,10 @@ impl Backend for Live {
         panic!("a skip cannot happen in real time: live runs leave out the scenarios that skip (live::fits)");
     }
 
+    fn server_clock(&mut self) -> crate::clock::DeviceClock {
+        panic!("a live server reads its machine's clock: live runs leave out the scenarios that step it (live::fits)");
+    }
+
     /// Live, the app goes on while its state is asked for, so the device's software stops
     /// first: at the end of the operation and the round under way (at most
     /// [`super::remote::QUICK`]), nothing new starts. The driver asks only before an upgrade,

@@ -46,6 +46,12 @@ pub fn fits(scenario: &Scenario) -> Result<(), String> {
     for (_, fault) in &scenario.schedule {
         match fault {
             Fault::Skip(_) => return Err("it skips idle time, which a live run cannot".into()),
+            Fault::ServerCrashAt(..) => {
+                return Err("it crashes the server at a step of its own, which a server process does not report".into())
+            }
+            Fault::ServerClock(_) => {
+                return Err("it steps the server's clock, and a live server reads its machine's own".into())
+            }
             Fault::Condition(_, ConditionChange::Background(_)) => {
                 return Err("it cuts sync rounds at a background budget, which needs the app in-process".into())
             }

@@ -67,6 +67,7 @@ fn environment(var: &dyn Fn(&str) -> Option<String>) -> Result<(u16, ServerEnv),
         tombstone_horizon: horizon,
         clock: ServerClock::live(),
         seed: var("SYNCSIM_SEED").and_then(|s| s.parse().ok()).unwrap_or(0),
+        steps: crate::env::ServerSteps::default(),
     };
     Ok((port, env))
 }

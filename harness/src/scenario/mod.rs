@@ -97,6 +97,19 @@ impl Scenario {
         &self.invariants
     }
 
+    /// Its faults, by the time they take effect.
+    pub fn schedule(&self) -> &[(Duration, Fault)] {
+        &self.schedule
+    }
+
+    /// The same scenario with the faults `drop` picks left out: run both on a seed to show
+    /// that a finding needs those faults.
+    pub fn without_faults(&self, drop: impl Fn(&Fault) -> bool) -> Scenario {
+        let mut scenario = self.clone();
+        scenario.schedule.retain(|(_, fault)| !drop(fault));
+        scenario
+    }
+
     /// What the scenario is about, so what an implementation must have for it to apply:
     /// what [`Builder::requires`] named, the strategies [`Builder::strategies`] declared,
     /// a tombstone horizon, the sync steps it kills at, the app versions it installs, and
@@ -114,6 +127,7 @@ impl Scenario {
         for (_, fault) in &self.schedule {
             needs.extend(match fault {
                 Fault::KillAt(_, step, _) => Some(Requirement::Step(*step)),
+                Fault::ServerCrashAt(step, _) => Some(Requirement::ServerStep(*step)),
                 Fault::Upgrade(_, version) => Some(Requirement::AppVersion(*version)),
                 Fault::Http(_, Route::Push, _) => Some(Requirement::PushPath),
                 Fault::Http(_, Route::Pull, _) => Some(Requirement::PullPath),

@@ -3,6 +3,7 @@
 //!
 //! The driver decides what happens and when, and records it; a backend only does it.
 
+use crate::clock::DeviceClock;
 use crate::clock::Skips;
 use crate::fault::Ways;
 use crate::net::{device as host_name, Profile, Reach, SERVER};
@@ -34,6 +35,8 @@ pub(crate) trait Backend {
     fn clock_changed(&mut self, device: usize);
     /// Moves the timeline and every wall clock on by `span` at once.
     fn skip(&mut self, span: Duration);
+    /// The server's wall clock, for the driver to step (the server reads it at once).
+    fn server_clock(&mut self) -> DeviceClock;
     /// What the app open on device `device` shows, if one is open and can say.
     fn probe(&mut self, device: usize) -> Option<DeviceState>;
 }
@@ -119,6 +122,10 @@ impl Backend for Simulated<'_> {
 
     fn skip(&mut self, span: Duration) {
         self.skips.add(span);
+    }
+
+    fn server_clock(&mut self) -> DeviceClock {
+        self.skips.server_clock()
     }
 
     fn probe(&mut self, device: usize) -> Option<DeviceState> {

@@ -1,26 +1,26 @@
-//! Faults of a device's own state: its wall clock and its OS conditions (battery, metered
-//! network, background budget).
+//! Faults of a host's own state: a device's wall clock and OS conditions (battery, metered
+//! network, background budget), and the server's wall clock.
 
 use super::backend::Backend;
 use super::driver::Driver;
+use crate::clock::DeviceClock;
 use crate::env::Condition;
 use crate::fault::{ClockChange, ConditionChange, Fault};
 
 impl<B: Backend> Driver<'_, B> {
-    /// Applies a change of a device's clock or conditions.
+    /// Applies a change of a device's clock or conditions, or of the server's clock.
     pub(super) fn device_state(&mut self, fault: &Fault) {
         let count = self.devices.len();
         match fault {
             Fault::Clock(target, change) => {
                 for i in target.indexes(count) {
-                    let clock = &self.devices[i].clock;
-                    match change {
-                        ClockChange::Jump(ms) => clock.jump(*ms),
-                        ClockChange::Drift(ppm) => clock.set_drift(self.now(), *ppm),
-                        ClockChange::Set(ms) => clock.set_at(self.now(), self.since_epoch(), *ms),
-                    }
+                    self.change_clock(&self.devices[i].clock, change);
                     self.backend.clock_changed(i);
                 }
+            }
+            Fault::ServerClock(change) => {
+                let clock = self.backend.server_clock();
+                self.change_clock(&clock, change);
             }
             Fault::Condition(target, change) => {
                 for i in target.indexes(count) {
@@ -41,7 +41,15 @@ impl<B: Backend> Driver<'_, B> {
                     d.conditions.set(condition);
                 }
             }
-            other => unreachable!("{other} is not a change of a device's state"),
+            other => unreachable!("{other} is not a change of a host's state"),
+        }
+    }
+
+    fn change_clock(&self, clock: &DeviceClock, change: &ClockChange) {
+        match change {
+            ClockChange::Jump(ms) => clock.jump(*ms),
+            ClockChange::Drift(ppm) => clock.set_drift(self.now(), *ppm),
+            ClockChange::Set(ms) => clock.set_at(self.now(), self.since_epoch(), *ms),
         }
     }
 }

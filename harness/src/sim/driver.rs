@@ -100,6 +100,7 @@ impl<'a, B: Backend> Driver<'a, B> {
         self.run.edge.clear();
         self.nemeses.clear();
         self.restarts.clear();
+        self.run.server_arm.arm(None);
         for i in 0..self.devices.len() {
             let d = &self.devices[i];
             d.kill_at.set(None);
@@ -158,10 +159,13 @@ impl<'a, B: Backend> Driver<'a, B> {
             | Fault::Profile(..)
             | Fault::Http(..)
             | Fault::HttpCalm => self.network(fault),
-            Fault::Crash(_) | Fault::Bounce(_) | Fault::KillAt(..) | Fault::RandomKills(..) | Fault::Upgrade(..) => {
-                self.lifecycle(fault)
-            }
-            Fault::Clock(..) | Fault::Condition(..) => self.device_state(fault),
+            Fault::Crash(_)
+            | Fault::Bounce(_)
+            | Fault::KillAt(..)
+            | Fault::ServerCrashAt(..)
+            | Fault::RandomKills(..)
+            | Fault::Upgrade(..) => self.lifecycle(fault),
+            Fault::Clock(..) | Fault::ServerClock(_) | Fault::Condition(..) => self.device_state(fault),
             Fault::Skip(span) => self.skip(*span),
         }
     }

@@ -41,6 +41,7 @@ impl<B: Backend> Driver<'_, B> {
             Fault::KillAt(target, step, downtime) => {
                 target.indexes(count).into_iter().for_each(|i| self.devices[i].kill_at.set(Some((*step, *downtime))))
             }
+            Fault::ServerCrashAt(step, downtime) => self.run.server_arm.arm(Some((*step, *downtime))),
             Fault::RandomKills(target, mean, downtime) => {
                 for i in target.indexes(count) {
                     let next = self.now() + self.exponential(*mean);
@@ -106,6 +107,13 @@ impl<B: Backend> Driver<'_, B> {
     }
 
     pub(super) fn kill_where_requested(&mut self) {
+        if let Some((step, downtime)) = self.run.server_arm.take_request() {
+            if self.backend.is_running(SERVER) {
+                self.run.record(SERVER, EventKind::Kill { cause: KillCause::AtStep, step: Some(step) });
+                self.backend.crash(SERVER);
+                self.restarts.push((self.now() + downtime, Host::Server));
+            }
+        }
         for i in 0..self.devices.len() {
             if let Some((step, downtime)) = self.devices[i].kill_requested.get() {
                 if self.kill_armed(i, step) {
@@ -134,7 +142,12 @@ impl<B: Backend> Driver<'_, B> {
         let (due, later): (Vec<_>, Vec<_>) = self.restarts.drain(..).partition(|(t, _)| *t <= now);
         self.restarts = later;
         for (_, host) in due {
-            let Host::Device(i) = host else { continue };
+            let Host::Device(i) = host else {
+                if !self.backend.is_running(SERVER) {
+                    self.restart(host);
+                }
+                continue;
+            };
             if !self.devices[i].down_by_schedule.get() && !self.backend.is_running(&host_name(i)) {
                 self.restart(host);
             }

@@ -82,8 +82,9 @@ impl Ground {
                 Rc::new(shared)
             })
             .collect();
-        let server_env =
+        let mut server_env =
             server_env(dir.path(), &devices, setup.strategies.clone(), setup.tombstone_horizon, setup.seed);
+        server_env.steps = crate::env::ServerSteps::new(run.server_arm.clone());
         Ground { dir, run, devices, server_env }
     }
 }
@@ -138,6 +139,7 @@ fn server_env(
         tombstone_horizon,
         clock: crate::clock::ServerClock::default(),
         seed: derive(seed, SERVER),
+        steps: crate::env::ServerSteps::default(),
     };
     std::fs::create_dir_all(&env.data_dir).expect("the server's data directory");
     env

@@ -3,6 +3,7 @@
 
 use super::secs;
 use crate::fault::Host;
+use crate::step::Step;
 use crate::workload::Mix;
 use crate::{Fault, Profile, Scenario, Workload};
 use std::time::Duration;
@@ -60,5 +61,30 @@ pub fn device_offline_longer_than_the_tombstone_horizon() -> Scenario {
         .at(after + secs(1), Fault::Profile(2.into(), Profile::SLOW_4G))
         .at(after + secs(40), Fault::Profile(0.into(), Profile::SLOW_4G))
         .duration(after + secs(70))
+        .build()
+}
+
+/// Device 0 sets up records and its app is killed as their push's answer arrives: the
+/// server has them, device 0 does not know it. It stays down two days; meanwhile the others
+/// delete some of those records, and their tombstones outlive the 1-day horizon. Back, it
+/// re-syncs from the start (the purged records are gone from the server) and retries its
+/// push, whose answers are replays that carry the records as they were created: they must
+/// not bring the deleted records back.
+pub fn answer_lost_then_deleted_and_purged() -> Scenario {
+    let mix = Mix { create_project: 0, create_task: 0, edit_text: 2, delete_task: 6, delete_project: 1, ..Mix::EDITS };
+    let workload = Workload { setup_projects: 3, setup_tasks: 3, ..Workload::mixed(10).mix(mix) };
+    let down = DAY * 2 + secs(30);
+    Scenario::builder("answer_lost_then_deleted_and_purged")
+        .description(
+            "device0 is killed as its first push is answered and is down 2 days; others delete its records; \
+             tombstones last 1 day",
+        )
+        .devices(3)
+        .profile(Profile::LTE)
+        .tombstone_horizon(DAY)
+        .workload(workload.start(secs(6)).every(secs(1)))
+        .at(Duration::ZERO, Fault::KillAt(0.into(), Step::PushResponseReceived, down))
+        .at(secs(25), Fault::skip(DAY * 2))
+        .duration(secs(25) + DAY * 2 + secs(40))
         .build()
 }

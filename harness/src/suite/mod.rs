@@ -1,4 +1,4 @@
-//! The certification suite: 30 scenarios, each named for its situation, generic over any
+//! The certification suite: 33 scenarios, each named for its situation, generic over any
 //! [`crate::Client`] and [`crate::Server`].
 //!
 //! Their names are stable: reports, replay commands and `--filter` use them. A scenario
@@ -49,11 +49,13 @@ pub fn all() -> Vec<Scenario> {
         concurrent_edits_under_client_wins(),
         lost_acknowledgements(),
         server_restart_mid_sync(),
+        server_crashes_right_after_a_commit(),
         clock_skew_of_hours(),
         clock_jumps_backwards_under_last_write_wins(),
         delete_on_one_device_while_another_edits(),
         parent_and_child_created_offline(),
         many_changes_pulled_in_small_pages(),
+        server_clock_steps_back(),
         train_through_tunnels(),
         handover_between_networks(),
         background_budget_cuts_syncs(),
@@ -63,6 +65,7 @@ pub fn all() -> Vec<Scenario> {
         every_fault_in_turn(),
         long_offline_with_thousands_of_queued_mutations(),
         device_offline_longer_than_the_tombstone_horizon(),
+        answer_lost_then_deleted_and_purged(),
         app_upgrade_with_a_full_queue(),
         kill_in_the_middle_of_a_migration(),
         upgrade_from_v1_straight_to_v5(),

@@ -1,11 +1,11 @@
-//! Scenarios about the server: restarts mid-sync, storms of refusals, big transactions
-//! pulled in small pages.
+//! Scenarios about the server: restarts mid-sync, crashes right after a commit, storms of
+//! refusals, big transactions pulled in small pages, a clock that steps back.
 
 use super::secs;
 use crate::fault::Host;
 use crate::net::{HttpFault, Route};
 use crate::workload::Mix;
-use crate::{Fault, Profile, Scenario, Workload};
+use crate::{Fault, Profile, Scenario, Step, Workload};
 use std::time::Duration;
 
 /// The server crashes and restarts while devices sync.
@@ -23,6 +23,23 @@ pub fn server_restart_mid_sync() -> Scenario {
         .at(secs(20), Fault::Bounce(Host::Server))
         .at(secs(25), Fault::Crash(Host::Server))
         .at(secs(26), Fault::Bounce(Host::Server))
+        .duration(secs(40))
+        .build()
+}
+
+/// The server crashes right after it commits a push, before it answers, four times: the
+/// devices never hear of those writes and push them again.
+pub fn server_crashes_right_after_a_commit() -> Scenario {
+    let crash = || Fault::crash_server_at(Step::PushCommitted);
+    Scenario::builder("server_crashes_right_after_a_commit")
+        .description("the server crashes right after committing a push, before answering, from 4, 12, 20 and 28 s")
+        .devices(3)
+        .profile(Profile::LTE)
+        .workload(Workload::mixed(30).every(secs(1)))
+        .at(secs(4), crash())
+        .at(secs(12), crash())
+        .at(secs(20), crash())
+        .at(secs(28), crash())
         .duration(secs(40))
         .build()
 }
@@ -59,5 +76,21 @@ pub fn many_changes_pulled_in_small_pages() -> Scenario {
         .at(Duration::ZERO, Fault::Profile(0.into(), Profile::OFFLINE))
         .at(secs(12), Fault::Profile(0.into(), Profile::LTE))
         .duration(secs(30))
+        .build()
+}
+
+/// The server's clock steps back an hour (a failover to a node that is behind, an NTP step)
+/// while devices write and sync, then forward twenty minutes.
+pub fn server_clock_steps_back() -> Scenario {
+    Scenario::builder("server_clock_steps_back")
+        .description(
+            "the server's clock steps back 1 h at 10 s (a failover to a node behind) and forward 20 min at 25 s",
+        )
+        .devices(3)
+        .profile(Profile::LTE)
+        .workload(Workload::mixed(30).every(secs(1)))
+        .at(secs(10), Fault::server_clock_jump(-3_600_000))
+        .at(secs(25), Fault::server_clock_jump(1_200_000))
+        .duration(secs(40))
         .build()
 }

@@ -1,9 +1,11 @@
 //! The reference server as a [`syncsim::Server`].
 
 use protocol::{Strategies, Strategy};
-use reference_server::{app, ServerConfig, Store};
+use reference_server::{app, ServerConfig, ServerHook, ServerStep, Store};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use syncsim::{BoxError, ServerCapabilities, ServerEnv, ServerState};
+use syncsim::{BoxError, ServerCapabilities, ServerEnv, ServerState, ServerSteps, Step};
 
 /// The name of the server's database file in its data directory.
 const DB_FILE: &str = "server.db";
@@ -24,6 +26,7 @@ impl syncsim::Server for ReferenceServer {
         for credential in &env.credentials {
             config = config.token(credential.user.clone(), credential.token.clone());
         }
+        config.hook = Some(Arc::new(StepsHook(env.steps.clone())));
         config.bug = self.bug;
         config = config.watermelon_split(self.watermelon_split);
         if let Some(horizon) = env.tombstone_horizon {
@@ -43,6 +46,7 @@ impl syncsim::Server for ReferenceServer {
             tombstone_horizon: true,
             push_path: Some(protocol::PUSH_PATH),
             pull_path: Some(protocol::PULL_PATH),
+            steps: vec![Step::PushCommitted],
         }
     }
 
@@ -59,5 +63,17 @@ impl syncsim::Server for ReferenceServer {
             state.users.insert(user, records);
         }
         Ok(state)
+    }
+}
+
+/// Reports the reference server's steps to the harness, which may crash it at one.
+struct StepsHook(ServerSteps);
+
+impl ServerHook for StepsHook {
+    fn reached(&self, step: ServerStep) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let step = match step {
+            ServerStep::PushCommitted => Step::PushCommitted,
+        };
+        Box::pin(self.0.reached(step))
     }
 }

@@ -77,9 +77,11 @@ mod is_caught {
 
     mutant!(fresh_key_per_retry);
     mutant!(idempotency_ignored);
+    mutant!(idempotency_recorded_after_commit);
     mutant!(dequeue_before_ack);
     mutant!(cursor_saved_before_page);
     mutant!(cursor_by_timestamp);
+    mutant!(versions_from_server_clock);
     mutant!(hard_deletes);
     mutant!(pull_skips_tombstones);
     mutant!(last_write_wins_by_device_clock);
@@ -96,6 +98,7 @@ mod is_caught {
     mutant!(pull_overwrites_pending_edits);
     mutant!(retry_without_backoff);
     mutant!(resync_ignored);
+    mutant!(replayed_answer_trusted);
     mutant!(failed_mutation_dropped);
     mutant!(view_restored_at_open);
 }
@@ -134,4 +137,39 @@ fn view_restored_at_open_is_caught_only_by_the_read_right_after_a_reopen() {
         return;
     }
     panic!("view_restored_at_open was not caught by read your writes in {SEEDS} seeds");
+}
+
+/// What catches `versions_from_server_clock` is the server's clock stepping back: the same
+/// scenario with its clock steps left out converges on every seed that caught it.
+#[test]
+fn versions_from_server_clock_is_caught_only_when_the_servers_clock_steps() {
+    use syncsim::Fault;
+    only_with_faults("versions_from_server_clock", |fault| matches!(fault, Fault::ServerClock(_)));
+}
+
+/// Runs mutant `name` on its scenario until its invariant catches it, then the same seed
+/// with the faults `picked` left out (they must be all the scenario's faults): that run
+/// must pass, so the catch needs those faults.
+fn only_with_faults(name: &str, picked: impl Fn(&syncsim::Fault) -> bool) {
+    let mutant = mutant::by_name(name).expect("in the catalog");
+    let scenario = suite::by_name(mutant.scenario).expect("in the suite");
+    let steady = scenario.without_faults(picked);
+    assert!(steady.schedule().is_empty(), "{}: its only faults are the ones picked", scenario.name());
+    for seed in syncsim::seed::sweep(SEEDS) {
+        let report = scenario.run(&mutant.client(), &mutant.server(), seed);
+        if report.finding(mutant.caught_by).is_none_or(|f| f.violations.is_empty()) {
+            continue;
+        }
+        let without = steady.run(&mutant.client(), &mutant.server(), seed);
+        assert!(without.ok(), "seed {seed}: {name} fails without the faults: {:?}", violated(&without));
+        return;
+    }
+    panic!("{name} was not caught by {} in {SEEDS} seeds", mutant.caught_by);
+}
+
+/// What catches `idempotency_recorded_after_commit` is the crash right after a commit: the
+/// same scenario with its crashes at that step left out passes on every seed that caught it.
+#[test]
+fn idempotency_recorded_after_commit_is_caught_only_by_a_crash_right_after_a_commit() {
+    only_with_faults("idempotency_recorded_after_commit", |fault| matches!(fault, syncsim::Fault::ServerCrashAt(..)));
 }

@@ -1,19 +1,18 @@
-//! The two long-offline scenarios on the reference: days away with thousands of queued
-//! writes, and longer than the tombstone horizon.
+//! The long-offline scenarios on the reference: days away with thousands of queued writes,
+//! longer than the tombstone horizon, and down for days after a push answered to a dead app.
 
-use std::time::Duration;
-use syncsim::fault::FaultRecord;
-use syncsim::suite::{
-    device_offline_longer_than_the_tombstone_horizon, long_offline_with_thousands_of_queued_mutations,
-};
-use syncsim::Scenario;
-
-const DAY: Duration = Duration::from_secs(86_400);
 use scenarios::mutant;
 use scenarios::reference::{ReferenceClient, ReferenceServer};
-use syncsim::history::EventKind;
-use syncsim::history::History;
-use syncsim::Report;
+use std::time::Duration;
+use syncsim::fault::FaultRecord;
+use syncsim::history::{EventKind, History};
+use syncsim::suite::{
+    answer_lost_then_deleted_and_purged, device_offline_longer_than_the_tombstone_horizon,
+    long_offline_with_thousands_of_queued_mutations,
+};
+use syncsim::{Report, Scenario, Step};
+
+const DAY: Duration = Duration::from_secs(86_400);
 
 fn on_the_reference(scenario: &Scenario, seed: u64) -> Report {
     let report = scenario.run(&ReferenceClient::default(), &ReferenceServer::default(), seed);
@@ -75,5 +74,32 @@ fn device_offline_longer_than_the_tombstone_horizon_resyncs_without_resurrection
     assert!(
         !convergence.violations.is_empty(),
         "seed 1 purges tombstones device0 never pulled and answers its pull with `reset: true`"
+    );
+}
+
+/// The situation is reached: device0's first push commits and its answer dies with the
+/// app, other devices delete records it created before the 2-day skip, and device0 is back
+/// after it with the queue still open. The client without the check of replayed answers
+/// against its last re-sync keeps a deleted record on the same seed.
+#[test]
+fn answer_lost_then_deleted_and_purged_reaches_its_situation() {
+    let scenario = answer_lost_then_deleted_and_purged();
+    let history = on_the_reference(&scenario, 1).history;
+    let device0 = || history.events.iter().filter(|e| e.host == "device0");
+    let at_answer = |kind: &EventKind| matches!(kind, EventKind::Kill { step: Some(Step::PushResponseReceived), .. });
+    let killed = device0().find(|e| at_answer(&e.kind)).expect("device0 is killed as its push is answered").t_ms;
+    let restarted = |e: &&syncsim::history::Event| e.t_ms > killed && matches!(e.kind, EventKind::Restart);
+    let back = device0().find(restarted).expect("device0 comes back").t_ms;
+    assert!(back - killed > DAY.as_millis() as u64, "device0 is down longer than the 1-day horizon");
+    let deleted_meanwhile = history.operations().into_iter().any(|op| {
+        op.host != "device0" && op.acknowledged() && matches!(op.operation, syncsim::Operation::Delete { .. })
+    });
+    assert!(deleted_meanwhile, "other devices delete records while device0 is down");
+    let trusting = mutant::by_name("replayed_answer_trusted").expect("in the catalog");
+    let broken = scenario.run(&trusting.client(), &trusting.server(), 1);
+    let convergence = broken.finding("convergence").expect("the scenario checks convergence");
+    assert!(
+        !convergence.violations.is_empty(),
+        "seed 1 brings a deleted record back on a client that trusts the replay"
     );
 }

@@ -186,6 +186,7 @@ passes!(concurrent_edits_under_server_wins_refuse_stale_writes: concurrent_edits
 // Client-wins and last-write-wins by arrival apply every write in full: no conflict to reach.
 passes!(concurrent_edits_under_client_wins_converge: concurrent_edits_under_client_wins);
 passes!(server_restart_mid_sync_loses_nothing: server_restart_mid_sync);
+passes!(server_crashes_right_after_a_commit_apply_once: server_crashes_right_after_a_commit, reaching "sometimes a lost acknowledgement");
 passes!(clock_jumps_backwards_keep_causality: clock_jumps_backwards_under_last_write_wins, reaching "sometimes a conflict");
 passes!(delete_on_one_device_while_another_edits_resurrects_nothing: delete_on_one_device_while_another_edits, reaching "sometimes a conflict");
 passes!(parent_and_child_created_offline_arrive_in_order: parent_and_child_created_offline);
@@ -196,6 +197,8 @@ passes!(server_error_and_rate_limit_storms_are_backed_off: server_error_and_rate
 passes!(many_devices_of_several_users_stay_isolated: many_devices_of_several_users);
 passes!(counters_and_sets_edited_everywhere_merge: counters_and_sets_edited_everywhere, reaching "sometimes a lost acknowledgement");
 passes!(device_offline_longer_than_the_tombstone_horizon_resurrects_nothing: device_offline_longer_than_the_tombstone_horizon);
+passes!(server_clock_steps_back_lose_no_change: server_clock_steps_back);
+passes!(answer_lost_then_deleted_and_purged_resurrects_nothing: answer_lost_then_deleted_and_purged);
 
 /// Two thousand operations per run: a quarter of the seeds of the others.
 #[test]
