@@ -9,6 +9,7 @@ use protocol::{
     resolve, Action, Entity, FieldKind, FieldStamp, Hlc, Mutation, MutationOutcome, MutationResult, Record, RejectCode,
     Resolution, Write,
 };
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 /// Who is pushing, and the server's time and policy for this request.
@@ -18,13 +19,28 @@ pub(crate) struct Context<'a> {
     pub(crate) now_ms: i64,
     /// The server's configuration: the declared strategies (and a planted bug, if any).
     pub(crate) config: &'a ServerConfig,
+    /// The [`Bug::IdempotencyRecordedAfterCommit`] mutant's results of this push, held
+    /// back from the store until its effects have committed: what it stores afterwards.
+    pub(crate) held_back: RefCell<Vec<(MutationResult, Option<u64>)>>,
+}
+
+impl Context<'_> {
+    /// The stored result of the mutation `key`, and the version it left, if the server has
+    /// applied it: from the store, or held back by this push.
+    fn known(&self, tx: &Tx<'_>, key: &str) -> Result<Option<(MutationResult, Option<u64>)>> {
+        let held = self.held_back.borrow().iter().find(|(result, _)| result.key == key).cloned();
+        match held {
+            Some(known) => Ok(Some(known)),
+            None => tx.idempotent(self.user, key),
+        }
+    }
 }
 
 /// Applies `m` (already validated, of `entity`) and returns its result. A replayed key is
 /// answered from the idempotency table; every other outcome except a retryable rejection
 /// is stored there in the same transaction as its effects.
 pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutation) -> Result<MutationResult> {
-    let replayed = match tx.idempotent(cx.user, &m.key)? {
+    let replayed = match cx.known(tx, &m.key)? {
         Some((stored, _)) if !cx.config.bugged(Bug::IdempotencyIgnored) => {
             tracing::debug!(key = %m.key, "replayed mutation answered from the idempotency table");
             return Ok(stored);
@@ -33,7 +49,7 @@ pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutat
     };
     let base = match &m.after {
         None => m.base_version,
-        Some(prev) => match tx.idempotent(cx.user, prev)? {
+        Some(prev) => match cx.known(tx, prev)? {
             // The predecessor's result is this device's view of the record only when the
             // predecessor applied in full over nothing unseen; otherwise a concurrent change
             // is in that result, and the write keeps the base its device saw.
@@ -56,9 +72,13 @@ pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutat
     };
     let result = MutationResult { key: m.key.clone(), outcome };
     let retryable = matches!(result.outcome, MutationOutcome::Rejected { retryable: true, .. });
-    if !retryable && !replayed && !cx.config.bugged(Bug::IdempotencyRecordedAfterCommit) {
+    if !retryable && !replayed {
         let version_after = result.outcome.record().map(|r| r.version);
-        tx.remember(cx.user, &result, version_after)?;
+        if cx.config.bugged(Bug::IdempotencyRecordedAfterCommit) {
+            cx.held_back.borrow_mut().push((result.clone(), version_after));
+        } else {
+            tx.remember(cx.user, &result, version_after)?;
+        }
     }
     Ok(result)
 }

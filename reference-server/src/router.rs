@@ -15,8 +15,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use http::{HeaderMap, StatusCode};
 use protocol::{
-    validate_mutation_in, Entity, ErrorCode, MutationOutcome, PullQuery, PullResponse, PushRequest, PushResponse,
-    MAX_BATCH, MAX_PAGE, PULL_PATH, PUSH_PATH, SUPPORTED_VERSIONS, VERSION_HEADER,
+    validate_mutation_in, Entity, ErrorCode, PullQuery, PullResponse, PushRequest, PushResponse, MAX_BATCH, MAX_PAGE,
+    PULL_PATH, PUSH_PATH, SUPPORTED_VERSIONS, VERSION_HEADER,
 };
 use std::sync::{Arc, Mutex};
 
@@ -131,7 +131,7 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> 
     if config.bugged(Bug::OldWritesResetUnknownFields) {
         reset_unknown_fields(&mut request, &entities, version);
     }
-    let cx = Context { user: &user, device: &request.device, now_ms, config };
+    let cx = Context { user: &user, device: &request.device, now_ms, config, held_back: Default::default() };
     let results = {
         let mut store = state.store.lock().expect("a panic while holding the store lock is a server bug");
         store.write(|tx| {
@@ -149,10 +149,10 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> 
     if let Some(hook) = &config.hook {
         hook.reached(ServerStep::PushCommitted).await;
     }
-    if config.bugged(Bug::IdempotencyRecordedAfterCommit) {
+    let held_back = cx.held_back.take();
+    if !held_back.is_empty() {
         let mut store = state.store.lock().expect("a panic while holding the store lock is a server bug");
-        let kept = results.iter().filter(|r| !matches!(r.outcome, MutationOutcome::Rejected { retryable: true, .. }));
-        store.write(|tx| kept.into_iter().try_for_each(|result| tx.remember_late(&user, result)))?;
+        store.write(|tx| held_back.iter().try_for_each(|(result, version)| tx.remember(&user, result, *version)))?;
     }
     let mut results = results;
     results.iter_mut().for_each(|result| result.outcome.restrict_to(version));

@@ -326,19 +326,6 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// [`Tx::remember`], unless the key is known already: the
-    /// [`Bug::IdempotencyRecordedAfterCommit`] mutant records a push's results after its
-    /// effects, replayed ones included.
-    pub(crate) fn remember_late(&mut self, user: &str, result: &MutationResult) -> Result<()> {
-        let body = serde_json::to_string(result).expect("results always serialize");
-        let version_after = result.outcome.record().map(|r| r.version as i64);
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO idempotency (user, key, version_after, result) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        stmt.execute(params![user, result.key, version_after, body])?;
-        Ok(())
-    }
-
     /// Hard-deletes tombstones deleted before `before_ms`, and raises each affected
     /// (user, entity) horizon so that clients with older cursors are told to re-sync.
     pub(crate) fn purge_tombstones(&mut self, before_ms: i64) -> Result<usize> {

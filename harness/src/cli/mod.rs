@@ -326,7 +326,7 @@ impl<C: Client + Sync, S: Server + Sync> Cli<C, S> {
         }
         println!("faults (a scenario's schedule; the fuzz draws most of them):");
         for (kinds, what) in crate::fault::VOCABULARY {
-            println!("  {kinds:<44} {what}");
+            println!("  {kinds:<46} {what}");
         }
         println!("invariants:");
         for invariant in crate::invariant::all() {

@@ -133,6 +133,10 @@ fn fault_rust(fault: &Fault, uses: &mut BTreeSet<&'static str>) -> String {
             uses.insert("Step");
             format!("Fault::kill_at({i}, Step::{step:?})")
         }
+        Fault::KillAt(Target::Device(i), step, restart) => {
+            uses.insert("Step");
+            format!("Fault::KillAt({i}.into(), Step::{step:?}, {})", duration_rust(*restart))
+        }
         Fault::ServerCrashAt(step, restart) if *restart == Duration::from_secs(1) => {
             uses.insert("Step");
             format!("Fault::crash_server_at(Step::{step:?})")

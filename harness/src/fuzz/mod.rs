@@ -106,6 +106,10 @@ pub struct Plan {
     /// than the tombstone horizon, while the others go on: then every device is the one
     /// user's, and the workload edits and deletes records ([`crate::workload::Mix::DELETES`]).
     pub away: Option<(usize, u64)>,
+    /// Whether the absent device leaves with a push answered to a dead app: from the time it
+    /// leaves, its app is killed as its next push's answer arrives (and at the latest as the
+    /// days begin), and stays down until it is back; else it goes offline, its app running.
+    pub leaves_mid_push: bool,
     /// The fault schedule: (ms into the fault phase, fault).
     pub events: Vec<(u64, Event)>,
 }
@@ -144,7 +148,7 @@ pub fn sized_plan(latest: u32, size: u32) -> impl Strategy<Value = Plan> {
             (0u32..=max_ops, 500u64..=2_500).boxed()
         };
         let away = if grown {
-            prop::option::weighted(0.15, (0..devices, fault_ms.clone())).boxed()
+            prop::option::weighted(0.15, (0..devices, fault_ms.clone(), any::<bool>())).boxed()
         } else {
             Just(None).boxed()
         };
@@ -159,7 +163,21 @@ pub fn sized_plan(latest: u32, size: u32) -> impl Strategy<Value = Plan> {
             .prop_map(
                 |((users, versions), (profile, strategies), ((ops, every_ms), shared), offsets, away, mut events)| {
                     events.sort_by_key(|(at, _)| *at);
-                    Plan { users, versions, profile, strategies, ops, shared, every_ms, offsets, away, events }
+                    let leaves_mid_push = away.is_some_and(|(_, _, mid_push)| mid_push);
+                    let away = away.map(|(device, at, _)| (device, at));
+                    Plan {
+                        users,
+                        versions,
+                        profile,
+                        strategies,
+                        ops,
+                        shared,
+                        every_ms,
+                        offsets,
+                        away,
+                        leaves_mid_push,
+                        events,
+                    }
                 },
             )
     })
@@ -290,12 +308,20 @@ impl Plan {
             if capabilities.server.tombstone_horizon {
                 calls.push(Call::TombstoneHorizon(TOMBSTONE_HORIZON));
             }
-            calls.push(Call::At(ms(at), Fault::Profile(device.into(), Profile::OFFLINE)));
-            calls.push(Call::At(FAULT_PHASE, Fault::skip(ABSENCE)));
-            calls.push(Call::At(
-                FAULT_PHASE + ABSENCE + Duration::from_secs(1),
-                Fault::Profile(device.into(), self.profile),
-            ));
+            let back = FAULT_PHASE + ABSENCE + Duration::from_secs(1);
+            let steps = &capabilities.client.steps;
+            if self.leaves_mid_push && steps.contains(&Step::PushResponseReceived) {
+                use crate::fault::Host;
+                // Down until the bounce: the crash as the days begin drops the kill's restart.
+                calls.push(Call::At(ms(at), Fault::KillAt(device.into(), Step::PushResponseReceived, back)));
+                calls.push(Call::At(FAULT_PHASE, Fault::Crash(Host::Device(device))));
+                calls.push(Call::At(FAULT_PHASE, Fault::skip(ABSENCE)));
+                calls.push(Call::At(back, Fault::Bounce(Host::Device(device))));
+            } else {
+                calls.push(Call::At(ms(at), Fault::Profile(device.into(), Profile::OFFLINE)));
+                calls.push(Call::At(FAULT_PHASE, Fault::skip(ABSENCE)));
+                calls.push(Call::At(back, Fault::Profile(device.into(), self.profile)));
+            }
         }
         calls
     }
@@ -336,6 +362,9 @@ impl Plan {
         }
         if self.away.is_some() {
             smaller.push(with(&|p| p.away = None));
+        }
+        if self.away.is_some() && self.leaves_mid_push {
+            smaller.push(with(&|p| p.leaves_mid_push = false));
         }
         for ops in [self.ops * 3 / 4, self.ops * 7 / 8, self.ops.saturating_sub(1)] {
             fewer_ops(ops, &mut smaller);
@@ -393,7 +422,13 @@ impl Plan {
         }
         let mut lines: Vec<(u64, String)> = self.events.iter().map(|(at, e)| (*at, e.to_string())).collect();
         if let Some((device, at)) = self.away() {
-            lines.push((at, format!("device{device} goes offline, for {} days", ABSENCE.as_secs() / 86_400)));
+            let days = ABSENCE.as_secs() / 86_400;
+            lines.push(match self.leaves_mid_push {
+                true => {
+                    (at, format!("device{device}'s app is killed as its next push is answered, down for {days} days"))
+                }
+                false => (at, format!("device{device} goes offline, for {days} days")),
+            });
         }
         lines.sort_by_key(|(at, _)| *at);
         for (at, line) in lines {
@@ -458,7 +493,8 @@ impl fmt::Display for Plan {
             write!(f, "; at {at} ms {event}")?;
         }
         if let Some((device, at)) = self.away() {
-            write!(f, "; at {at} ms device{device} goes away for 2 days")?;
+            let how = if self.leaves_mid_push { ", killed as its next push is answered" } else { "" };
+            write!(f, "; at {at} ms device{device} goes away for 2 days{how}")?;
         }
         Ok(())
     }
@@ -525,6 +561,7 @@ mod tests {
             every_ms: 1_000,
             offsets: vec![0, 3_000],
             away: Some((1, 2_000)),
+            leaves_mid_push: true,
             events: vec![(1_000, Event::Upgrade { device: 0 }), (2_000, Event::Kill { device: 1, down_ms: 10 })],
         };
         let smaller = plan.smaller();
@@ -542,6 +579,7 @@ mod tests {
         );
         assert!(smaller.iter().any(|p| p.events.len() == 1 && p.versions.len() == 2), "each fault dropped");
         assert!(smaller.iter().any(|p| p.away.is_none() && p.versions.len() == 2), "the absence dropped");
+        assert!(smaller.iter().any(|p| p.away.is_some() && !p.leaves_mid_push), "the absence made plain");
         assert!(smaller.iter().any(|p| p.offsets == [0, 0]), "the clock offset zeroed");
         assert!(smaller.iter().all(|p| p.size() <= plan.size()));
     }
@@ -558,6 +596,7 @@ mod tests {
             every_ms: 1_000,
             offsets: vec![0],
             away: None,
+            leaves_mid_push: false,
             events: vec![(1_000, Event::Upgrade { device: 0 }), (2_000, Event::Upgrade { device: 0 })],
         };
         let scenario = plan.scenario("generated", &Capabilities::everything(5));

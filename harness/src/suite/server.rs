@@ -27,21 +27,20 @@ pub fn server_restart_mid_sync() -> Scenario {
         .build()
 }
 
-/// The server crashes right after it commits a push, before it answers, four times: the
-/// devices never hear of those writes and push them again.
+/// The server crashes right after it commits a push, before it answers, every 4 s: the
+/// devices never hear of those writes and push them again. Counters are incremented often,
+/// so that a write applied twice shows.
 pub fn server_crashes_right_after_a_commit() -> Scenario {
-    let crash = || Fault::crash_server_at(Step::PushCommitted);
-    Scenario::builder("server_crashes_right_after_a_commit")
-        .description("the server crashes right after committing a push, before answering, from 4, 12, 20 and 28 s")
+    let mix = Mix { increment: 12, ..Mix::BALANCED };
+    let mut builder = Scenario::builder("server_crashes_right_after_a_commit")
+        .description("the server crashes right after committing a push, before answering, every 4 s from 4 to 32 s")
         .devices(3)
         .profile(Profile::LTE)
-        .workload(Workload::mixed(30).every(secs(1)))
-        .at(secs(4), crash())
-        .at(secs(12), crash())
-        .at(secs(20), crash())
-        .at(secs(28), crash())
-        .duration(secs(40))
-        .build()
+        .workload(Workload::mixed(30).mix(mix).every(secs(1)));
+    for at in (4..=32).step_by(4) {
+        builder = builder.at(secs(at), Fault::crash_server_at(Step::PushCommitted));
+    }
+    builder.duration(secs(40)).build()
 }
 
 /// The server refuses everything for a while, then rate-limits, then refuses a share.
