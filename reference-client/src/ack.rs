@@ -36,7 +36,7 @@ pub(crate) fn apply_page(
         }
     }
     if resyncing && !page.has_more {
-        finish_resync(tx, entity, page.cursor)?;
+        finish_resync(tx, entity, page.cursor, physical_ms)?;
     }
     tx.set_cursor(entity, page.cursor, resyncing && page.has_more)
 }
@@ -84,9 +84,15 @@ pub(crate) fn begin_resync(tx: &Tx<'_>, entity: Entity) -> Result<()> {
 }
 
 /// Records the full pull did not return were deleted and purged: drop them, unless a local
-/// write is still open on them (its push will be answered as a conflict or rejection), and
-/// note where the pull ended (`cursor`) for the answers to those writes.
-fn finish_resync(tx: &Tx<'_>, entity: Entity, cursor: u64) -> Result<()> {
+/// write is still open on them (its push will be answered as a conflict or rejection, or
+/// replay an answer the device lost), and note where the pull ended (`cursor`) for the
+/// answers to those writes. A record kept for its open writes keeps no server copy: the
+/// server has none, whatever this device saw of it before, so that a replayed answer is
+/// judged gone however recent the version this device last pulled.
+fn finish_resync(tx: &Tx<'_>, entity: Entity, cursor: u64, now_ms: i64) -> Result<()> {
+    for id in tx.unseen_with_open_writes(entity)? {
+        tx.recompute(entity, &id, None, now_ms)?;
+    }
     let dropped = tx.drop_unseen(entity)?;
     tx.set_meta(&resynced_through_key(entity), &cursor.to_string())?;
     tracing::info!(%entity, dropped, "re-sync finished: purged records dropped");

@@ -738,6 +738,27 @@ impl Tx<'_> {
     /// (they were deleted and purged), unless a local write is still open on them (its push
     /// will be answered as a conflict or rejection), and forgets what the re-sync saw.
     /// Returns how many records were dropped.
+    /// The records of `entity` the server sent before (version above 0) that the re-sync
+    /// under way has not returned, and that open (pending or in-flight) writes keep.
+    pub(crate) fn unseen_with_open_writes(&self, entity: Entity) -> Result<Vec<String>> {
+        let l = self.layout();
+        let mut stmt = self.tx.prepare(&format!(
+            "SELECT id FROM {} WHERE entity = ?1 AND version > 0
+             AND id NOT IN (SELECT id FROM resync_seen WHERE entity = ?2)
+             AND id IN (SELECT record_id FROM {} WHERE entity = ?1 AND status IN (?3, ?4))",
+            l.records(),
+            l.queue()
+        ))?;
+        let open = [l.status(QueueStatus::Pending), l.status(QueueStatus::InFlight)];
+        let rows = stmt
+            .query_map(params![l.entity(entity), entity.name(), open[0], open[1]], |r| Ok(l.read_id(r.get_ref(0)?)))?;
+        let mut ids = Vec::new();
+        for id in rows {
+            ids.push(id??);
+        }
+        Ok(ids)
+    }
+
     pub(crate) fn drop_unseen(&self, entity: Entity) -> Result<usize> {
         let l = self.layout();
         let dropped = self.tx.execute(

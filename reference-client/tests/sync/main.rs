@@ -320,6 +320,45 @@ async fn a_replayed_answer_does_not_bring_back_a_record_deleted_and_purged_since
     assert_converged(&server, &phone);
 }
 
+/// The same, with the answer lost twice (found by fuzz campaign 1, case 528): between the
+/// two pushes the device pulled its own write back, so the version the replayed answer
+/// carries is one it had seen. The re-sync still did not return the record: the device
+/// must not trust what it saw before the re-sync.
+#[tokio::test]
+async fn a_replayed_answer_the_device_had_pulled_before_the_resync_does_not_bring_back_a_purged_record() {
+    let config = ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600));
+    let server = TestServer::with_users(config).await;
+    let dir = TempDir::new().unwrap();
+    let mut phone_config = server.config(&dir, "phone", "a1");
+    let phone = Replica::open(phone_config.clone()).unwrap();
+    let laptop = server.device(&dir, "laptop", "a2");
+    let (_, tasks) = shared_work(&phone, &laptop).await;
+    phone.update(TASK, &tasks[0], Changes::new().set("notes", "answer lost twice")).unwrap();
+    drop(phone);
+    for _ in 0..2 {
+        let hook = KillAt::new("push_response_received", 1);
+        phone_config.hook = Some(hook.clone());
+        let killed = Replica::open(phone_config.clone()).unwrap();
+        until_killed(&killed, &hook).await;
+        drop(killed);
+    }
+    let written = server.records("alice").into_iter().find(|r| r.id == tasks[0]).expect("the update was committed");
+    sync_until_idle(&laptop, 3).await;
+    laptop.delete(TASK, &tasks[0]).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    purge_aged_tombstones(&server, &laptop, Changes::new().set("notes", "purge trigger"), Some(&tasks[1])).await;
+    assert!(server.records("alice").iter().all(|r| r.id != tasks[0]), "the tombstone was purged");
+    phone_config.hook = None;
+    let phone = Replica::open(phone_config).unwrap();
+    let before = phone.get(TASK, &tasks[0]).unwrap().expect("the phone still shows the record");
+    assert_eq!(before.version, written.version, "the phone had pulled its own write back");
+    let report = phone.sync().await.unwrap();
+    assert_eq!((report.resets, report.pushed), (1, 1), "a re-sync, the write replayed");
+    assert!(phone.get(TASK, &tasks[0]).unwrap().is_none(), "the replayed answer brought the purged record back");
+    sync_until_idle(&phone, 3).await;
+    assert_converged(&server, &phone);
+}
+
 #[tokio::test]
 async fn a_resync_longer_than_one_page_finishes_though_its_cursor_is_below_the_purge() {
     let dir = TempDir::new().unwrap();
