@@ -811,10 +811,14 @@ impl Tx<'_> {
     }
 
     /// Recomputes a record's local view from its server state and its open entries, and
-    /// stores it. A record that the server never had and no open entry creates is removed.
+    /// stores it. A record that the server does not have (or never had) and no open entry
+    /// creates is removed.
     pub(crate) fn recompute(&self, entity: Entity, id: &str, server: Option<Record>, updated_at_ms: i64) -> Result<()> {
         let open = self.open_entries(entity, id)?;
-        let Some(mut state) = server.clone().or_else(|| (!open.is_empty()).then(|| Record::empty(entity, id))) else {
+        // Without the server's copy, only a create of this device's makes a record: updates
+        // and deletes of one the server does not have (any more) show nothing.
+        let created = open.iter().any(|entry| entry.action == Action::Create);
+        let Some(mut state) = server.clone().or_else(|| created.then(|| Record::empty(entity, id))) else {
             return self.delete_row(entity, id);
         };
         for (i, entry) in open.iter().enumerate() {

@@ -8,6 +8,7 @@
 //! what is pasted there (the scenario fails on the mutant with its pinned seed), and the
 //! pasted test runs in CI, on the reference, where it passes.
 
+mod found;
 mod regression;
 
 use scenarios::mutant;
