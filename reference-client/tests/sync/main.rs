@@ -286,12 +286,19 @@ async fn a_device_offline_past_the_tombstone_horizon_resyncs_without_resurrectio
     assert_converged(&server, &phone);
 }
 
-/// A write whose answer was lost, then its record deleted on another device and the
-/// tombstone purged before the device came back: the re-sync keeps the record for the open
-/// write, and the server's replayed answer carries the record as the write left it, older
-/// than what the re-sync saw. It must not bring the record back.
-#[tokio::test]
-async fn a_replayed_answer_does_not_bring_back_a_record_deleted_and_purged_since() {
+/// The phone's edit of a shared task committed while its answer was lost `losses` times (the
+/// app killed as each answer arrived), then the task deleted on the laptop and its tombstone
+/// purged: the phone reopened, not yet synced.
+struct LostThenPurged {
+    server: TestServer,
+    phone: Replica,
+    task: String,
+    /// The version the edit left on the server.
+    written: u64,
+    _dir: TempDir,
+}
+
+async fn lost_then_purged(losses: usize) -> LostThenPurged {
     let config = ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600));
     let server = TestServer::with_users(config).await;
     let dir = TempDir::new().unwrap();
@@ -299,13 +306,16 @@ async fn a_replayed_answer_does_not_bring_back_a_record_deleted_and_purged_since
     let phone = Replica::open(phone_config.clone()).unwrap();
     let laptop = server.device(&dir, "laptop", "a2");
     let (_, tasks) = shared_work(&phone, &laptop).await;
-    phone.update(TASK, &tasks[0], Changes::new().set("notes", "answer lost")).unwrap();
+    phone.update(TASK, &tasks[0], Changes::new().set("notes", format!("answer lost {losses} times"))).unwrap();
     drop(phone);
-    let hook = KillAt::new("push_response_received", 1);
-    phone_config.hook = Some(hook.clone());
-    let killed = Replica::open(phone_config.clone()).unwrap();
-    until_killed(&killed, &hook).await;
-    drop(killed);
+    for _ in 0..losses {
+        let hook = KillAt::new("push_response_received", 1);
+        phone_config.hook = Some(hook.clone());
+        let killed = Replica::open(phone_config.clone()).unwrap();
+        until_killed(&killed, &hook).await;
+        drop(killed);
+    }
+    let written = server.records("alice").into_iter().find(|r| r.id == tasks[0]).expect("the edit was committed");
     sync_until_idle(&laptop, 3).await;
     laptop.delete(TASK, &tasks[0]).unwrap();
     sync_until_idle(&laptop, 3).await;
@@ -313,9 +323,19 @@ async fn a_replayed_answer_does_not_bring_back_a_record_deleted_and_purged_since
     assert!(server.records("alice").iter().all(|r| r.id != tasks[0]), "the tombstone was purged");
     phone_config.hook = None;
     let phone = Replica::open(phone_config).unwrap();
+    LostThenPurged { server, phone, task: tasks[0].clone(), written: written.version, _dir: dir }
+}
+
+/// A write whose answer was lost, then its record deleted on another device and the
+/// tombstone purged before the device came back: the re-sync keeps the record for the open
+/// write, and the server's replayed answer carries the record as the write left it, older
+/// than what the re-sync saw. It must not bring the record back.
+#[tokio::test]
+async fn a_replayed_answer_does_not_bring_back_a_record_deleted_and_purged_since() {
+    let LostThenPurged { server, phone, task, .. } = lost_then_purged(1).await;
     let report = phone.sync().await.unwrap();
     assert_eq!((report.resets, report.pushed, report.tally.accepted), (1, 1, 1), "a re-sync, the write replayed");
-    assert!(phone.get(TASK, &tasks[0]).unwrap().is_none(), "the replayed answer brought the purged record back");
+    assert!(phone.get(TASK, &task).unwrap().is_none(), "the replayed answer brought the purged record back");
     sync_until_idle(&phone, 3).await;
     assert_converged(&server, &phone);
 }
@@ -326,35 +346,12 @@ async fn a_replayed_answer_does_not_bring_back_a_record_deleted_and_purged_since
 /// must not trust what it saw before the re-sync.
 #[tokio::test]
 async fn a_replayed_answer_the_device_had_pulled_before_the_resync_does_not_bring_back_a_purged_record() {
-    let config = ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600));
-    let server = TestServer::with_users(config).await;
-    let dir = TempDir::new().unwrap();
-    let mut phone_config = server.config(&dir, "phone", "a1");
-    let phone = Replica::open(phone_config.clone()).unwrap();
-    let laptop = server.device(&dir, "laptop", "a2");
-    let (_, tasks) = shared_work(&phone, &laptop).await;
-    phone.update(TASK, &tasks[0], Changes::new().set("notes", "answer lost twice")).unwrap();
-    drop(phone);
-    for _ in 0..2 {
-        let hook = KillAt::new("push_response_received", 1);
-        phone_config.hook = Some(hook.clone());
-        let killed = Replica::open(phone_config.clone()).unwrap();
-        until_killed(&killed, &hook).await;
-        drop(killed);
-    }
-    let written = server.records("alice").into_iter().find(|r| r.id == tasks[0]).expect("the update was committed");
-    sync_until_idle(&laptop, 3).await;
-    laptop.delete(TASK, &tasks[0]).unwrap();
-    sync_until_idle(&laptop, 3).await;
-    purge_aged_tombstones(&server, &laptop, Changes::new().set("notes", "purge trigger"), Some(&tasks[1])).await;
-    assert!(server.records("alice").iter().all(|r| r.id != tasks[0]), "the tombstone was purged");
-    phone_config.hook = None;
-    let phone = Replica::open(phone_config).unwrap();
-    let before = phone.get(TASK, &tasks[0]).unwrap().expect("the phone still shows the record");
-    assert_eq!(before.version, written.version, "the phone had pulled its own write back");
+    let LostThenPurged { server, phone, task, written, .. } = lost_then_purged(2).await;
+    let before = phone.get(TASK, &task).unwrap().expect("the phone still shows the record");
+    assert_eq!(before.version, written, "the phone had pulled its own write back");
     let report = phone.sync().await.unwrap();
     assert_eq!((report.resets, report.pushed), (1, 1), "a re-sync, the write replayed");
-    assert!(phone.get(TASK, &tasks[0]).unwrap().is_none(), "the replayed answer brought the purged record back");
+    assert!(phone.get(TASK, &task).unwrap().is_none(), "the replayed answer brought the purged record back");
     sync_until_idle(&phone, 3).await;
     assert_converged(&server, &phone);
 }
