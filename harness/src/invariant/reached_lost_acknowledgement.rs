@@ -8,8 +8,9 @@ use crate::step::Step;
 
 /// Counts pushes the server committed but whose answer the device lost: the response
 /// dropped or cut at the server's edge, the app killed right after the answer arrived and
-/// before it was saved, or the server crashed right after the commit, before it answered. The device must then retry a write the server already applied,
-/// which is what [`super::ExactlyOnce`] judges; a sweep that never got here did not test it.
+/// before it was saved, or the server crashed right after the commit, before it answered.
+/// The device must then retry a write the server already applied, which is what
+/// [`super::ExactlyOnce`] judges; a sweep that never got here did not test it.
 ///
 /// Edge faults on other requests than pushes (a lost pull page) acknowledge nothing and are
 /// not counted.
