@@ -171,6 +171,7 @@ mod tests {
             (Fault::Http(HttpFault::ServerError(503), Route::Any, 0), Scope::Server, "http"),
             (Fault::HttpCalm, Scope::Server, "http"),
             (Fault::kill_at(1, Step::PushStarting), device1(), "arm"),
+            (Fault::crash_server_at(Step::PushCommitted), Scope::Server, "arm"),
             (
                 Fault::RandomKills(Target::All, Duration::from_secs(9), Duration::from_secs(2)),
                 Scope::Devices,
@@ -179,6 +180,7 @@ mod tests {
             (Fault::clock_jump(1, -3_600_000), device1(), "clock"),
             (Fault::Clock(Target::All, ClockChange::Drift(50)), Scope::Devices, "clock"),
             (Fault::Clock(Target::Device(1), ClockChange::Set(0)), device1(), "clock"),
+            (Fault::server_clock_jump(-3_600_000), Scope::Server, "clock"),
             (Fault::Condition(Target::Device(1), ConditionChange::BatteryLow(true)), device1(), "battery"),
             (Fault::Condition(Target::Device(1), ConditionChange::Metered(false)), device1(), "metered"),
             (
