@@ -24,6 +24,9 @@ impl<B: Backend> Driver<'_, B> {
                 self.kill(*i, KillCause::Scheduled);
             }
             Fault::Crash(Host::Server) => {
+                // Down until the schedule bounces it, as a device: no pending restart (of a
+                // crash armed at a step) brings it back.
+                self.restarts.retain(|(_, h)| *h != Host::Server);
                 if self.backend.is_running(SERVER) {
                     self.run.record(SERVER, EventKind::Kill { cause: KillCause::Scheduled, step: None });
                     self.backend.crash(SERVER);

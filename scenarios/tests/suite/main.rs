@@ -215,3 +215,30 @@ fn a_write_made_after_a_push_answer_orders_after_what_the_answer_showed() {
     let report = suite::clock_skew_of_hours().run(&ReferenceClient::default(), &ReferenceServer::default(), 16);
     report.assert_ok();
 }
+
+/// A scheduled crash holds the server down until its bounce, even when a crash armed at a
+/// step brought it down first and its restart falls due in between.
+#[test]
+fn a_scheduled_crash_holds_the_server_down_past_an_armed_crashs_restart() {
+    use std::time::Duration;
+    use syncsim::fault::Host;
+    use syncsim::{Fault, Profile, Workload};
+    let secs = Duration::from_secs;
+    let scenario = Scenario::builder("armed_then_scheduled_crash")
+        .devices(1)
+        .profile(Profile::LTE)
+        .workload(Workload::mixed(20).every(Duration::from_millis(400)))
+        .at(secs(1), Fault::ServerCrashAt(Step::PushCommitted, secs(20)))
+        .at(secs(10), Fault::Crash(Host::Server))
+        .at(secs(30), Fault::Bounce(Host::Server))
+        .duration(secs(35))
+        .build();
+    let history = history_of(&scenario);
+    let server = |kind: fn(&EventKind) -> bool| -> Vec<u64> {
+        history.events.iter().filter(|e| e.host == "server" && kind(&e.kind)).map(|e| e.t_ms).collect()
+    };
+    let armed = server(|k| matches!(k, EventKind::Kill { step: Some(Step::PushCommitted), .. }));
+    assert!(armed.len() == 1 && armed[0] < 10_000, "the armed crash happens before the scheduled one: {armed:?}");
+    let restarts = server(|k| matches!(k, EventKind::Restart));
+    assert_eq!(restarts, [30_000], "the server restarts at the bounce alone");
+}
