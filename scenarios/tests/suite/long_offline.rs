@@ -58,23 +58,30 @@ fn device_offline_longer_than_the_tombstone_horizon_resyncs_without_resurrection
     let scenario = device_offline_longer_than_the_tombstone_horizon();
     let history = on_the_reference(&scenario, 1).history;
     let (offline, back) = (device0_profile_at(&history, "offline"), device0_profile_at(&history, "slow-4g"));
-    let deleted_meanwhile = history.operations().into_iter().any(|op| {
-        op.host != "device0"
-            && op.acknowledged()
-            && matches!(op.operation, syncsim::Operation::Delete { .. })
-            && (offline..back).contains(&op.invoked_ms)
-    });
-    assert!(deleted_meanwhile, "other devices delete records while device0 is away");
+    assert!(deleted_elsewhere(&history, offline..back), "other devices delete records while device0 is away");
     assert!(back - offline > DAY.as_millis() as u64, "device0 is away longer than the 1-day horizon");
     // The re-sync path ran: a client that ignores the server's `reset: true` keeps
     // the purged records on the same seed, and does not converge.
-    let ignores_reset = mutant::by_name("resync_ignored").expect("the catalog has the resync_ignored mutant");
-    let broken = scenario.run(&ignores_reset.client(), &ignores_reset.server(), 1);
+    assert_diverges_on_seed_1(&scenario, "resync_ignored");
+}
+
+/// Whether a device other than device0 deleted a record, acknowledged, within `window` (ms).
+fn deleted_elsewhere(history: &History, window: std::ops::Range<u64>) -> bool {
+    history.operations().into_iter().any(|op| {
+        op.host != "device0"
+            && op.acknowledged()
+            && matches!(op.operation, syncsim::Operation::Delete { .. })
+            && window.contains(&op.invoked_ms)
+    })
+}
+
+/// Mutant `name` does not converge on seed 1 of `scenario`: the situation the scenario is
+/// about happened there.
+fn assert_diverges_on_seed_1(scenario: &Scenario, name: &str) {
+    let mutant = mutant::by_name(name).unwrap_or_else(|| panic!("the catalog has the {name} mutant"));
+    let broken = scenario.run(&mutant.client(), &mutant.server(), 1);
     let convergence = broken.finding("convergence").expect("the scenario checks convergence");
-    assert!(
-        !convergence.violations.is_empty(),
-        "seed 1 purges tombstones device0 never pulled and answers its pull with `reset: true`"
-    );
+    assert!(!convergence.violations.is_empty(), "{}: {name} converges on seed 1", scenario.name());
 }
 
 /// The situation is reached: device0's first push commits and its answer dies with the
@@ -91,15 +98,6 @@ fn answer_lost_then_deleted_and_purged_reaches_its_situation() {
     let restarted = |e: &&syncsim::history::Event| e.t_ms > killed && matches!(e.kind, EventKind::Restart);
     let back = device0().find(restarted).expect("device0 comes back").t_ms;
     assert!(back - killed > DAY.as_millis() as u64, "device0 is down longer than the 1-day horizon");
-    let deleted_meanwhile = history.operations().into_iter().any(|op| {
-        op.host != "device0" && op.acknowledged() && matches!(op.operation, syncsim::Operation::Delete { .. })
-    });
-    assert!(deleted_meanwhile, "other devices delete records while device0 is down");
-    let trusting = mutant::by_name("replayed_answer_trusted").expect("in the catalog");
-    let broken = scenario.run(&trusting.client(), &trusting.server(), 1);
-    let convergence = broken.finding("convergence").expect("the scenario checks convergence");
-    assert!(
-        !convergence.violations.is_empty(),
-        "seed 1 brings a deleted record back on a client that trusts the replay"
-    );
+    assert!(deleted_elsewhere(&history, killed..back), "other devices delete records while device0 is down");
+    assert_diverges_on_seed_1(&scenario, "replayed_answer_trusted");
 }
