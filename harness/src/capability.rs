@@ -69,8 +69,9 @@ pub struct ServerCapabilities {
     pub push_path: Option<&'static str>,
     /// The path of the requests that pull changes ([`crate::net::Route::Pull`]).
     pub pull_path: Option<&'static str>,
-    /// The points of a push's handling it reports through [`crate::ServerEnv::steps`]
-    /// ([`Step::PushCommitted`]), so that a scenario can crash it there.
+    /// The points of its handling it reports through [`crate::ServerEnv::steps`]
+    /// ([`Step::PushCommitted`], [`Step::PullRead`]), so that a scenario can crash or stall
+    /// it there.
     pub steps: Vec<Step>,
 }
 
@@ -122,7 +123,7 @@ impl Capabilities {
                 tombstone_horizon: true,
                 push_path: Some(protocol::PUSH_PATH),
                 pull_path: Some(protocol::PULL_PATH),
-                steps: vec![Step::PushCommitted],
+                steps: vec![Step::PushCommitted, Step::PullRead],
             },
             latest_app_version: latest,
         }

@@ -72,9 +72,9 @@ impl Steps {
     }
 }
 
-/// Where a server reports the points of its handling it reaches ([`Step::PushCommitted`]),
-/// so that a scenario can crash it exactly there. Default: reports go nowhere (live mode,
-/// where the server is its own process).
+/// Where a server reports the points of its handling it reaches ([`Step::PushCommitted`],
+/// [`Step::PullRead`]), so that a scenario can crash or stall it exactly there. Default:
+/// reports go nowhere (live mode, where the server is its own process).
 #[derive(Clone, Default)]
 pub struct ServerSteps(Option<Arc<ServerArm>>);
 
@@ -84,11 +84,14 @@ impl ServerSteps {
     }
 
     /// Reports reaching `step`. When the scenario crashes the server at this step, the
-    /// future never completes and the harness crashes the server before it goes on; else
-    /// it completes at once, without yielding.
+    /// future never completes and the harness crashes the server before it goes on; when
+    /// it stalls the server there, the future completes after the stall, the server's
+    /// other requests going on meanwhile; else it completes at once, without yielding.
     pub async fn reached(&self, step: Step) {
-        if self.0.as_ref().is_some_and(|arm| arm.reach(step)) {
-            std::future::pending::<()>().await;
+        match self.0.as_ref().and_then(|arm| arm.reach(step)) {
+            Some(AtStep::Crash(_)) => std::future::pending::<()>().await,
+            Some(AtStep::Stall(stall)) => tokio::time::sleep(stall).await,
+            None => {}
         }
     }
 }
@@ -99,36 +102,48 @@ impl std::fmt::Debug for ServerSteps {
     }
 }
 
-/// A crash armed at a server step, and the one it asks for once reached: shared by the
-/// driver and the server's handlers (which must be `Send`, hence the locks).
+/// What the server does when it reaches an armed step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AtStep {
+    /// It crashes, and restarts after this downtime.
+    Crash(Duration),
+    /// That request's handling stops this long; the server's other requests go on.
+    Stall(Duration),
+}
+
+/// What is armed at the server's steps, and what was reached: shared by the driver and the
+/// server's handlers (which must be `Send`, hence the locks).
 #[derive(Debug, Default)]
 pub(crate) struct ServerArm {
-    armed: Mutex<Option<(Step, Duration)>>,
-    requested: Mutex<Option<(Step, Duration)>>,
+    armed: Mutex<Vec<(Step, AtStep)>>,
+    reached: Mutex<Vec<(Step, AtStep)>>,
 }
 
 impl ServerArm {
-    /// Arms a crash at `step`, the server down for `downtime` after it (`None` disarms).
-    pub(crate) fn arm(&self, armed: Option<(Step, Duration)>) {
-        *self.armed.lock().expect("the arm's lock is never poisoned") = armed;
-    }
-
-    /// Notes `step` reached; says whether the server must stop here.
-    fn reach(&self, step: Step) -> bool {
+    /// Arms `at` at `step`, in place of what was armed there.
+    pub(crate) fn arm(&self, step: Step, at: AtStep) {
         let mut armed = self.armed.lock().expect("the arm's lock is never poisoned");
-        match *armed {
-            Some((at, downtime)) if at == step => {
-                *armed = None;
-                *self.requested.lock().expect("the arm's lock is never poisoned") = Some((at, downtime));
-                true
-            }
-            _ => false,
-        }
+        armed.retain(|(armed_at, _)| *armed_at != step);
+        armed.push((step, at));
     }
 
-    /// The crash a reached step asks for, taken.
-    pub(crate) fn take_request(&self) -> Option<(Step, Duration)> {
-        self.requested.lock().expect("the arm's lock is never poisoned").take()
+    /// Disarms every step.
+    pub(crate) fn disarm(&self) {
+        self.armed.lock().expect("the arm's lock is never poisoned").clear();
+    }
+
+    /// Notes `step` reached; says what the server must do here, if anything (once).
+    fn reach(&self, step: Step) -> Option<AtStep> {
+        let mut armed = self.armed.lock().expect("the arm's lock is never poisoned");
+        let i = armed.iter().position(|(at, _)| *at == step)?;
+        let (_, at) = armed.remove(i);
+        self.reached.lock().expect("the arm's lock is never poisoned").push((step, at));
+        Some(at)
+    }
+
+    /// The armed steps reached since the last call, in the order they were reached.
+    pub(crate) fn take_reached(&self) -> Vec<(Step, AtStep)> {
+        std::mem::take(&mut *self.reached.lock().expect("the arm's lock is never poisoned"))
     }
 }
 
@@ -186,6 +201,6 @@ pub struct ServerEnv {
     pub clock: ServerClock,
     /// A seed for the server's randomness.
     pub seed: u64,
-    /// Where to report the points of a push's handling it reaches (see [`ServerSteps`]).
+    /// Where to report the points of its handling it reaches (see [`ServerSteps`]).
     pub steps: ServerSteps,
 }

@@ -29,6 +29,11 @@ pub enum Step {
     /// ([`crate::env::ServerSteps::reached`]). A crash here is a crash right after a commit:
     /// the device never hears of it and pushes again.
     PushCommitted,
+    /// The server's: a pull's page is read from the store and its answer is not yet sent.
+    /// A stall here holds the answer back while other requests go on (pushes commit
+    /// meanwhile): a server that reads anything more for this answer after this point reads
+    /// a store that has moved.
+    PullRead,
 }
 
 impl Step {
@@ -54,6 +59,7 @@ impl Step {
             Step::PushAcknowledged => "push_acknowledged",
             Step::Migrating => "migrating",
             Step::PushCommitted => "push_committed",
+            Step::PullRead => "pull_read",
         }
     }
 

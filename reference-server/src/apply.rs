@@ -22,6 +22,9 @@ pub(crate) struct Context<'a> {
     /// The [`Bug::IdempotencyRecordedAfterCommit`] mutant's results of this push, held
     /// back from the store until its effects have committed: what it stores afterwards.
     pub(crate) held_back: RefCell<Vec<(MutationResult, Option<u64>)>>,
+    /// The [`Bug::IdempotencyCheckedApart`] mutant's lookup, made before this transaction:
+    /// the keys of the push the store had a record of then.
+    pub(crate) checked_apart: Option<BTreeSet<String>>,
 }
 
 impl Context<'_> {
@@ -40,7 +43,11 @@ impl Context<'_> {
 /// answered from the idempotency table; every other outcome except a retryable rejection
 /// is stored there in the same transaction as its effects.
 pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutation) -> Result<MutationResult> {
-    let replayed = match cx.known(tx, &m.key)? {
+    let stored = match &cx.checked_apart {
+        Some(known) if !known.contains(&m.key) => None,
+        _ => cx.known(tx, &m.key)?,
+    };
+    let replayed = match stored {
         Some((stored, _)) if !cx.config.bugged(Bug::IdempotencyIgnored) => {
             tracing::debug!(key = %m.key, "replayed mutation answered from the idempotency table");
             return Ok(stored);
@@ -76,6 +83,8 @@ pub(crate) fn apply(tx: &mut Tx<'_>, cx: &Context<'_>, entity: Entity, m: &Mutat
         let version_after = result.outcome.record().map(|r| r.version);
         if cx.config.bugged(Bug::IdempotencyRecordedAfterCommit) {
             cx.held_back.borrow_mut().push((result.clone(), version_after));
+        } else if cx.checked_apart.is_some() {
+            tx.remember_unless_recorded(cx.user, &result, version_after)?;
         } else {
             tx.remember(cx.user, &result, version_after)?;
         }

@@ -17,6 +17,16 @@ pub enum Bug {
     /// effects have committed and the answer is on its way: a crash in between leaves
     /// effects with no record of them, and the device's retry applies them again.
     IdempotencyRecordedAfterCommit,
+    /// A push looks its idempotency keys up in a read of its own, then applies its
+    /// mutations in a second transaction after an await (as with an async database driver),
+    /// writing their records with `INSERT OR IGNORE`: a copy of the push that arrives while
+    /// the first is between the two finds no record either, and applies every mutation
+    /// again.
+    IdempotencyCheckedApart,
+    /// A pull reads its page, then the store's newest change as its cursor, in a second
+    /// read after an await: a push committed in between lies behind a cursor already
+    /// served, and the device never pulls it.
+    PullCursorReadApart,
     /// The pull cursor is the last change's timestamp, and a pull returns changes with a
     /// later timestamp.
     CursorByTimestamp,

@@ -24,8 +24,8 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// How the WatermelonDB dialect's pulls classify live records. Default: `updated` only.
     pub watermelon_split: Split,
-    /// Sees the named points of a push's handling as they are reached, so that a test
-    /// harness can crash the server exactly there. Default: none.
+    /// Sees the named points of the server's handling as they are reached, so that a test
+    /// harness can crash or stall the server exactly there. Default: none.
     pub hook: Option<Arc<dyn ServerHook>>,
     /// A deliberate bug to plant, for the mutant catalog. Default: none.
     #[cfg(feature = "mutants")]
@@ -39,9 +39,12 @@ pub enum ServerStep {
     /// not yet sent: a crash here is a crash right after a commit, and the device pushes
     /// again.
     PushCommitted,
+    /// A pull's page and cursor are read, under one lock, and its answer is not yet sent: a
+    /// stall here delays the answer while pushes commit.
+    PullRead,
 }
 
-/// An observer of the server's steps: a test harness that crashes the server at one.
+/// An observer of the server's steps: a test harness that crashes or stalls the server at one.
 pub trait ServerHook: Send + Sync {
     /// `step` is reached; the server goes on when the future completes.
     fn reached(&self, step: ServerStep) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;

@@ -18,6 +18,7 @@ use protocol::{
     validate_mutation_in, Entity, ErrorCode, PullQuery, PullResponse, PushRequest, PushResponse, MAX_BATCH, MAX_PAGE,
     PULL_PATH, PUSH_PATH, SUPPORTED_VERSIONS, VERSION_HEADER,
 };
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 /// The sync server as an axum [`Router`] over `store`.
@@ -66,6 +67,29 @@ async fn pull(State(state): State<AppState>, headers: HeaderMap, RawQuery(query)
     let version = check_version(&headers)?;
     let user = authenticate(&state.config, &headers)?;
     let query = parse_pull_query(query.as_deref().unwrap_or(""))?;
+    let mut page = read_page(&state, &user, &query)?;
+    if let Some(hook) = &state.config.hook {
+        hook.reached(ServerStep::PullRead).await;
+    }
+    if state.config.bugged(Bug::PullCursorReadApart) && !page.has_more {
+        // The mutant's cursor: the store's newest change, read apart from the page's rows.
+        let store = state.store.lock().expect("a panic while holding the store lock is a server bug");
+        page.cursor = page.cursor.max(store.last_seq()?);
+    }
+    page.changes.iter_mut().for_each(|record| record.restrict_to(version));
+    tracing::info!(%user, entity = %query.entity, since = query.since, changes = page.changes.len(), has_more = page.has_more, reset = page.reset, "pull");
+    let response = PullResponse {
+        changes: page.changes,
+        cursor: page.cursor,
+        has_more: page.has_more,
+        reset: page.reset,
+        purged_through: Some(page.purged_through),
+    };
+    Ok(json_response(&headers, &response))
+}
+
+/// The page `query` asks `user` for, read under one lock (the purge of old tombstones first).
+fn read_page(state: &AppState, user: &str, query: &PullQuery) -> Result<crate::store::Page> {
     let mut store = state.store.lock().expect("a panic while holding the store lock is a server bug");
     if let Some(horizon) = state.config.tombstone_horizon {
         // Purged here as on every push, so that a device back after the horizon is told to
@@ -81,18 +105,7 @@ async fn pull(State(state): State<AppState>, headers: HeaderMap, RawQuery(query)
             format!("cursor {} is ahead of the latest change {last}: this server did not issue it", query.since),
         ));
     }
-    let mut page = store.pull(&user, query.entity, query.since, query.limit, state.config.planted())?;
-    drop(store);
-    page.changes.iter_mut().for_each(|record| record.restrict_to(version));
-    tracing::info!(%user, entity = %query.entity, since = query.since, changes = page.changes.len(), has_more = page.has_more, reset = page.reset, "pull");
-    let response = PullResponse {
-        changes: page.changes,
-        cursor: page.cursor,
-        has_more: page.has_more,
-        reset: page.reset,
-        purged_through: Some(page.purged_through),
-    };
-    Ok(json_response(&headers, &response))
+    store.pull(user, query.entity, query.since, query.limit, state.config.planted())
 }
 
 async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response> {
@@ -131,7 +144,12 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> 
     if config.bugged(Bug::OldWritesResetUnknownFields) {
         reset_unknown_fields(&mut request, &entities, version);
     }
-    let cx = Context { user: &user, device: &request.device, now_ms, config, held_back: Default::default() };
+    let checked_apart = match config.bugged(Bug::IdempotencyCheckedApart) {
+        true => Some(look_up_apart(&state, &user, &request).await?),
+        false => None,
+    };
+    let cx =
+        Context { user: &user, device: &request.device, now_ms, config, held_back: Default::default(), checked_apart };
     let results = {
         let mut store = state.store.lock().expect("a panic while holding the store lock is a server bug");
         store.write(|tx| {
@@ -158,6 +176,26 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> 
     results.iter_mut().for_each(|result| result.outcome.restrict_to(version));
     tracing::info!(%user, device = %request.device, mutations = results.len(), "push");
     Ok(json_response(&headers, &PushResponse { results }))
+}
+
+/// The idempotency-checked-apart mutant's lookup: the keys of `request` the store has a
+/// record of, read on their own, then an await (an async driver's round trip) before the
+/// push is applied.
+async fn look_up_apart(state: &AppState, user: &str, request: &PushRequest) -> Result<BTreeSet<String>> {
+    let known = {
+        let mut store = state.store.lock().expect("a panic while holding the store lock is a server bug");
+        store.write(|tx| {
+            let mut known = BTreeSet::new();
+            for m in &request.mutations {
+                if tx.idempotent(user, &m.key)?.is_some() {
+                    known.insert(m.key.clone());
+                }
+            }
+            Ok(known)
+        })?
+    };
+    tokio::task::yield_now().await;
+    Ok(known)
 }
 
 /// The old-writes-reset-unknown-fields mutant: an older client's updates set every field

@@ -326,6 +326,22 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// [`Tx::remember`], leaving a record already there as it is (`INSERT OR IGNORE`): the
+    /// [`Bug::IdempotencyCheckedApart`] mutant's write.
+    pub(crate) fn remember_unless_recorded(
+        &mut self,
+        user: &str,
+        result: &MutationResult,
+        version_after: Option<u64>,
+    ) -> Result<()> {
+        let body = serde_json::to_string(result).expect("results always serialize");
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO idempotency (user, key, version_after, result) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        stmt.execute(params![user, result.key, version_after.map(|v| v as i64), body])?;
+        Ok(())
+    }
+
     /// Hard-deletes tombstones deleted before `before_ms`, and raises each affected
     /// (user, entity) horizon so that clients with older cursors are told to re-sync.
     pub(crate) fn purge_tombstones(&mut self, before_ms: i64) -> Result<usize> {

@@ -113,6 +113,16 @@ pub const ALL: &[Mutant] = &[
         plant: Plant::Server(ServerBug::IdempotencyRecordedAfterCommit),
     },
     Mutant {
+        name: "idempotency_checked_apart",
+        change: "the server looks a push's idempotency keys up in a read of its own, then applies the push after an \
+                 await, recording with INSERT OR IGNORE",
+        imitates: "a check-then-act over an async database driver: a copy of the push that arrives while the first \
+                   is in flight (a proxy's retry) finds no record either and applies every mutation again",
+        caught_by: "exactly once",
+        scenario: "pushes_arrive_twice_at_once",
+        plant: Plant::Server(ServerBug::IdempotencyCheckedApart),
+    },
+    Mutant {
         name: "dequeue_before_ack",
         change: "the client removes a queue entry when its push starts, before the server answered",
         imitates: "writes made offline vanish when the app is killed or the network drops during the upload",
@@ -144,6 +154,15 @@ pub const ALL: &[Mutant] = &[
         caught_by: "convergence",
         scenario: "server_clock_steps_back",
         plant: Plant::Server(ServerBug::VersionsFromServerClock),
+    },
+    Mutant {
+        name: "pull_cursor_read_apart",
+        change: "a pull's cursor is the store's newest change, read after the page's rows with an await between",
+        imitates: "commit order against the cursor: a push committed between the two reads lies behind a cursor \
+                   already served, and the device never pulls it",
+        caught_by: "convergence",
+        scenario: "server_stalls_while_answering_a_pull",
+        plant: Plant::Server(ServerBug::PullCursorReadApart),
     },
     Mutant {
         name: "hard_deletes",

@@ -21,8 +21,17 @@ pub const VOCABULARY: &[(&str, &str)] = &[
         "kill a device's app at its next sync step or inside a migration; crash the server right after a push \
          commits, before it answers (simulation only)",
     ),
+    (
+        "stall_at",
+        "stall one request inside the server at a step of its own (a pull's page read, not yet answered) while \
+         its other requests go on (simulation only)",
+    ),
     ("random_kills", "kill devices' apps at random instants"),
-    ("http, http_calm", "at the server's edge: 5xx, 429 with Retry-After, slow, cut or lost answers on a share"),
+    (
+        "http, http_calm",
+        "at the server's edge: 5xx, 429 with Retry-After, slow, cut or lost answers, requests sent twice at once, on \
+         a share",
+    ),
     ("clock_jump, clock_set, clock_drift", "move a device's wall clock, or the server's (simulation only)"),
     ("battery_low, metered, background, foreground", "change a device's OS conditions"),
     ("upgrade", "install a later app version, which migrates the local database on its next open"),
@@ -160,6 +169,11 @@ pub enum Fault {
     /// restart it after `downtime`. The simulation alone can do this: a live server is a
     /// process that reports no steps.
     ServerCrashAt(Step, Duration),
+    /// Stall the server the next time it reaches `step` (one of its own, such as
+    /// [`Step::PullRead`]) for this long: the handling of that one request stops there (a
+    /// slow query, a lock wait, a collector's pause) while its other requests go on. The
+    /// simulation alone can do this.
+    ServerStallAt(Step, Duration),
     /// From now to the final phase, kill devices at random instants (exponential gaps of
     /// this mean) and restart each after `downtime`.
     RandomKills(Target, Duration, Duration),
@@ -219,6 +233,16 @@ impl Fault {
         Fault::ServerCrashAt(step, Duration::from_secs(1))
     }
 
+    /// Stall the server the next time it has read a pull's page, before it answers, for `stall`.
+    pub fn stall_server_at_pull_read(stall: Duration) -> Self {
+        Fault::ServerStallAt(Step::PullRead, stall)
+    }
+
+    /// Send `permille` of the pushes to the server twice at once (see [`HttpFault::Duplicate`]).
+    pub fn duplicate_pushes(permille: u32) -> Self {
+        Fault::Http(HttpFault::Duplicate, Route::Push, permille)
+    }
+
     /// Lose the response of `permille` of the pushes after the server committed them.
     pub fn lose_push_responses(permille: u32) -> Self {
         Fault::Http(HttpFault::LoseResponse, Route::Push, permille)
@@ -269,6 +293,7 @@ impl fmt::Display for Fault {
             Fault::Bounce(h) => write!(f, "bounce {h}"),
             Fault::KillAt(t, s, d) => write!(f, "kill {t} at {s}, restart after {} ms", d.as_millis()),
             Fault::ServerCrashAt(s, d) => write!(f, "crash {SERVER} at {s}, restart after {} ms", d.as_millis()),
+            Fault::ServerStallAt(s, d) => write!(f, "stall {SERVER} at {s} for {} ms", d.as_millis()),
             Fault::Upgrade(t, version) => write!(f, "upgrade {t} to app version {version}"),
             Fault::RandomKills(t, every, d) => {
                 write!(f, "random kills of {t} every ~{} ms, restart after {} ms", every.as_millis(), d.as_millis())

@@ -64,6 +64,15 @@ pub enum FaultRecord {
         /// Downtime after the kill, ms.
         down_ms: u64,
     },
+    /// A stall armed at one of the server's steps.
+    StallAt {
+        /// `server`.
+        target: String,
+        /// The step.
+        step: Step,
+        /// How long the request stalls there, ms.
+        ms: u64,
+    },
     /// Kills at random instants.
     RandomKills {
         /// Whose apps.
@@ -161,6 +170,9 @@ impl From<&Fault> for FaultRecord {
             Fault::ServerCrashAt(step, down) => {
                 FaultRecord::KillAt { target: SERVER.into(), step: *step, down_ms: ms(down) }
             }
+            Fault::ServerStallAt(step, stall) => {
+                FaultRecord::StallAt { target: SERVER.into(), step: *step, ms: ms(stall) }
+            }
             Fault::RandomKills(t, every, down) => {
                 FaultRecord::RandomKills { target: target(t), every_ms: ms(every), down_ms: ms(down) }
             }
@@ -222,6 +234,7 @@ mod tests {
             Fault::Bounce(crate::fault::Host::Server),
             Fault::kill_at(0, Step::PushStarting),
             Fault::crash_server_at(Step::PushCommitted),
+            Fault::stall_server_at_pull_read(Duration::from_secs(1)),
             Fault::RandomKills(Target::All, Duration::from_secs(5), Duration::from_secs(1)),
             Fault::lose_push_responses(100),
             Fault::HttpCalm,

@@ -141,6 +141,12 @@ fn fault_rust(fault: &Fault, uses: &mut BTreeSet<&'static str>) -> String {
             uses.insert("Step");
             format!("Fault::crash_server_at(Step::{step:?})")
         }
+        Fault::ServerStallAt(crate::step::Step::PullRead, stall) => {
+            format!("Fault::stall_server_at_pull_read({})", duration_rust(*stall))
+        }
+        Fault::Http(HttpFault::Duplicate, route, permille) if *route == Route::Push => {
+            format!("Fault::duplicate_pushes({permille})")
+        }
         Fault::Crash(h) => {
             uses.insert("fault::Host");
             format!("Fault::Crash({})", host(h))

@@ -68,6 +68,12 @@ pub enum Event {
     /// restarts 1 s later ([`Step::PushCommitted`]). Simulation only: a live case leaves it
     /// out.
     ServerCrashAfterCommit,
+    /// The server's next pull stalls for `ms` between reading its page and answering
+    /// ([`Step::PullRead`]), while other requests go on. Simulation only: a live case leaves
+    /// it out.
+    ServerStall { ms: u64 },
+    /// For `for_ms`, a share (per mille) of pushes reach the server twice at once.
+    DuplicatePushes { permille: u32, for_ms: u64 },
     /// For `for_ms`, a share (per mille) of push answers is lost after the server committed.
     LosePushAnswers { permille: u32, for_ms: u64 },
     /// For `for_ms`, a share (per mille) of requests is answered 503 by the edge.
@@ -194,6 +200,8 @@ fn event(devices: usize) -> impl Strategy<Value = Event> {
         1 => (device.clone(), 0u64..=5_000).prop_map(|(device, down_ms)| Event::Kill { device, down_ms }),
         1 => (0u64..=5_000).prop_map(|down_ms| Event::ServerRestart { down_ms }),
         1 => Just(Event::ServerCrashAfterCommit),
+        1 => (200u64..=3_000).prop_map(|ms| Event::ServerStall { ms }),
+        1 => (100u32..=900, 1_000u64..=10_000).prop_map(|(permille, for_ms)| Event::DuplicatePushes { permille, for_ms }),
         1 => (100u32..=900, 1_000u64..=10_000).prop_map(|(permille, for_ms)| Event::LosePushAnswers { permille, for_ms }),
         1 => (100u32..=900, 1_000u64..=10_000).prop_map(|(permille, for_ms)| Event::ServerErrors { permille, for_ms }),
         1 => (device.clone(), -3_600_000i64..=3_600_000).prop_map(|(device, ms)| Event::ClockJump { device, ms }),
@@ -285,6 +293,14 @@ impl Plan {
                     vec![(at, Fault::crash_server_at(Step::PushCommitted))]
                 }
                 Event::ServerCrashAfterCommit => Vec::new(),
+                Event::ServerStall { ms: stall } if capabilities.server.steps.contains(&Step::PullRead) => {
+                    vec![(at, Fault::stall_server_at_pull_read(ms(stall)))]
+                }
+                Event::ServerStall { .. } => Vec::new(),
+                Event::DuplicatePushes { permille, for_ms } if capabilities.server.push_path.is_some() => {
+                    vec![(at, Fault::duplicate_pushes(permille)), (until(for_ms), Fault::HttpCalm)]
+                }
+                Event::DuplicatePushes { .. } => Vec::new(),
                 Event::LosePushAnswers { permille, for_ms } if capabilities.server.push_path.is_some() => {
                     vec![(at, Fault::lose_push_responses(permille)), (until(for_ms), Fault::HttpCalm)]
                 }
@@ -449,6 +465,8 @@ impl Event {
             | Event::Upgrade { device } => Some(device),
             Event::ServerRestart { .. }
             | Event::ServerCrashAfterCommit
+            | Event::ServerStall { .. }
+            | Event::DuplicatePushes { .. }
             | Event::LosePushAnswers { .. }
             | Event::ServerErrors { .. }
             | Event::ServerClockStep { .. } => None,
@@ -465,6 +483,10 @@ impl fmt::Display for Event {
             Event::ServerRestart { down_ms } => write!(f, "the server crashes, back after {down_ms} ms"),
             Event::ServerCrashAfterCommit => {
                 f.write_str("the server crashes right after its next push commits, back after 1000 ms")
+            }
+            Event::ServerStall { ms } => write!(f, "the server's next pull stalls {ms} ms before its answer"),
+            Event::DuplicatePushes { permille, for_ms } => {
+                write!(f, "{permille} per mille of pushes reach the server twice at once for {for_ms} ms")
             }
             Event::LosePushAnswers { permille, for_ms } => {
                 write!(f, "{permille} per mille of push answers are lost for {for_ms} ms")

@@ -68,7 +68,9 @@ pub(super) fn classify(fault: &FaultRecord) -> (Scope, Effect) {
         }
         FaultRecord::Http { fault, route, permille } => (Scope::Server, http(fault, route, *permille)),
         FaultRecord::HttpCalm => (Scope::Server, Effect::End("http:".into())),
-        FaultRecord::KillAt { target, .. } => (scope(target), Effect::Mark("arm")),
+        FaultRecord::KillAt { target, .. } | FaultRecord::StallAt { target, .. } => {
+            (scope(target), Effect::Mark("arm"))
+        }
         FaultRecord::RandomKills { target, .. } => {
             (scope(target), start("random_kills", "random_kills", "random kills".into()))
         }
@@ -172,6 +174,8 @@ mod tests {
             (Fault::HttpCalm, Scope::Server, "http"),
             (Fault::kill_at(1, Step::PushStarting), device1(), "arm"),
             (Fault::crash_server_at(Step::PushCommitted), Scope::Server, "arm"),
+            (Fault::stall_server_at_pull_read(Duration::from_millis(1_500)), Scope::Server, "arm"),
+            (Fault::duplicate_pushes(333), Scope::Server, "http"),
             (
                 Fault::RandomKills(Target::All, Duration::from_secs(9), Duration::from_secs(2)),
                 Scope::Devices,

@@ -49,6 +49,9 @@ pub fn fits(scenario: &Scenario) -> Result<(), String> {
             Fault::ServerCrashAt(..) => {
                 return Err("it crashes the server at a step of its own, which a server process does not report".into())
             }
+            Fault::ServerStallAt(..) => {
+                return Err("it stalls the server at a step of its own, which a server process does not report".into())
+            }
             Fault::ServerClock(_) => {
                 return Err("it steps the server's clock, and a live server reads its machine's own".into())
             }

@@ -29,6 +29,10 @@ pub enum HttpFault {
     ResetMidBody,
     /// The request waits this long before reaching the server.
     Slow(Duration),
+    /// The request reaches the server twice at once, the second copy while the first is
+    /// still being handled: a proxy or load balancer that retries a request it believes
+    /// lost. The device gets the first copy's answer.
+    Duplicate,
 }
 
 impl HttpFault {
@@ -47,6 +51,7 @@ impl HttpFault {
         match name {
             "lose_response" => Some(HttpFault::LoseResponse),
             "reset_mid_body" => Some(HttpFault::ResetMidBody),
+            "duplicate" => Some(HttpFault::Duplicate),
             _ => None,
         }
     }
@@ -59,6 +64,7 @@ impl HttpFault {
             HttpFault::TooManyRequests { retry_after } => format!("status_429_retry_after_{}s", retry_after.as_secs()),
             HttpFault::ResetMidBody => "reset_mid_body".into(),
             HttpFault::Slow(delay) => format!("slow_{}ms", delay.as_millis()),
+            HttpFault::Duplicate => "duplicate".into(),
         }
     }
 }
@@ -142,6 +148,7 @@ mod tests {
             HttpFault::TooManyRequests { retry_after: Duration::from_secs(3) },
             HttpFault::ResetMidBody,
             HttpFault::Slow(Duration::from_millis(1500)),
+            HttpFault::Duplicate,
         ];
         for fault in faults {
             assert_eq!(HttpFault::from_name(&fault.name()), Some(fault), "{}", fault.name());

@@ -35,12 +35,12 @@ pub(crate) type Answer = Result<Response<Body>, io::Error>;
 /// What serves a request that passed the edge. An `Err` cuts the device's connection.
 pub(crate) trait NextHop: Clone + 'static {
     /// Serves `request`.
-    fn call(&self, request: Request<Incoming>) -> impl Future<Output = Answer>;
+    fn call(&self, request: Request<Body>) -> impl Future<Output = Answer>;
 }
 
 impl NextHop for axum::Router {
-    async fn call(&self, request: Request<Incoming>) -> Answer {
-        Ok(self.clone().oneshot(request.map(Body::new)).await.unwrap_or_else(|never| match never {}))
+    async fn call(&self, request: Request<Body>) -> Answer {
+        Ok(self.clone().oneshot(request).await.unwrap_or_else(|never| match never {}))
     }
 }
 
@@ -58,13 +58,13 @@ impl<N: NextHop> hyper::service::Service<Request<Incoming>> for EdgeService<N> {
             if let Some(fault) = fault {
                 this.run.record(&this.device, EventKind::Edge { fault: fault.name(), path });
             }
-            this.answer(request, fault).await
+            this.answer(request.map(Body::new), fault).await
         })
     }
 }
 
 impl<N: NextHop> EdgeService<N> {
-    async fn answer(self, request: Request<Incoming>, fault: Option<HttpFault>) -> Answer {
+    async fn answer(self, request: Request<Body>, fault: Option<HttpFault>) -> Answer {
         match fault {
             Some(HttpFault::ServerError(status)) => return Ok(plain(status, "injected by the simulation's edge")),
             Some(HttpFault::TooManyRequests { retry_after }) => {
@@ -73,6 +73,7 @@ impl<N: NextHop> EdgeService<N> {
                 return Ok(response);
             }
             Some(HttpFault::Slow(delay)) => tokio::time::sleep(delay).await,
+            Some(HttpFault::Duplicate) => return self.twice(request).await,
             _ => {}
         }
         let response = self.next.call(request).await?;
@@ -85,6 +86,30 @@ impl<N: NextHop> EdgeService<N> {
             Some(HttpFault::ResetMidBody) => truncated(response).await,
             _ => Ok(response),
         }
+    }
+}
+
+impl<N: NextHop> EdgeService<N> {
+    /// Sends `request` and a copy of it to the server at once, and answers with the first
+    /// copy's answer once both are answered: the second is in the server while the first
+    /// is, whatever order the server takes them in.
+    async fn twice(self, request: Request<Body>) -> Answer {
+        let (parts, body) = request.into_parts();
+        let body = body.collect().await.map_err(io::Error::other)?.to_bytes();
+        let copy = |body: Bytes| {
+            let mut copy = Request::new(Body::from(body));
+            *copy.method_mut() = parts.method.clone();
+            *copy.uri_mut() = parts.uri.clone();
+            *copy.version_mut() = parts.version;
+            *copy.headers_mut() = parts.headers.clone();
+            copy
+        };
+        let (first, second) = tokio::join!(self.next.call(copy(body.clone())), self.next.call(copy(body)));
+        // The second answer is read to its end, as a proxy does before it drops it.
+        if let Ok(second) = second {
+            let _ = second.into_body().collect().await;
+        }
+        first
     }
 }
 

@@ -100,7 +100,7 @@ impl<'a, B: Backend> Driver<'a, B> {
         self.run.edge.clear();
         self.nemeses.clear();
         self.restarts.clear();
-        self.run.server_arm.arm(None);
+        self.run.server_arm.disarm();
         for i in 0..self.devices.len() {
             let d = &self.devices[i];
             d.kill_at.set(None);
@@ -163,6 +163,7 @@ impl<'a, B: Backend> Driver<'a, B> {
             | Fault::Bounce(_)
             | Fault::KillAt(..)
             | Fault::ServerCrashAt(..)
+            | Fault::ServerStallAt(..)
             | Fault::RandomKills(..)
             | Fault::Upgrade(..) => self.lifecycle(fault),
             Fault::Clock(..) | Fault::ServerClock(_) | Fault::Condition(..) => self.device_state(fault),

@@ -3,6 +3,7 @@
 
 use super::backend::Backend;
 use super::driver::{Driver, Nemesis};
+use crate::env::AtStep;
 use crate::fault::{Fault, Host};
 use crate::history::{EventKind, KillCause};
 use crate::net::{device as host_name, SERVER};
@@ -44,7 +45,8 @@ impl<B: Backend> Driver<'_, B> {
             Fault::KillAt(target, step, downtime) => {
                 target.indexes(count).into_iter().for_each(|i| self.devices[i].kill_at.set(Some((*step, *downtime))))
             }
-            Fault::ServerCrashAt(step, downtime) => self.run.server_arm.arm(Some((*step, *downtime))),
+            Fault::ServerCrashAt(step, downtime) => self.run.server_arm.arm(*step, AtStep::Crash(*downtime)),
+            Fault::ServerStallAt(step, stall) => self.run.server_arm.arm(*step, AtStep::Stall(*stall)),
             Fault::RandomKills(target, mean, downtime) => {
                 for i in target.indexes(count) {
                     let next = self.now() + self.exponential(*mean);
@@ -110,11 +112,18 @@ impl<B: Backend> Driver<'_, B> {
     }
 
     pub(super) fn kill_where_requested(&mut self) {
-        if let Some((step, downtime)) = self.run.server_arm.take_request() {
-            if self.backend.is_running(SERVER) {
-                self.run.record(SERVER, EventKind::Kill { cause: KillCause::AtStep, step: Some(step) });
-                self.backend.crash(SERVER);
-                self.restarts.push((self.now() + downtime, Host::Server));
+        for (step, at) in self.run.server_arm.take_reached() {
+            match at {
+                AtStep::Crash(downtime) if self.backend.is_running(SERVER) => {
+                    self.run.record(SERVER, EventKind::Kill { cause: KillCause::AtStep, step: Some(step) });
+                    self.backend.crash(SERVER);
+                    self.restarts.push((self.now() + downtime, Host::Server));
+                }
+                AtStep::Crash(_) => {}
+                AtStep::Stall(stall) => {
+                    let text = format!("a request stalls at {step} for {} ms", stall.as_millis());
+                    self.run.record(SERVER, EventKind::Note { text });
+                }
             }
         }
         for i in 0..self.devices.len() {

@@ -50,6 +50,8 @@ pub fn all() -> Vec<Scenario> {
         lost_acknowledgements(),
         server_restart_mid_sync(),
         server_crashes_right_after_a_commit(),
+        server_stalls_while_answering_a_pull(),
+        pushes_arrive_twice_at_once(),
         clock_skew_of_hours(),
         clock_jumps_backwards_under_last_write_wins(),
         delete_on_one_device_while_another_edits(),

@@ -1,5 +1,6 @@
-//! Scenarios about the server: restarts mid-sync, crashes right after a commit, storms of
-//! refusals, big transactions pulled in small pages, a clock that steps back.
+//! Scenarios about the server: restarts mid-sync, crashes right after a commit, a request
+//! stalled inside it while others go on, pushes arriving twice at once, storms of refusals,
+//! big transactions pulled in small pages, a clock that steps back.
 
 use super::secs;
 use crate::fault::Host;
@@ -41,6 +42,39 @@ pub fn server_crashes_right_after_a_commit() -> Scenario {
         builder = builder.at(secs(at), Fault::crash_server_at(Step::PushCommitted));
     }
     builder.duration(secs(40)).build()
+}
+
+/// A pull stalls inside the server every 2 s, its page read and its answer not yet sent,
+/// while the other devices' pushes commit: a server that reads anything more for that answer
+/// after the stall (its cursor, say) reads a store that has moved.
+pub fn server_stalls_while_answering_a_pull() -> Scenario {
+    let mut builder = Scenario::builder("server_stalls_while_answering_a_pull")
+        .description(
+            "from 3 to 33 s, every 2 s, the next pull stalls 1.5 s in the server between its read and its answer",
+        )
+        .devices(3)
+        .profile(Profile::LTE)
+        .workload(Workload::mixed(40).every(Duration::from_millis(700)));
+    for at in (3..=33).step_by(2) {
+        builder = builder.at(secs(at), Fault::stall_server_at_pull_read(Duration::from_millis(1_500)));
+    }
+    builder.duration(secs(40)).build()
+}
+
+/// From 3 to 33 s, a third of the pushes reach the server twice at once, as from a proxy
+/// that retries a request it believes lost while the first is still being handled. Counters
+/// are incremented often, so that a write applied twice shows.
+pub fn pushes_arrive_twice_at_once() -> Scenario {
+    let mix = Mix { increment: 12, ..Mix::BALANCED };
+    Scenario::builder("pushes_arrive_twice_at_once")
+        .description("from 3 to 33 s, a third of the pushes reach the server twice at once (a proxy's retry)")
+        .devices(3)
+        .profile(Profile::LTE)
+        .workload(Workload::mixed(30).mix(mix).every(secs(1)))
+        .at(secs(3), Fault::duplicate_pushes(333))
+        .at(secs(33), Fault::HttpCalm)
+        .duration(secs(40))
+        .build()
 }
 
 /// The server refuses everything for a while, then rate-limits, then refuses a share.

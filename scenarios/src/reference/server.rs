@@ -46,7 +46,7 @@ impl syncsim::Server for ReferenceServer {
             tombstone_horizon: true,
             push_path: Some(protocol::PUSH_PATH),
             pull_path: Some(protocol::PULL_PATH),
-            steps: vec![Step::PushCommitted],
+            steps: vec![Step::PushCommitted, Step::PullRead],
         }
     }
 
@@ -66,13 +66,14 @@ impl syncsim::Server for ReferenceServer {
     }
 }
 
-/// Reports the reference server's steps to the harness, which may crash it at one.
+/// Reports the reference server's steps to the harness, which may crash or stall it at one.
 struct StepsHook(ServerSteps);
 
 impl ServerHook for StepsHook {
     fn reached(&self, step: ServerStep) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         let step = match step {
             ServerStep::PushCommitted => Step::PushCommitted,
+            ServerStep::PullRead => Step::PullRead,
         };
         Box::pin(self.0.reached(step))
     }

@@ -78,10 +78,12 @@ mod is_caught {
     mutant!(fresh_key_per_retry);
     mutant!(idempotency_ignored);
     mutant!(idempotency_recorded_after_commit);
+    mutant!(idempotency_checked_apart);
     mutant!(dequeue_before_ack);
     mutant!(cursor_saved_before_page);
     mutant!(cursor_by_timestamp);
     mutant!(versions_from_server_clock);
+    mutant!(pull_cursor_read_apart);
     mutant!(hard_deletes);
     mutant!(pull_skips_tombstones);
     mutant!(last_write_wins_by_device_clock);
@@ -172,4 +174,21 @@ fn only_with_faults(name: &str, picked: impl Fn(&syncsim::Fault) -> bool) {
 #[test]
 fn idempotency_recorded_after_commit_is_caught_only_by_a_crash_right_after_a_commit() {
     only_with_faults("idempotency_recorded_after_commit", |fault| matches!(fault, syncsim::Fault::ServerCrashAt(..)));
+}
+
+/// What catches `idempotency_checked_apart` is a push arriving twice at once: the same
+/// scenario without its duplicated pushes passes on every seed that caught it.
+#[test]
+fn idempotency_checked_apart_is_caught_only_by_a_push_arriving_twice_at_once() {
+    use syncsim::net::HttpFault;
+    only_with_faults("idempotency_checked_apart", |fault| {
+        matches!(fault, syncsim::Fault::Http(HttpFault::Duplicate, ..) | syncsim::Fault::HttpCalm)
+    });
+}
+
+/// What catches `pull_cursor_read_apart` is a pull stalled inside the server while pushes
+/// commit: the same scenario without the stalls passes on every seed that caught it.
+#[test]
+fn pull_cursor_read_apart_is_caught_only_by_a_pull_stalled_in_the_server() {
+    only_with_faults("pull_cursor_read_apart", |fault| matches!(fault, syncsim::Fault::ServerStallAt(..)));
 }

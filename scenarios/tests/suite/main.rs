@@ -200,6 +200,40 @@ passes!(device_offline_longer_than_the_tombstone_horizon_resurrects_nothing: dev
 passes!(server_clock_steps_back_lose_no_change: server_clock_steps_back);
 passes!(answer_lost_then_deleted_and_purged_resurrects_nothing: answer_lost_then_deleted_and_purged);
 
+/// The stalls are reached, and pushes reach the server while a pull waits in it.
+#[test]
+fn server_stalls_while_answering_a_pull_lose_no_change() {
+    let scenario = suite::server_stalls_while_answering_a_pull();
+    sweep(&scenario);
+    let history = history_of(&scenario);
+    let stalled_at = |e: &syncsim::history::Event| {
+        let stall = matches!(&e.kind, EventKind::Note { text } if text.starts_with("a request stalls at pull_read"));
+        (e.host == syncsim::net::SERVER && stall).then_some(e.t_ms)
+    };
+    let stalls: Vec<u64> = history.events.iter().filter_map(stalled_at).collect();
+    assert!(stalls.len() >= 10, "most of the 16 stalls are reached: {stalls:?}");
+    let pushed_meanwhile = history
+        .events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Request { path } if path == protocol::PUSH_PATH))
+        .filter(|e| stalls.iter().any(|t| (*t..*t + 1_500).contains(&e.t_ms)))
+        .count();
+    assert!(pushed_meanwhile >= 3, "pushes reach the server during the stalls: {pushed_meanwhile}");
+}
+
+/// Pushes do reach the server twice at once, and each write is applied once.
+#[test]
+fn pushes_arrive_twice_at_once_apply_once() {
+    let scenario = suite::pushes_arrive_twice_at_once();
+    sweep(&scenario);
+    let duplicated = history_of(&scenario)
+        .events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Edge { fault, path } if fault == "duplicate" && path == protocol::PUSH_PATH))
+        .count();
+    assert!(duplicated >= 5, "pushes are sent twice: {duplicated}");
+}
+
 /// Two thousand operations per run: a quarter of the seeds of the others.
 #[test]
 fn long_offline_with_thousands_of_queued_mutations_drains() {

@@ -106,9 +106,12 @@ impl<C: Client, S: Server> Runs<'_, C, S> {
             // not own.
             use crate::fuzz::Event;
             case.plan.away = None;
-            case.plan
-                .events
-                .retain(|(_, event)| !matches!(event, Event::ServerClockStep { .. } | Event::ServerCrashAfterCommit));
+            case.plan.events.retain(|(_, event)| {
+                !matches!(
+                    event,
+                    Event::ServerClockStep { .. } | Event::ServerCrashAfterCommit | Event::ServerStall { .. }
+                )
+            });
         }
         case
     }

@@ -6,7 +6,6 @@ use crate::net::{Link, Paced, Way};
 use crate::serve::edge::{Answer, NextHop};
 use axum::body::Body;
 use http::Request;
-use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::io;
 use std::net::SocketAddr;
@@ -23,7 +22,7 @@ pub(super) struct Upstream {
 
 impl NextHop for Upstream {
     /// A server that cannot be reached, or that cuts the connection, cuts the device's.
-    async fn call(&self, request: Request<Incoming>) -> Answer {
+    async fn call(&self, request: Request<Body>) -> Answer {
         let stream = TcpStream::connect(self.addr).await?;
         stream.set_nodelay(true)?;
         let io =
