@@ -57,6 +57,8 @@ pub(crate) struct DeviceShared {
     pub(crate) kill_requested: Cell<Option<(Step, Duration)>>,
     /// Crashed by the schedule: stays down until the schedule bounces it.
     pub(crate) down_by_schedule: Cell<bool>,
+    /// Set by [`crate::Fault::SecondRound`]: a second round starts this long into the next.
+    pub(crate) second_round: Cell<Option<Duration>>,
     /// Background sync budget, when the app is in the background.
     pub(crate) budget: Cell<Option<Duration>>,
     /// Final phase: start of the last idle round.
@@ -103,6 +105,7 @@ impl DeviceShared {
             kill_at: Cell::new(None),
             kill_requested: Cell::new(None),
             down_by_schedule: Cell::new(false),
+            second_round: Cell::new(None),
             budget: Cell::new(None),
             idle_since: Cell::new(None),
             snapshot_taken: Cell::new(false),
@@ -349,8 +352,25 @@ async fn final_sync<H: Handle>(app: Rc<H>, device: Rc<DeviceShared>, run: Rc<Run
     }
 }
 
-/// One recorded sync round, cut at the background budget; then a read of what it shows.
+/// One recorded sync round (two at once, when a second round is due: the first's outcome
+/// is this one's), cut at the background budget; then a read of what it shows.
 async fn round<H: Handle>(app: &H, device: &DeviceShared, run: &Run) -> Option<SyncOutcome> {
+    let outcome = match device.second_round.take() {
+        Some(after) => {
+            let second = async {
+                tokio::time::sleep(after).await;
+                recorded_round(app, device, run).await
+            };
+            tokio::join!(recorded_round(app, device, run), second).0
+        }
+        None => recorded_round(app, device, run).await,
+    };
+    read(app, device, run).await;
+    outcome
+}
+
+/// One sync round, recorded from its start to its outcome.
+async fn recorded_round<H: Handle>(app: &H, device: &DeviceShared, run: &Run) -> Option<SyncOutcome> {
     let round = device.rounds.get() + 1;
     device.rounds.set(round);
     device.round.set(Some(round));
@@ -362,7 +382,7 @@ async fn round<H: Handle>(app: &H, device: &DeviceShared, run: &Run) -> Option<S
     };
     device.round.set(None);
     device.step.set(None);
-    let outcome = match result {
+    match result {
         Ok(Ok(outcome)) => {
             run.record(&device.host, EventKind::SyncOk { round, outcome: outcome.clone() });
             Some(outcome)
@@ -375,9 +395,7 @@ async fn round<H: Handle>(app: &H, device: &DeviceShared, run: &Run) -> Option<S
             run.record(&device.host, EventKind::SyncCut { round, reason: "background budget".into() });
             None
         }
-    };
-    read(app, device, run).await;
-    outcome
+    }
 }
 
 /// Records what the device shows now, when the app can say.

@@ -28,6 +28,9 @@ pub(crate) fn apply_page(
     for record in &page.changes {
         if config.bugged(Bug::PullOverwritesPendingEdits) {
             tx.store_as_is(record)?;
+        } else if config.bugged(Bug::RoundsOverlap) {
+            // The rounds-overlap mutant takes a pulled row as the truth, whatever it holds.
+            tx.recompute(record.entity, &record.id, Some(record.clone()), record.updated_at_ms)?;
         } else {
             store_server_record(tx, record, config)?;
         }

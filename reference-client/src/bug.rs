@@ -56,4 +56,11 @@ pub enum Bug {
     /// queue of pending writes only when the next sync round starts: until then, what the
     /// user wrote before the app was killed is gone from the screen (reads go backwards).
     ViewRestoredAtOpen,
+    /// A sync round does not wait for one under way: a second round (a background task
+    /// started during a foreground sync) runs beside it on a connection of its own. And, as
+    /// many clients do, a pulled row is stored as the truth, whatever version the device
+    /// holds: harmless while rounds take turns (a page never carries an older version than
+    /// the pages before it), wrong when an overlapping round's older page lands after a
+    /// newer one.
+    RoundsOverlap,
 }

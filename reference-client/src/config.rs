@@ -53,6 +53,17 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// A transport to the server as this configuration says, with no connection open yet.
+    pub(crate) fn transport(&self) -> crate::transport::Transport {
+        crate::transport::Transport::new(
+            self.connector.clone(),
+            self.token.clone(),
+            self.protocol_version,
+            self.timeouts,
+            self.gzip,
+        )
+    }
+
     /// A configuration with the defaults above.
     pub fn new(data_dir: impl Into<PathBuf>, device: &str, token: &str, connector: Rc<dyn Connector>) -> Self {
         let seed =

@@ -7,14 +7,14 @@ use crate::error::Result;
 use crate::hook::SyncStep;
 use crate::queue::{QueueEntry, QueueStatus};
 use crate::report::{PushTally, SyncReport};
-use crate::transport::TransportError;
+use crate::transport::{Transport, TransportError};
 use http::Method;
 use protocol::{Entity, PullResponse, PushRequest, PushResponse, PULL_PATH, PUSH_PATH};
 use std::collections::BTreeSet;
 
-pub(crate) async fn sync_round(inner: &Inner) -> Result<SyncReport> {
+/// One round over `transport`, which the caller holds for the whole round.
+pub(crate) async fn sync_round(inner: &Inner, transport: &mut Transport) -> Result<SyncReport> {
     let started = tokio::time::Instant::now(); // tokio time, allowed: virtual in the simulation, not the wall clock
-    let mut transport = inner.transport.lock().await;
     let (sent0, received0) = (transport.counters.sent(), transport.counters.received());
     let mut report = SyncReport::default();
     if inner.config.bugged(Bug::ViewRestoredAtOpen) {
@@ -22,9 +22,9 @@ pub(crate) async fn sync_round(inner: &Inner) -> Result<SyncReport> {
     }
     let outcome = async {
         for entity in Entity::ALL {
-            pull_entity(inner, &mut transport, entity, &mut report).await?;
+            pull_entity(inner, transport, entity, &mut report).await?;
         }
-        push_queue(inner, &mut transport, &mut report).await
+        push_queue(inner, transport, &mut report).await
     }
     .await;
     report.bytes_sent = transport.counters.sent() - sent0;

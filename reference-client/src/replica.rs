@@ -113,13 +113,7 @@ impl Replica {
         tx.commit()?;
         tracing::debug!(device = %config.device, boots, schema = store.schema(), "app opened");
         let rng = SmallRng::seed_from_u64(config.seed ^ boots.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let transport = Transport::new(
-            config.connector.clone(),
-            config.token.clone(),
-            config.protocol_version,
-            config.timeouts,
-            config.gzip,
-        );
+        let transport = config.transport();
         let inner = Inner {
             store: RefCell::new(store),
             transport: tokio::sync::Mutex::new(transport),
@@ -220,15 +214,33 @@ impl Replica {
 
     /// Runs one sync round: pull every entity, then push the queue.
     ///
-    /// After the server refused a round (a 5xx, or a 429 with its `Retry-After`), the next
-    /// round first waits out the backoff ([`Replica::retry_at`]), whoever asks for it.
+    /// One round at a time: a round asked for while another is under way (a background
+    /// task during a foreground sync) waits for it. After the server refused a round (a
+    /// 5xx, or a 429 with its `Retry-After`), the next round first waits out the backoff
+    /// ([`Replica::retry_at`]), whoever asks for it, and a round that waited for another
+    /// waits out the backoff that one left.
     pub async fn sync(&self) -> Result<SyncReport> {
+        let (mut own, mut locked);
+        let transport: &mut Transport = match self.inner.transport.try_lock() {
+            Err(_) if self.inner.config.bugged(Bug::RoundsOverlap) => {
+                own = self.inner.config.transport();
+                &mut own
+            }
+            Ok(guard) => {
+                locked = guard;
+                &mut locked
+            }
+            Err(_) => {
+                locked = self.inner.transport.lock().await;
+                &mut locked
+            }
+        };
         if let Some(at) = self.retry_at().filter(|_| !self.inner.config.bugged(Bug::RetryWithoutBackoff)) {
             tokio::time::sleep_until(at).await;
         }
         self.inner.run.borrow_mut().syncing = true;
         let started_at_ms = self.inner.config.clock.now_ms();
-        let result = sync_round(&self.inner).await;
+        let result = sync_round(&self.inner, transport).await;
         let finished_at_ms = self.inner.config.clock.now_ms();
         if let Err(e) = self.inner.store.borrow_mut().log_round(started_at_ms, finished_at_ms, &result) {
             tracing::warn!(error = %e, "sync round not logged");

@@ -326,6 +326,17 @@ pub const ALL: &[Mutant] = &[
         scenario: "kill_at_each_sync_step",
         plant: Plant::Client(ClientBug::ViewRestoredAtOpen),
     },
+    Mutant {
+        name: "rounds_overlap",
+        change: "a sync round does not wait for one under way: a second runs beside it on a connection of its own; \
+                 a pulled row is stored as the truth, whatever version the device holds",
+        imitates: "a foreground sync and a background task at once: a page read before the device's own write \
+                   committed lands after that write's answer, and the write vanishes from the screen (or a \
+                   deleted record comes back) until the next pull",
+        caught_by: "read your writes",
+        scenario: "two_sync_rounds_at_once",
+        plant: Plant::Client(ClientBug::RoundsOverlap),
+    },
 ];
 
 /// A bug planted in one of the reference server's dialects for a third-party client: caught

@@ -34,6 +34,7 @@ pub const VOCABULARY: &[(&str, &str)] = &[
     ),
     ("clock_jump, clock_set, clock_drift", "move a device's wall clock, or the server's (simulation only)"),
     ("battery_low, metered, background, foreground", "change a device's OS conditions"),
+    ("second_round", "start a second sync round on a device beside its next one, both under way at once"),
     ("upgrade", "install a later app version, which migrates the local database on its next open"),
     ("skip", "let idle days pass at once on every wall clock (simulation only)"),
 ];
@@ -190,6 +191,12 @@ pub enum Fault {
     ServerClock(ClockChange),
     /// Change devices' conditions.
     Condition(Target, ConditionChange),
+    /// Start a second sync round on devices this long after their next one starts, both
+    /// under way at once: a foreground sync and a background task, or a launch sync while
+    /// the scheduler's round runs. The app may serialize them or refuse the second; it must
+    /// lose and duplicate nothing. Live, the driver gets the second `sync` while the first
+    /// is unanswered.
+    SecondRound(Target, Duration),
     /// Upgrade devices' app to this version: the app is killed (if it runs), replaced, and
     /// restarted 1 s later on the same data directory, where it migrates its local
     /// database (the new version reaches the app as [`crate::DeviceEnv::app_version`]).
@@ -320,6 +327,9 @@ impl fmt::Display for Fault {
                 write!(f, "background {t}, sync budget {} ms", budget.as_millis())
             }
             Fault::Condition(t, ConditionChange::Foreground) => write!(f, "foreground {t}"),
+            Fault::SecondRound(t, after) => {
+                write!(f, "second round {t}, {} ms into its next sync round", after.as_millis())
+            }
             Fault::Skip(span) => {
                 write!(f, "skip {}: every wall clock jumps {} ms ahead", whole_units(*span), span.as_millis())
             }

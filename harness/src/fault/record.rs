@@ -141,6 +141,13 @@ pub enum FaultRecord {
         /// Whose app.
         target: String,
     },
+    /// A second sync round starts beside the next one.
+    SecondRound {
+        /// Whose app.
+        target: String,
+        /// How long after the next round's start the second starts, ms.
+        after_ms: u64,
+    },
     /// An app upgrade to `version`.
     Upgrade {
         /// Whose app.
@@ -194,6 +201,7 @@ impl From<&Fault> for FaultRecord {
                 FaultRecord::Background { target: target(t), budget_ms: ms(budget) }
             }
             Fault::Condition(t, ConditionChange::Foreground) => FaultRecord::Foreground { target: target(t) },
+            Fault::SecondRound(t, after) => FaultRecord::SecondRound { target: target(t), after_ms: ms(after) },
             Fault::Upgrade(t, version) => FaultRecord::Upgrade { target: target(t), version: *version },
             Fault::Skip(span) => FaultRecord::Skip { ms: ms(span) },
         }
@@ -246,6 +254,7 @@ mod tests {
             Fault::Condition(Target::All, ConditionChange::Metered(true)),
             Fault::Condition(Target::All, ConditionChange::Background(Duration::from_secs(1))),
             Fault::Condition(Target::All, ConditionChange::Foreground),
+            Fault::SecondRound(Target::All, Duration::ZERO),
             Fault::Upgrade(0.into(), 2),
             Fault::skip(Duration::from_secs(1)),
         ];

@@ -165,6 +165,9 @@ fn fault_rust(fault: &Fault, uses: &mut BTreeSet<&'static str>) -> String {
         Fault::HttpCalm => "Fault::HttpCalm".to_owned(),
         Fault::Clock(Target::Device(i), ClockChange::Jump(by)) => format!("Fault::clock_jump({i}, {by})"),
         Fault::ServerClock(ClockChange::Jump(by)) => format!("Fault::server_clock_jump({by})"),
+        Fault::SecondRound(Target::Device(i), after) => {
+            format!("Fault::SecondRound({i}.into(), {})", duration_rust(*after))
+        }
         Fault::Upgrade(Target::Device(i), version) => format!("Fault::Upgrade({i}.into(), {version})"),
         Fault::Profile(Target::Device(i), profile) => {
             format!("Fault::Profile({i}.into(), {})", profile_rust(profile, uses))

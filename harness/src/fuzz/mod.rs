@@ -83,6 +83,9 @@ pub enum Event {
     /// The server's clock steps by `ms` (negative: backwards; an NTP step, a failover to a
     /// node that is behind). Simulation only: a live case leaves it out.
     ServerClockStep { ms: i64 },
+    /// For `for_ms`, every second, a second sync round starts on device `device` `after_ms`
+    /// into its next one.
+    SecondRounds { device: usize, after_ms: u64, for_ms: u64 },
     /// Device `device`'s app is upgraded to the next version, if it is not the latest.
     Upgrade { device: usize },
 }
@@ -206,6 +209,8 @@ fn event(devices: usize) -> impl Strategy<Value = Event> {
         1 => (100u32..=900, 1_000u64..=10_000).prop_map(|(permille, for_ms)| Event::ServerErrors { permille, for_ms }),
         1 => (device.clone(), -3_600_000i64..=3_600_000).prop_map(|(device, ms)| Event::ClockJump { device, ms }),
         1 => (-3_600_000i64..=600_000).prop_map(|ms| Event::ServerClockStep { ms }),
+        1 => (device.clone(), 0u64..=500, 2_000u64..=15_000)
+            .prop_map(|(device, after_ms, for_ms)| Event::SecondRounds { device, after_ms, for_ms }),
         1 => device.prop_map(|device| Event::Upgrade { device }),
     ]
 }
@@ -311,6 +316,9 @@ impl Plan {
                 ],
                 Event::ClockJump { device, ms: by } => vec![(at, Fault::clock_jump(device, by))],
                 Event::ServerClockStep { ms: by } => vec![(at, Fault::server_clock_jump(by))],
+                Event::SecondRounds { device, after_ms, for_ms } => (0..=for_ms / 1_000)
+                    .map(|k| (until(k * 1_000), Fault::SecondRound(device.into(), ms(after_ms))))
+                    .collect(),
                 Event::Upgrade { device } if running[device] < latest => {
                     running[device] += 1;
                     vec![(at, Fault::Upgrade(device.into(), running[device]))]
@@ -462,6 +470,7 @@ impl Event {
             | Event::KillAt { device, .. }
             | Event::Kill { device, .. }
             | Event::ClockJump { device, .. }
+            | Event::SecondRounds { device, .. }
             | Event::Upgrade { device } => Some(device),
             Event::ServerRestart { .. }
             | Event::ServerCrashAfterCommit
@@ -496,6 +505,10 @@ impl fmt::Display for Event {
             }
             Event::ClockJump { device, ms } => write!(f, "device{device}'s clock jumps {ms:+} ms"),
             Event::ServerClockStep { ms } => write!(f, "the server's clock steps {ms:+} ms"),
+            Event::SecondRounds { device, after_ms, for_ms } => write!(
+                f,
+                "for {for_ms} ms, every second, a second sync round starts on device{device} {after_ms} ms into its next one"
+            ),
             Event::Upgrade { device } => write!(f, "device{device}'s app is upgraded to its next version"),
         }
     }

@@ -68,9 +68,9 @@ pub(super) fn classify(fault: &FaultRecord) -> (Scope, Effect) {
         }
         FaultRecord::Http { fault, route, permille } => (Scope::Server, http(fault, route, *permille)),
         FaultRecord::HttpCalm => (Scope::Server, Effect::End("http:".into())),
-        FaultRecord::KillAt { target, .. } | FaultRecord::StallAt { target, .. } => {
-            (scope(target), Effect::Mark("arm"))
-        }
+        FaultRecord::KillAt { target, .. }
+        | FaultRecord::StallAt { target, .. }
+        | FaultRecord::SecondRound { target, .. } => (scope(target), Effect::Mark("arm")),
         FaultRecord::RandomKills { target, .. } => {
             (scope(target), start("random_kills", "random_kills", "random kills".into()))
         }
@@ -176,6 +176,7 @@ mod tests {
             (Fault::crash_server_at(Step::PushCommitted), Scope::Server, "arm"),
             (Fault::stall_server_at_pull_read(Duration::from_millis(1_500)), Scope::Server, "arm"),
             (Fault::duplicate_pushes(333), Scope::Server, "http"),
+            (Fault::SecondRound(Target::Device(1), Duration::ZERO), device1(), "arm"),
             (
                 Fault::RandomKills(Target::All, Duration::from_secs(9), Duration::from_secs(2)),
                 Scope::Devices,

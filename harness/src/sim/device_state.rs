@@ -1,5 +1,5 @@
 //! Faults of a host's own state: a device's wall clock and OS conditions (battery, metered
-//! network, background budget), and the server's wall clock.
+//! network, background budget, a second sync round), and the server's wall clock.
 
 use super::backend::Backend;
 use super::driver::Driver;
@@ -40,6 +40,9 @@ impl<B: Backend> Driver<'_, B> {
                     }
                     d.conditions.set(condition);
                 }
+            }
+            Fault::SecondRound(target, after) => {
+                target.indexes(count).into_iter().for_each(|i| self.devices[i].second_round.set(Some(*after)));
             }
             other => unreachable!("{other} is not a change of a host's state"),
         }

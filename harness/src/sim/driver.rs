@@ -104,6 +104,7 @@ impl<'a, B: Backend> Driver<'a, B> {
         for i in 0..self.devices.len() {
             let d = &self.devices[i];
             d.kill_at.set(None);
+            d.second_round.set(None);
             d.kill_requested.set(None);
             d.reset_condition();
             self.backend.repair(i, Ways::Both);
@@ -166,7 +167,9 @@ impl<'a, B: Backend> Driver<'a, B> {
             | Fault::ServerStallAt(..)
             | Fault::RandomKills(..)
             | Fault::Upgrade(..) => self.lifecycle(fault),
-            Fault::Clock(..) | Fault::ServerClock(_) | Fault::Condition(..) => self.device_state(fault),
+            Fault::Clock(..) | Fault::ServerClock(_) | Fault::Condition(..) | Fault::SecondRound(..) => {
+                self.device_state(fault)
+            }
             Fault::Skip(span) => self.skip(*span),
         }
     }

@@ -1,10 +1,25 @@
-//! Scenarios about the device: kills at sync steps, clocks.
+//! Scenarios about the device: kills at sync steps, two sync rounds at once, clocks.
 
 use super::secs;
 use crate::fault::ConditionChange;
 use crate::{Fault, Profile, Scenario, Step, Workload};
 use protocol::{Strategies, Strategy};
 use std::time::Duration;
+
+/// Every second a second sync round starts on each device beside its next one (a
+/// foreground sync and a background task at once), while four users write often: each
+/// round downloads what the others wrote as the device's own writes are acknowledged.
+pub fn two_sync_rounds_at_once() -> Scenario {
+    let mut builder = Scenario::builder("two_sync_rounds_at_once")
+        .description("from 2 to 34 s, every second, each device's next sync round runs beside a second one")
+        .devices(4)
+        .profile(Profile::LTE)
+        .workload(Workload::mixed(80).every(Duration::from_millis(400)));
+    for at in 2..=34 {
+        builder = builder.at(secs(at), Fault::SecondRound(crate::fault::devices(), Duration::ZERO));
+    }
+    builder.duration(secs(40)).build()
+}
 
 /// The app is killed at every named sync step in turn, and restarted on its data.
 pub fn kill_at_each_sync_step() -> Scenario {

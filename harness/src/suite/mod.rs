@@ -43,6 +43,7 @@ pub fn all() -> Vec<Scenario> {
         slow_networks(),
         network_cut_during_a_push(),
         kill_at_each_sync_step(),
+        two_sync_rounds_at_once(),
         same_record_edited_on_two_devices_offline(),
         edits_on_both_sides_of_a_partition(),
         concurrent_edits_under_server_wins(),

@@ -223,6 +223,25 @@ async fn server_errors_count_as_retries_until_the_mutation_fails_and_is_surfaced
     assert!(server.visible("alice").contains_key(&(PROJECT, project)), "retrying the failed write delivers it");
 }
 
+/// Two rounds asked for at once (a background task during a foreground sync) take turns,
+/// and the second waits out the backoff the first left when the server refused it: before
+/// the fix, the second checked the backoff before it waited for the first, and sent its
+/// requests the moment the first was refused.
+#[tokio::test]
+async fn a_round_asked_for_during_another_waits_for_it_and_for_its_backoff() {
+    let server = TestServer::with_users(ServerConfig::default()).await;
+    let dir = TempDir::new().unwrap();
+    let phone = Replica::open(server.config(&dir, "phone", "a1")).unwrap();
+    phone.create(PROJECT, Changes::new().set("name", "Twice")).unwrap();
+    server.push_unavailable.store(true, std::sync::atomic::Ordering::SeqCst);
+    let started = tokio::time::Instant::now();
+    let (first, second) = tokio::join!(phone.sync(), phone.sync());
+    let (first, second) = (first.expect_err("the server is down"), second.expect_err("still down"));
+    assert!(first.to_string().contains("503") && second.to_string().contains("503"), "{first}; {second}");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(400), "the second round waited out the first's backoff: {took:?}");
+}
+
 /// A write the server keeps answering "not yet" fails at the retry limit, and from then on
 /// is not shown, like a write the server refused outright. Here its parent project never
 /// arrives: another device deleted it and the purge forgot it.

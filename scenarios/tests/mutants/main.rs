@@ -103,6 +103,7 @@ mod is_caught {
     mutant!(replayed_answer_trusted);
     mutant!(failed_mutation_dropped);
     mutant!(view_restored_at_open);
+    mutant!(rounds_overlap);
 }
 
 /// What catches `view_restored_at_open` is the read the harness records as an app comes
@@ -191,4 +192,11 @@ fn idempotency_checked_apart_is_caught_only_by_a_push_arriving_twice_at_once() {
 #[test]
 fn pull_cursor_read_apart_is_caught_only_by_a_pull_stalled_in_the_server() {
     only_with_faults("pull_cursor_read_apart", |fault| matches!(fault, syncsim::Fault::ServerStallAt(..)));
+}
+
+/// What catches `rounds_overlap` is a second sync round started beside one under way: the
+/// same scenario with every round taking its turn passes on every seed that caught it.
+#[test]
+fn rounds_overlap_is_caught_only_by_two_rounds_at_once() {
+    only_with_faults("rounds_overlap", |fault| matches!(fault, syncsim::Fault::SecondRound(..)));
 }

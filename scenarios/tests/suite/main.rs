@@ -200,6 +200,29 @@ passes!(device_offline_longer_than_the_tombstone_horizon_resurrects_nothing: dev
 passes!(server_clock_steps_back_lose_no_change: server_clock_steps_back);
 passes!(answer_lost_then_deleted_and_purged_resurrects_nothing: answer_lost_then_deleted_and_purged);
 
+/// Rounds do run two at once on a device, and nothing is lost or shown twice.
+#[test]
+fn two_sync_rounds_at_once_lose_nothing() {
+    let scenario = suite::two_sync_rounds_at_once();
+    sweep(&scenario);
+    let history = history_of(&scenario);
+    let mut open = std::collections::BTreeMap::<&str, usize>::new();
+    let mut overlapped = 0;
+    for event in &history.events {
+        let under_way = open.entry(event.host.as_str()).or_default();
+        match event.kind {
+            EventKind::SyncStart { .. } => {
+                overlapped += usize::from(*under_way > 0);
+                *under_way += 1;
+            }
+            EventKind::SyncOk { .. } | EventKind::SyncFail { .. } | EventKind::SyncCut { .. } => *under_way -= 1,
+            EventKind::Kill { .. } | EventKind::Restart => *under_way = 0,
+            _ => {}
+        }
+    }
+    assert!(overlapped >= 20, "rounds start while another of the device is under way: {overlapped}");
+}
+
 /// The stalls are reached, and pushes reach the server while a pull waits in it.
 #[test]
 fn server_stalls_while_answering_a_pull_lose_no_change() {
