@@ -73,6 +73,9 @@ pub struct ServerCapabilities {
     /// ([`Step::PushCommitted`], [`Step::PullRead`]), so that a scenario can crash or stall
     /// it there.
     pub steps: Vec<Step>,
+    /// It refuses every write of a field that [`crate::ServerEnv::rules`] says it no longer
+    /// accepts, so that a scenario can change a validation rule while it runs.
+    pub rules: bool,
 }
 
 impl Default for ServerCapabilities {
@@ -86,6 +89,7 @@ impl Default for ServerCapabilities {
             push_path: None,
             pull_path: None,
             steps: Vec::new(),
+            rules: false,
         }
     }
 }
@@ -124,6 +128,7 @@ impl Capabilities {
                 push_path: Some(protocol::PUSH_PATH),
                 pull_path: Some(protocol::PULL_PATH),
                 steps: vec![Step::PushCommitted, Step::PullRead],
+                rules: true,
             },
             latest_app_version: latest,
         }
@@ -163,6 +168,7 @@ impl Capabilities {
             Requirement::ServerStep(step) if !self.server.steps.contains(step) => {
                 missing("server", &format!("the step {}", step.name()))
             }
+            Requirement::ServerRules if !self.server.rules => missing("server", "validation rules a scenario changes"),
             _ => None,
         }
     }
@@ -189,6 +195,8 @@ pub enum Requirement {
     PullPath,
     /// A step of the server's the scenario crashes it at.
     ServerStep(Step),
+    /// Validation rules the scenario changes while the server runs.
+    ServerRules,
 }
 
 impl fmt::Display for Requirement {
@@ -203,6 +211,7 @@ impl fmt::Display for Requirement {
             Requirement::PushPath => f.write_str("faults on pushes alone"),
             Requirement::PullPath => f.write_str("faults on pulls alone"),
             Requirement::ServerStep(step) => write!(f, "the server step {}", step.name()),
+            Requirement::ServerRules => f.write_str("validation rules changed while the server runs"),
         }
     }
 }

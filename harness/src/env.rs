@@ -5,6 +5,7 @@ use crate::net::DeviceConnector;
 use crate::step::Step;
 use protocol::Strategies;
 use std::cell::Cell;
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -99,6 +100,34 @@ impl ServerSteps {
 impl std::fmt::Debug for ServerSteps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(if self.0.is_some() { "ServerSteps(reported)" } else { "ServerSteps(unreported)" })
+    }
+}
+
+/// Validation rules a scenario changes while the server runs ([`crate::Fault::RefuseField`]):
+/// the fields the server no longer accepts. Shared by the driver and the server's handlers
+/// (which must be `Send`, hence the lock). Default: every field accepted.
+#[derive(Clone, Default)]
+pub struct ServerRules(Arc<Mutex<BTreeSet<String>>>);
+
+impl ServerRules {
+    /// Why a write of `fields` must be refused, if a rule refuses one of them: the first
+    /// field the server no longer accepts, in words for the 4xx that refuses the write.
+    pub fn refused<'f>(&self, fields: impl IntoIterator<Item = &'f str>) -> Option<String> {
+        let refused = self.0.lock().expect("the rules' lock is never poisoned");
+        let field = fields.into_iter().find(|field| refused.contains(*field))?;
+        Some(format!("the field {field:?} is no longer accepted"))
+    }
+
+    /// From now on, `field` is refused.
+    pub(crate) fn refuse(&self, field: &str) {
+        self.0.lock().expect("the rules' lock is never poisoned").insert(field.to_owned());
+    }
+}
+
+impl std::fmt::Debug for ServerRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let refused = self.0.lock().expect("the rules' lock is never poisoned");
+        f.debug_struct("ServerRules").field("refused", &*refused).finish()
     }
 }
 
@@ -203,4 +232,7 @@ pub struct ServerEnv {
     pub seed: u64,
     /// Where to report the points of its handling it reaches (see [`ServerSteps`]).
     pub steps: ServerSteps,
+    /// The fields a scenario has made the server refuse (see [`ServerRules`]): a server that
+    /// declares [`crate::ServerCapabilities::rules`] refuses every write of one.
+    pub rules: ServerRules,
 }

@@ -93,7 +93,7 @@ pub mod trace;
 pub mod workload;
 
 pub use capability::{Capabilities, ClientCapabilities, ServerCapabilities};
-pub use env::{DeviceEnv, ServerEnv, ServerSteps};
+pub use env::{DeviceEnv, ServerEnv, ServerRules, ServerSteps};
 pub use error::{Error, Result};
 pub use fault::Fault;
 pub use implementation::{App, BoxError, Client, Server};

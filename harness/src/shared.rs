@@ -40,6 +40,8 @@ pub(crate) struct Run {
     timebase: Timebase,
     /// A crash armed at a step of the server's, and the one a reached step asks for.
     pub(crate) server_arm: std::sync::Arc<crate::env::ServerArm>,
+    /// The fields the scenario has made the server refuse.
+    pub(crate) server_rules: crate::env::ServerRules,
 }
 
 impl Run {
@@ -57,6 +59,7 @@ impl Run {
             skipped: Notify::new(),
             timebase: Timebase::Simulated,
             server_arm: std::sync::Arc::default(),
+            server_rules: crate::env::ServerRules::default(),
         }
     }
 

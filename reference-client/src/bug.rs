@@ -56,6 +56,10 @@ pub enum Bug {
     /// queue of pending writes only when the next sync round starts: until then, what the
     /// user wrote before the app was killed is gone from the screen (reads go backwards).
     ViewRestoredAtOpen,
+    /// A push the server refuses (a 4xx: a write it will never accept) fails the round and
+    /// is sent again as it is at the next one, like a network error: the refused write, and
+    /// every write queued behind it, never reach the server.
+    RefusedPushRetried,
     /// A sync round does not wait for one under way: a second round (a background task
     /// started during a foreground sync) runs beside it on a connection of its own. And, as
     /// many clients do, a pulled row is stored as the truth, whatever version the device

@@ -128,6 +128,9 @@ async fn push_queue(inner: &Inner, transport: &mut crate::transport::Transport, 
         inner.reached(SyncStep::PushStarting { keys: keys.clone() }).await;
         let body = match transport.request(Method::POST, PUSH_PATH, Some(json)).await {
             Ok(body) => body,
+            Err(e @ TransportError::Refused { .. }) if inner.config.bugged(Bug::RefusedPushRetried) => {
+                return Err(e.into());
+            }
             Err(TransportError::Refused { status, body }) => {
                 tracing::warn!(%status, %body, batch = batch.len(), "push refused");
                 if batch.len() > 1 {
@@ -203,6 +206,8 @@ fn fail(inner: &Inner, entry: &QueueEntry, message: &str) -> Result<()> {
     } else {
         tx.set_status(&entry.key, QueueStatus::Failed, Some(message))?;
     }
+    // The server will never apply it: what was chained after it goes on its own.
+    tx.rebase_after(&entry.key, None)?;
     let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
     tx.recompute(entry.entity, &entry.record_id, server, inner.config.clock.now_ms())?;
     tx.commit()
@@ -213,6 +218,7 @@ fn count_retries(inner: &Inner, batch: &[QueueEntry], message: &str) -> Result<(
     let tx = store.transaction()?;
     for entry in batch {
         if tx.count_retry(&entry.key, message, inner.config.max_retries)? {
+            tx.rebase_after(&entry.key, None)?;
             let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
             tx.recompute(entry.entity, &entry.record_id, server, inner.config.clock.now_ms())?;
         }

@@ -1,6 +1,6 @@
 //! What a server is configured with.
 
-use protocol::{Clock, Strategies, SystemClock};
+use protocol::{Clock, Mutation, Strategies, SystemClock};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -24,6 +24,10 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// How the WatermelonDB dialect's pulls classify live records. Default: `updated` only.
     pub watermelon_split: Split,
+    /// Validation of the deployment's own, beyond the protocol's: a push with a mutation it
+    /// refuses is refused whole (422), and changes nothing. A test harness changes it while
+    /// the server runs. Default: none.
+    pub validator: Option<Arc<dyn Validator>>,
     /// Sees the named points of the server's handling as they are reached, so that a test
     /// harness can crash or stall the server exactly there. Default: none.
     pub hook: Option<Arc<dyn ServerHook>>,
@@ -44,6 +48,12 @@ pub enum ServerStep {
     PullRead,
 }
 
+/// Validation a deployment adds to the protocol's own ([`ServerConfig::validator`]).
+pub trait Validator: Send + Sync {
+    /// Why the server refuses `mutation`, if it does: the 422's message.
+    fn refuses(&self, mutation: &Mutation) -> Option<String>;
+}
+
 /// An observer of the server's steps: a test harness that crashes or stalls the server at one.
 pub trait ServerHook: Send + Sync {
     /// `step` is reached; the server goes on when the future completes.
@@ -58,6 +68,7 @@ impl Default for ServerConfig {
             tombstone_horizon: None,
             clock: Arc::new(SystemClock),
             watermelon_split: Split::default(),
+            validator: None,
             hook: None,
             #[cfg(feature = "mutants")]
             bug: None,

@@ -48,7 +48,7 @@ pub mod watermelon;
 pub use body::gzip;
 #[cfg(feature = "mutants")]
 pub use bug::Bug;
-pub use config::{ServerConfig, ServerHook, ServerStep};
+pub use config::{ServerConfig, ServerHook, ServerStep, Validator};
 pub use error::{Error, Result};
 pub use router::{app, app_with_shared_store};
 pub use serve::serve;

@@ -134,6 +134,14 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> 
         })
         .collect::<Result<Vec<Entity>>>()?;
     let config = &state.config;
+    if let Some(validator) = &config.validator {
+        for (i, m) in request.mutations.iter().enumerate() {
+            if let Some(why) = validator.refuses(m) {
+                let message = format!("mutations[{i}]: {why}");
+                return Err(Error::refused(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidValue, message));
+            }
+        }
+    }
     let now_ms = config.clock.now_ms();
     for (i, m) in request.mutations.iter().enumerate() {
         if let Some(why) = protocol::implausible(&m.hlc, now_ms) {

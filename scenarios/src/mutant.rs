@@ -327,6 +327,16 @@ pub const ALL: &[Mutant] = &[
         plant: Plant::Client(ClientBug::ViewRestoredAtOpen),
     },
     Mutant {
+        name: "refused_push_retried",
+        change: "the client sends a push the server refused (a 4xx) again as it is at the next round, like a \
+                 network error",
+        imitates: "a poison write after a server's validation changed: the queue is stuck behind it for ever, \
+                   every later write of the device with it",
+        caught_by: "no lost acknowledged writes",
+        scenario: "server_refuses_a_field_for_ever",
+        plant: Plant::Client(ClientBug::RefusedPushRetried),
+    },
+    Mutant {
         name: "rounds_overlap",
         change: "a sync round does not wait for one under way: a second runs beside it on a connection of its own; \
                  a pulled row is stored as the truth, whatever version the device holds",

@@ -33,6 +33,11 @@ pub const VOCABULARY: &[(&str, &str)] = &[
          a share",
     ),
     ("clock_jump, clock_set, clock_drift", "move a device's wall clock, or the server's (simulation only)"),
+    (
+        "refuse_field",
+        "the server stops accepting writes of a field: what devices have queued with it is refused for ever \
+         (simulation only)",
+    ),
     ("battery_low, metered, background, foreground", "change a device's OS conditions"),
     ("second_round", "start a second sync round on a device beside its next one, both under way at once"),
     ("upgrade", "install a later app version, which migrates the local database on its next open"),
@@ -189,6 +194,12 @@ pub enum Fault {
     /// what it reads as the time of day moves. The simulation alone can do this: a live
     /// server reads its machine's clock.
     ServerClock(ClockChange),
+    /// From now on the server refuses every write of this field, with a 4xx that says so
+    /// (a deploy that dropped the field or tightened its validation): what devices have
+    /// queued with it is refused for ever, and must be surfaced without holding up the
+    /// rest. The simulation alone can do this, with a server that declares
+    /// [`crate::ServerCapabilities::rules`].
+    RefuseField(&'static str),
     /// Change devices' conditions.
     Condition(Target, ConditionChange),
     /// Start a second sync round on devices this long after their next one starts, both
@@ -321,6 +332,7 @@ impl fmt::Display for Fault {
             Fault::ServerClock(ClockChange::Jump(ms)) => write!(f, "clock {SERVER} jumps {ms} ms"),
             Fault::ServerClock(ClockChange::Drift(ppm)) => write!(f, "clock {SERVER} drifts {ppm} ppm"),
             Fault::ServerClock(ClockChange::Set(ms)) => write!(f, "clock {SERVER} set to {ms} ms"),
+            Fault::RefuseField(field) => write!(f, "{SERVER} refuses every write of the field {field}"),
             Fault::Condition(t, ConditionChange::BatteryLow(low)) => write!(f, "battery {t} low={low}"),
             Fault::Condition(t, ConditionChange::Metered(on)) => write!(f, "metered {t} {on}"),
             Fault::Condition(t, ConditionChange::Background(budget)) => {

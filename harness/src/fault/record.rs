@@ -115,6 +115,11 @@ pub enum FaultRecord {
         /// The time it is set to, ms since the Unix epoch.
         ms: i64,
     },
+    /// The server refuses every write of `field` from now on.
+    RefuseField {
+        /// The field.
+        field: String,
+    },
     /// The battery is low (`on`) or not.
     BatteryLow {
         /// Whose battery.
@@ -193,6 +198,7 @@ impl From<&Fault> for FaultRecord {
             Fault::ServerClock(ClockChange::Jump(by)) => FaultRecord::ClockJump { target: SERVER.into(), ms: *by },
             Fault::ServerClock(ClockChange::Drift(ppm)) => FaultRecord::ClockDrift { target: SERVER.into(), ppm: *ppm },
             Fault::ServerClock(ClockChange::Set(to)) => FaultRecord::ClockSet { target: SERVER.into(), ms: *to },
+            Fault::RefuseField(field) => FaultRecord::RefuseField { field: (*field).to_owned() },
             Fault::Condition(t, ConditionChange::BatteryLow(on)) => {
                 FaultRecord::BatteryLow { target: target(t), on: *on }
             }
@@ -255,6 +261,7 @@ mod tests {
             Fault::Condition(Target::All, ConditionChange::Background(Duration::from_secs(1))),
             Fault::Condition(Target::All, ConditionChange::Foreground),
             Fault::SecondRound(Target::All, Duration::ZERO),
+            Fault::RefuseField("notes"),
             Fault::Upgrade(0.into(), 2),
             Fault::skip(Duration::from_secs(1)),
         ];

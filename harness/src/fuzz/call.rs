@@ -165,6 +165,7 @@ fn fault_rust(fault: &Fault, uses: &mut BTreeSet<&'static str>) -> String {
         Fault::HttpCalm => "Fault::HttpCalm".to_owned(),
         Fault::Clock(Target::Device(i), ClockChange::Jump(by)) => format!("Fault::clock_jump({i}, {by})"),
         Fault::ServerClock(ClockChange::Jump(by)) => format!("Fault::server_clock_jump({by})"),
+        Fault::RefuseField(field) => format!("Fault::RefuseField({field:?})"),
         Fault::SecondRound(Target::Device(i), after) => {
             format!("Fault::SecondRound({i}.into(), {})", duration_rust(*after))
         }

@@ -83,6 +83,10 @@ pub enum Event {
     /// The server's clock steps by `ms` (negative: backwards; an NTP step, a failover to a
     /// node that is behind). Simulation only: a live case leaves it out.
     ServerClockStep { ms: i64 },
+    /// The server stops accepting writes of the task field `notes`, for good: the edits
+    /// devices have queued with it are refused for ever. Simulation only: a live case leaves
+    /// it out.
+    RefuseNotes,
     /// For `for_ms`, every second, a second sync round starts on device `device` `after_ms`
     /// into its next one.
     SecondRounds { device: usize, after_ms: u64, for_ms: u64 },
@@ -211,6 +215,7 @@ fn event(devices: usize) -> impl Strategy<Value = Event> {
         1 => (-3_600_000i64..=600_000).prop_map(|ms| Event::ServerClockStep { ms }),
         1 => (device.clone(), 0u64..=500, 2_000u64..=15_000)
             .prop_map(|(device, after_ms, for_ms)| Event::SecondRounds { device, after_ms, for_ms }),
+        1 => Just(Event::RefuseNotes),
         1 => device.prop_map(|device| Event::Upgrade { device }),
     ]
 }
@@ -316,6 +321,8 @@ impl Plan {
                 ],
                 Event::ClockJump { device, ms: by } => vec![(at, Fault::clock_jump(device, by))],
                 Event::ServerClockStep { ms: by } => vec![(at, Fault::server_clock_jump(by))],
+                Event::RefuseNotes if capabilities.server.rules => vec![(at, Fault::RefuseField("notes"))],
+                Event::RefuseNotes => Vec::new(),
                 Event::SecondRounds { device, after_ms, for_ms } => (0..=for_ms / 1_000)
                     .map(|k| (until(k * 1_000), Fault::SecondRound(device.into(), ms(after_ms))))
                     .collect(),
@@ -478,7 +485,8 @@ impl Event {
             | Event::DuplicatePushes { .. }
             | Event::LosePushAnswers { .. }
             | Event::ServerErrors { .. }
-            | Event::ServerClockStep { .. } => None,
+            | Event::ServerClockStep { .. }
+            | Event::RefuseNotes => None,
         }
     }
 }
@@ -505,6 +513,7 @@ impl fmt::Display for Event {
             }
             Event::ClockJump { device, ms } => write!(f, "device{device}'s clock jumps {ms:+} ms"),
             Event::ServerClockStep { ms } => write!(f, "the server's clock steps {ms:+} ms"),
+            Event::RefuseNotes => f.write_str("the server stops accepting writes of the field notes, for good"),
             Event::SecondRounds { device, after_ms, for_ms } => write!(
                 f,
                 "for {for_ms} ms, every second, a second sync round starts on device{device} {after_ms} ms into its next one"

@@ -68,6 +68,7 @@ pub(super) fn classify(fault: &FaultRecord) -> (Scope, Effect) {
         }
         FaultRecord::Http { fault, route, permille } => (Scope::Server, http(fault, route, *permille)),
         FaultRecord::HttpCalm => (Scope::Server, Effect::End("http:".into())),
+        FaultRecord::RefuseField { .. } => (Scope::Server, Effect::Mark("note")),
         FaultRecord::KillAt { target, .. }
         | FaultRecord::StallAt { target, .. }
         | FaultRecord::SecondRound { target, .. } => (scope(target), Effect::Mark("arm")),
@@ -177,6 +178,7 @@ mod tests {
             (Fault::stall_server_at_pull_read(Duration::from_millis(1_500)), Scope::Server, "arm"),
             (Fault::duplicate_pushes(333), Scope::Server, "http"),
             (Fault::SecondRound(Target::Device(1), Duration::ZERO), device1(), "arm"),
+            (Fault::RefuseField("notes"), Scope::Server, "note"),
             (
                 Fault::RandomKills(Target::All, Duration::from_secs(9), Duration::from_secs(2)),
                 Scope::Devices,

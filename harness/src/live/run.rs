@@ -52,6 +52,9 @@ pub fn fits(scenario: &Scenario) -> Result<(), String> {
             Fault::ServerStallAt(..) => {
                 return Err("it stalls the server at a step of its own, which a server process does not report".into())
             }
+            Fault::RefuseField(_) => {
+                return Err("it changes the server's validation rules, which a server process takes from no one".into())
+            }
             Fault::ServerClock(_) => {
                 return Err("it steps the server's clock, and a live server reads its machine's own".into())
             }

@@ -68,6 +68,7 @@ fn environment(var: &dyn Fn(&str) -> Option<String>) -> Result<(u16, ServerEnv),
         clock: ServerClock::live(),
         seed: var("SYNCSIM_SEED").and_then(|s| s.parse().ok()).unwrap_or(0),
         steps: crate::env::ServerSteps::default(),
+        rules: crate::env::ServerRules::default(),
     };
     Ok((port, env))
 }

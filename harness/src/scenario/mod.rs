@@ -128,6 +128,7 @@ impl Scenario {
             needs.extend(match fault {
                 Fault::KillAt(_, step, _) => Some(Requirement::Step(*step)),
                 Fault::ServerCrashAt(step, _) | Fault::ServerStallAt(step, _) => Some(Requirement::ServerStep(*step)),
+                Fault::RefuseField(_) => Some(Requirement::ServerRules),
                 Fault::Upgrade(_, version) => Some(Requirement::AppVersion(*version)),
                 Fault::Http(_, Route::Push, _) => Some(Requirement::PushPath),
                 Fault::Http(_, Route::Pull, _) => Some(Requirement::PullPath),

@@ -1,5 +1,6 @@
 //! Faults of a host's own state: a device's wall clock and OS conditions (battery, metered
-//! network, background budget, a second sync round), and the server's wall clock.
+//! network, background budget, a second sync round), and the server's wall clock and
+//! validation rules.
 
 use super::backend::Backend;
 use super::driver::Driver;
@@ -8,7 +9,7 @@ use crate::env::Condition;
 use crate::fault::{ClockChange, ConditionChange, Fault};
 
 impl<B: Backend> Driver<'_, B> {
-    /// Applies a change of a device's clock or conditions, or of the server's clock.
+    /// Applies a change of a device's clock or conditions, or of the server's clock or rules.
     pub(super) fn device_state(&mut self, fault: &Fault) {
         let count = self.devices.len();
         match fault {
@@ -41,6 +42,7 @@ impl<B: Backend> Driver<'_, B> {
                     d.conditions.set(condition);
                 }
             }
+            Fault::RefuseField(field) => self.run.server_rules.refuse(field),
             Fault::SecondRound(target, after) => {
                 target.indexes(count).into_iter().for_each(|i| self.devices[i].second_round.set(Some(*after)));
             }

@@ -167,9 +167,11 @@ impl<'a, B: Backend> Driver<'a, B> {
             | Fault::ServerStallAt(..)
             | Fault::RandomKills(..)
             | Fault::Upgrade(..) => self.lifecycle(fault),
-            Fault::Clock(..) | Fault::ServerClock(_) | Fault::Condition(..) | Fault::SecondRound(..) => {
-                self.device_state(fault)
-            }
+            Fault::Clock(..)
+            | Fault::ServerClock(_)
+            | Fault::RefuseField(_)
+            | Fault::Condition(..)
+            | Fault::SecondRound(..) => self.device_state(fault),
             Fault::Skip(span) => self.skip(*span),
         }
     }

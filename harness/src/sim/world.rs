@@ -85,6 +85,7 @@ impl Ground {
         let mut server_env =
             server_env(dir.path(), &devices, setup.strategies.clone(), setup.tombstone_horizon, setup.seed);
         server_env.steps = crate::env::ServerSteps::new(run.server_arm.clone());
+        server_env.rules = run.server_rules.clone();
         Ground { dir, run, devices, server_env }
     }
 }
@@ -140,6 +141,7 @@ fn server_env(
         clock: crate::clock::ServerClock::default(),
         seed: derive(seed, SERVER),
         steps: crate::env::ServerSteps::default(),
+        rules: crate::env::ServerRules::default(),
     };
     std::fs::create_dir_all(&env.data_dir).expect("the server's data directory");
     env

@@ -53,6 +53,7 @@ pub fn all() -> Vec<Scenario> {
         server_crashes_right_after_a_commit(),
         server_stalls_while_answering_a_pull(),
         pushes_arrive_twice_at_once(),
+        server_refuses_a_field_for_ever(),
         clock_skew_of_hours(),
         clock_jumps_backwards_under_last_write_wins(),
         delete_on_one_device_while_another_edits(),

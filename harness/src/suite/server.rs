@@ -77,6 +77,23 @@ pub fn pushes_arrive_twice_at_once() -> Scenario {
         .build()
 }
 
+/// Midway, the server stops accepting the task field `notes` (a deploy that dropped it),
+/// while device0 is offline with edits of it queued: those edits, and the others' after the
+/// change, are refused for ever. They must be surfaced as failed, and hold up nothing queued
+/// beside or behind them.
+pub fn server_refuses_a_field_for_ever() -> Scenario {
+    Scenario::builder("server_refuses_a_field_for_ever")
+        .description("device0 offline from 3 to 16 s; from 10 s the server refuses every write of the task field notes")
+        .devices(3)
+        .profile(Profile::LTE)
+        .workload(Workload::mixed(40).every(Duration::from_millis(700)))
+        .at(secs(3), Fault::partition(0))
+        .at(secs(10), Fault::RefuseField("notes"))
+        .at(secs(16), Fault::repair(0))
+        .duration(secs(40))
+        .build()
+}
+
 /// The server refuses everything for a while, then rate-limits, then refuses a share.
 pub fn server_error_and_rate_limit_storms() -> Scenario {
     let refuse = |fault, permille| Fault::Http(fault, Route::Any, permille);

@@ -242,6 +242,36 @@ async fn a_round_asked_for_during_another_waits_for_it_and_for_its_backoff() {
     assert!(took >= Duration::from_millis(400), "the second round waited out the first's backoff: {took:?}");
 }
 
+/// A write the server refuses outright (a 4xx for its push: a field it no longer accepts)
+/// fails alone: the writes chained after it on the same record go on without it. Before the
+/// fix they kept waiting for it, were refused as waiting for a predecessor until they failed
+/// at the retry limit, and a delete among them left the record shown for good.
+#[tokio::test]
+async fn a_write_refused_for_ever_does_not_hold_up_the_writes_chained_after_it() {
+    struct NoNotes;
+    impl reference_server::Validator for NoNotes {
+        fn refuses(&self, mutation: &protocol::Mutation) -> Option<String> {
+            mutation.changes.fields.contains_key("notes").then(|| "the field notes is no longer accepted".to_owned())
+        }
+    }
+    let mut config = ServerConfig::default();
+    config.validator = Some(std::sync::Arc::new(NoNotes));
+    let server = TestServer::with_users(config).await;
+    let dir = TempDir::new().unwrap();
+    let phone = server.device(&dir, "phone", "a1");
+    let project = phone.create(PROJECT, Changes::new().set("name", "Garden")).unwrap();
+    let task = phone.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", "Weed")).unwrap();
+    phone.update(TASK, &task, Changes::new().set("notes", "by hand")).unwrap();
+    phone.update(TASK, &task, Changes::new().set("title", "Weed twice")).unwrap();
+    phone.delete(TASK, &task).unwrap();
+    sync_until_idle(&phone, 5).await;
+    let status = phone.status().unwrap();
+    assert_eq!((status.pending, status.failed), (0, 1), "the notes edit failed, alone");
+    assert!(phone.get(TASK, &task).unwrap().is_none(), "the delete chained after it applied");
+    assert!(!server.visible("alice").contains_key(&(TASK, task)), "on the server too");
+    assert_eq!(phone.visible_state().unwrap(), server.visible("alice"), "the device shows what the server has");
+}
+
 /// A write the server keeps answering "not yet" fails at the retry limit, and from then on
 /// is not shown, like a write the server refused outright. Here its parent project never
 /// arrives: another device deleted it and the purge forgot it.

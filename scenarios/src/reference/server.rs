@@ -1,11 +1,11 @@
 //! The reference server as a [`syncsim::Server`].
 
 use protocol::{Strategies, Strategy};
-use reference_server::{app, ServerConfig, ServerHook, ServerStep, Store};
+use reference_server::{app, ServerConfig, ServerHook, ServerStep, Store, Validator};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use syncsim::{BoxError, ServerCapabilities, ServerEnv, ServerState, ServerSteps, Step};
+use syncsim::{BoxError, ServerCapabilities, ServerEnv, ServerRules, ServerState, ServerSteps, Step};
 
 /// The name of the server's database file in its data directory.
 const DB_FILE: &str = "server.db";
@@ -27,6 +27,7 @@ impl syncsim::Server for ReferenceServer {
             config = config.token(credential.user.clone(), credential.token.clone());
         }
         config.hook = Some(Arc::new(StepsHook(env.steps.clone())));
+        config.validator = Some(Arc::new(Rules(env.rules.clone())));
         config.bug = self.bug;
         config = config.watermelon_split(self.watermelon_split);
         if let Some(horizon) = env.tombstone_horizon {
@@ -36,7 +37,8 @@ impl syncsim::Server for ReferenceServer {
     }
 
     /// Field merge for projects and last-write-wins by hybrid clock for tasks unless told
-    /// otherwise; all six strategies, counters, sets, a tombstone horizon.
+    /// otherwise; all six strategies, counters, sets, a tombstone horizon, its steps, and
+    /// the rules a scenario changes.
     fn capabilities(&self) -> ServerCapabilities {
         ServerCapabilities {
             strategies: Strategies::default(),
@@ -47,6 +49,7 @@ impl syncsim::Server for ReferenceServer {
             push_path: Some(protocol::PUSH_PATH),
             pull_path: Some(protocol::PULL_PATH),
             steps: vec![Step::PushCommitted, Step::PullRead],
+            rules: true,
         }
     }
 
@@ -76,5 +79,16 @@ impl ServerHook for StepsHook {
             ServerStep::PullRead => Step::PullRead,
         };
         Box::pin(self.0.reached(step))
+    }
+}
+
+/// The fields a scenario has made the server refuse, as the reference server's validation.
+struct Rules(ServerRules);
+
+impl Validator for Rules {
+    fn refuses(&self, mutation: &protocol::Mutation) -> Option<String> {
+        let changes = &mutation.changes;
+        let fields = changes.fields.keys().chain(changes.increments.keys());
+        self.0.refused(fields.chain(changes.set_add.keys()).chain(changes.set_remove.keys()).map(String::as_str))
     }
 }

@@ -104,6 +104,7 @@ mod is_caught {
     mutant!(failed_mutation_dropped);
     mutant!(view_restored_at_open);
     mutant!(rounds_overlap);
+    mutant!(refused_push_retried);
 }
 
 /// What catches `view_restored_at_open` is the read the harness records as an app comes
@@ -154,10 +155,18 @@ fn versions_from_server_clock_is_caught_only_when_the_servers_clock_steps() {
 /// with the faults `picked` left out (they must be all the scenario's faults): that run
 /// must pass, so the catch needs those faults.
 fn only_with_faults(name: &str, picked: impl Fn(&syncsim::Fault) -> bool) {
+    let scenario = suite::by_name(mutant::by_name(name).expect("in the catalog").scenario).expect("in the suite");
+    let steady = scenario.without_faults(&picked);
+    assert!(steady.schedule().is_empty(), "{}: its only faults are the ones picked", scenario.name());
+    passes_without(name, picked);
+}
+
+/// Runs mutant `name` on its scenario until its invariant catches it, then the same seed
+/// with the faults `picked` left out: that run must pass, so the catch needs those faults.
+fn passes_without(name: &str, picked: impl Fn(&syncsim::Fault) -> bool) {
     let mutant = mutant::by_name(name).expect("in the catalog");
     let scenario = suite::by_name(mutant.scenario).expect("in the suite");
     let steady = scenario.without_faults(picked);
-    assert!(steady.schedule().is_empty(), "{}: its only faults are the ones picked", scenario.name());
     for seed in syncsim::seed::sweep(SEEDS) {
         let report = scenario.run(&mutant.client(), &mutant.server(), seed);
         if report.finding(mutant.caught_by).is_none_or(|f| f.violations.is_empty()) {
@@ -199,4 +208,12 @@ fn pull_cursor_read_apart_is_caught_only_by_a_pull_stalled_in_the_server() {
 #[test]
 fn rounds_overlap_is_caught_only_by_two_rounds_at_once() {
     only_with_faults("rounds_overlap", |fault| matches!(fault, syncsim::Fault::SecondRound(..)));
+}
+
+/// What catches `refused_push_retried` is a write the server refuses for ever: the same
+/// scenario with the server's rule left as it was (device0 still offline a while) passes on
+/// every seed that caught it.
+#[test]
+fn refused_push_retried_is_caught_only_when_the_server_refuses_a_field() {
+    passes_without("refused_push_retried", |fault| matches!(fault, syncsim::Fault::RefuseField(_)));
 }

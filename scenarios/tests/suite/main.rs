@@ -244,6 +244,22 @@ fn server_stalls_while_answering_a_pull_lose_no_change() {
     assert!(pushed_meanwhile >= 3, "pushes reach the server during the stalls: {pushed_meanwhile}");
 }
 
+/// Writes of the refused field are refused for ever and surfaced as failed; the rest syncs.
+#[test]
+fn server_refuses_a_field_for_ever_surfaces_the_refused_writes() {
+    let scenario = suite::server_refuses_a_field_for_ever();
+    sweep(&scenario);
+    let failed: usize = history_of(&scenario)
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Snapshot { state, .. } => Some(state.failed.len()),
+            _ => None,
+        })
+        .sum();
+    assert!(failed > 0, "some writes of notes are refused for ever and shown as failed");
+}
+
 /// Pushes do reach the server twice at once, and each write is applied once.
 #[test]
 fn pushes_arrive_twice_at_once_apply_once() {

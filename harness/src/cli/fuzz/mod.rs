@@ -102,14 +102,17 @@ impl<C: Client, S: Server> Runs<'_, C, S> {
     pub(crate) fn case(&self, campaign: &Campaign, index: u64) -> crate::fuzz::Case {
         let mut case = campaign.case(index);
         if let Runs::Live(..) = self {
-            // What real time cannot do: days away, a server clock or steps the harness does
-            // not own.
+            // What real time cannot do: days away, a server clock, steps or rules the harness
+            // does not own.
             use crate::fuzz::Event;
             case.plan.away = None;
             case.plan.events.retain(|(_, event)| {
                 !matches!(
                     event,
-                    Event::ServerClockStep { .. } | Event::ServerCrashAfterCommit | Event::ServerStall { .. }
+                    Event::ServerClockStep { .. }
+                        | Event::ServerCrashAfterCommit
+                        | Event::ServerStall { .. }
+                        | Event::RefuseNotes
                 )
             });
         }
