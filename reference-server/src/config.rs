@@ -114,6 +114,12 @@ impl ServerConfig {
         self
     }
 
+    /// Refuses what `validator` refuses, beside the protocol's own checks.
+    pub fn validator(mut self, validator: Arc<dyn Validator>) -> Self {
+        self.validator = Some(validator);
+        self
+    }
+
     /// Uses `clock` as the server's wall clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;

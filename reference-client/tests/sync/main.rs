@@ -254,9 +254,7 @@ async fn a_write_refused_for_ever_does_not_hold_up_the_writes_chained_after_it()
             mutation.changes.fields.contains_key("notes").then(|| "the field notes is no longer accepted".to_owned())
         }
     }
-    let mut config = ServerConfig::default();
-    config.validator = Some(std::sync::Arc::new(NoNotes));
-    let server = TestServer::with_users(config).await;
+    let server = TestServer::with_users(ServerConfig::default().validator(std::sync::Arc::new(NoNotes))).await;
     let dir = TempDir::new().unwrap();
     let phone = server.device(&dir, "phone", "a1");
     let project = phone.create(PROJECT, Changes::new().set("name", "Garden")).unwrap();

@@ -26,8 +26,8 @@ impl syncsim::Server for ReferenceServer {
         for credential in &env.credentials {
             config = config.token(credential.user.clone(), credential.token.clone());
         }
+        config = config.validator(Arc::new(Rules(env.rules.clone())));
         config.hook = Some(Arc::new(StepsHook(env.steps.clone())));
-        config.validator = Some(Arc::new(Rules(env.rules.clone())));
         config.bug = self.bug;
         config = config.watermelon_split(self.watermelon_split);
         if let Some(horizon) = env.tombstone_horizon {
