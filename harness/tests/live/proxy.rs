@@ -120,6 +120,24 @@ fn a_lost_response_cuts_the_connection_after_the_server_handled_the_request() {
 }
 
 #[test]
+fn a_duplicated_push_reaches_the_server_twice_and_the_client_gets_one_answer() {
+    live(|| async {
+        let upstream = upstream().await;
+        let proxy = proxy_for(&upstream, Profile::WIFI).await;
+        proxy.set_http(HttpFault::Duplicate, Route::Path("/push"), 1000);
+        let (status, _, body) = request(proxy.local_addr(), "POST", "/push").await.expect("an answer");
+        assert_eq!(status, StatusCode::OK);
+        assert!([&b"applied 1"[..], &b"applied 2"[..]].contains(&&body[..]), "one of the two answers: {body:?}");
+        assert_eq!(upstream.pushes.load(Ordering::SeqCst), 2, "the server handled the push twice");
+        let kinds: Vec<EventKind> = proxy.timeline().into_iter().map(|e| e.kind).collect();
+        assert!(
+            kinds.contains(&EventKind::Edge { fault: "duplicate".into(), path: "/push".into() }),
+            "the fault is on the proxy's timeline: {kinds:?}"
+        );
+    });
+}
+
+#[test]
 fn a_storm_of_429_answers_with_retry_after_and_never_reaches_the_server() {
     live(|| async {
         let upstream = upstream().await;
