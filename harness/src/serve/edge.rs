@@ -87,9 +87,7 @@ impl<N: NextHop> EdgeService<N> {
             _ => Ok(response),
         }
     }
-}
 
-impl<N: NextHop> EdgeService<N> {
     /// Sends `request` and a copy of it to the server at once, and answers with the first
     /// copy's answer once both are answered: the second is in the server while the first
     /// is, whatever order the server takes them in.
