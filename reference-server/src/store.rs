@@ -318,12 +318,7 @@ impl Tx<'_> {
     }
 
     pub(crate) fn remember(&mut self, user: &str, result: &MutationResult, version_after: Option<u64>) -> Result<()> {
-        let body = serde_json::to_string(result).expect("results always serialize");
-        let mut stmt = self
-            .tx
-            .prepare_cached("INSERT INTO idempotency (user, key, version_after, result) VALUES (?1, ?2, ?3, ?4)")?;
-        stmt.execute(params![user, result.key, version_after.map(|v| v as i64), body])?;
-        Ok(())
+        self.insert_result("INSERT", user, result, version_after)
     }
 
     /// [`Tx::remember`], leaving a record already there as it is (`INSERT OR IGNORE`): the
@@ -334,11 +329,15 @@ impl Tx<'_> {
         result: &MutationResult,
         version_after: Option<u64>,
     ) -> Result<()> {
+        self.insert_result("INSERT OR IGNORE", user, result, version_after)
+    }
+
+    /// Stores `result` in the idempotency table with `insert` (`INSERT` or a variant of it).
+    fn insert_result(&mut self, insert: &str, user: &str, result: &MutationResult, version: Option<u64>) -> Result<()> {
         let body = serde_json::to_string(result).expect("results always serialize");
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO idempotency (user, key, version_after, result) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        stmt.execute(params![user, result.key, version_after.map(|v| v as i64), body])?;
+        let sql = format!("{insert} INTO idempotency (user, key, version_after, result) VALUES (?1, ?2, ?3, ?4)");
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        stmt.execute(params![user, result.key, version.map(|v| v as i64), body])?;
         Ok(())
     }
 
