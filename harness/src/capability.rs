@@ -33,6 +33,14 @@ pub struct ClientCapabilities {
     /// Writes the server keeps for the user (the user-prompted strategy) are shown in
     /// [`crate::DeviceState::conflicts`].
     pub conflicts: bool,
+    /// A write of this device that a delete from elsewhere overtook (the delete was on the
+    /// server before any request of this device could carry the write, so the server keeps
+    /// the record deleted) is shown to the user, in [`crate::DeviceState::failed`] or
+    /// [`crate::DeviceState::conflicts`], not dropped in silence. "No lost acknowledged
+    /// writes" then holds the client to it. Without it, a write lost to a delete is
+    /// excused as the delete winning (WatermelonDB documents that its pull destroys a record
+    /// deleted elsewhere with the edits it had not pushed).
+    pub overtaken_writes: bool,
 }
 
 impl ClientCapabilities {
@@ -40,7 +48,7 @@ impl ClientCapabilities {
     pub fn all() -> Self {
         let mut steps = Step::ALL.to_vec();
         steps.push(Step::Migrating);
-        Self { counters: true, sets: true, steps, conflicts: true }
+        Self { counters: true, sets: true, steps, conflicts: true, overtaken_writes: true }
     }
 }
 

@@ -401,7 +401,8 @@ async fn recorded_round<H: Handle>(app: &H, device: &DeviceShared, run: &Run) ->
 /// Records what the device shows now, when the app can say.
 async fn read<H: Handle>(app: &H, device: &DeviceShared, run: &Run) {
     if let Ok(state) = app.state().await {
-        let (user, protocol) = (device.user.clone(), state.protocol);
-        run.record(&device.host, EventKind::Read { user, protocol, records: state.records });
+        let (user, protocol, pending) = (device.user.clone(), state.protocol, Some(state.pending));
+        let surfaced = state.failed.into_iter().chain(state.conflicts).collect();
+        run.record(&device.host, EventKind::Read { user, protocol, records: state.records, pending, surfaced });
     }
 }

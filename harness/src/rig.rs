@@ -121,6 +121,7 @@ impl Rig {
             devices: (0..=timed).map(device).collect(),
             strategies: server.capabilities().strategies,
             tombstone_horizon: None,
+            overtaken_writes: false,
             paths: Paths::default(),
             sync: SyncPolicy::default(),
             workload: Workload::idle(),

@@ -34,6 +34,11 @@ pub(crate) fn apply_page(
         } else {
             store_server_record(tx, record, config)?;
         }
+        if record.deleted && config.bugged(Bug::TombstoneDropsPendingEdits) {
+            for entry in tx.open_entries(record.entity, &record.id)? {
+                tx.set_status(&entry.key, QueueStatus::Completed, None)?;
+            }
+        }
         if resyncing {
             tx.note_seen(entity, &record.id)?;
         }

@@ -67,4 +67,8 @@ pub enum Bug {
     /// the pages before it), wrong when an overlapping round's older page lands after a
     /// newer one.
     RoundsOverlap,
+    /// A pulled tombstone of a record this device still has edits queued for completes
+    /// them: the delete wins on the device and nobody is told that the edits are lost (what
+    /// WatermelonDB does by design; this client declares that it shows such edits).
+    TombstoneDropsPendingEdits,
 }

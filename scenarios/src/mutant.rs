@@ -347,6 +347,16 @@ pub const ALL: &[Mutant] = &[
         scenario: "two_sync_rounds_at_once",
         plant: Plant::Client(ClientBug::RoundsOverlap),
     },
+    Mutant {
+        name: "tombstone_drops_pending_edits",
+        change: "a pulled tombstone of a record the client still has edits queued for completes them, and nobody \
+                 is told (the client declares that it shows such edits)",
+        imitates: "an edit made offline to a record deleted on another device vanishes without a word: the delete \
+                   wins on the phone before the edit was ever sent",
+        caught_by: "no lost acknowledged writes",
+        scenario: "delete_on_one_device_while_another_edits",
+        plant: Plant::Client(ClientBug::TombstoneDropsPendingEdits),
+    },
 ];
 
 /// A bug planted in one of the reference server's dialects for a third-party client: caught

@@ -62,7 +62,13 @@ impl syncsim::Client for JsonClient {
     /// Counters, sets, and every step of a sync round; one app version, no conflicts kept
     /// for the user (the later write wins).
     fn capabilities(&self) -> ClientCapabilities {
-        ClientCapabilities { counters: true, sets: true, steps: Step::ALL.to_vec(), conflicts: false }
+        ClientCapabilities {
+            counters: true,
+            sets: true,
+            steps: Step::ALL.to_vec(),
+            conflicts: false,
+            overtaken_writes: false,
+        }
     }
 }
 

@@ -53,6 +53,7 @@ mod tests {
             strategies: Default::default(),
             push_path: None,
             live: false,
+            overtaken_writes_surfaced: false,
         };
         let event = |(t_ms, kind): (usize, &EventKind)| Event {
             t_ms: t_ms as u64,

@@ -1,7 +1,7 @@
 //! One line of a history: what happened, where, at what virtual time.
 
 use crate::fault::{Fault, FaultRecord};
-use crate::operation::{Fields, Operation};
+use crate::operation::{Fields, Operation, RecordKey};
 use crate::state::{DeviceState, SyncOutcome, UserRecords};
 use crate::step::Step;
 use serde::{Deserialize, Serialize};
@@ -100,6 +100,14 @@ pub enum EventKind {
         protocol: u32,
         /// Every visible record.
         records: UserRecords,
+        /// How many writes were still waiting for the server then (absent in histories
+        /// written before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pending: Option<usize>,
+        /// The records with a write failed for good or a conflict shown to the user then
+        /// ([`DeviceState::surfaced`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        surfaced: Vec<RecordKey>,
     },
     /// A fault or condition change took effect.
     Fault {

@@ -11,7 +11,7 @@ pub use divergence::Divergence;
 pub use event::{Event, EventKind, KillCause, HARNESS};
 
 use crate::error::{Error, Result};
-use crate::operation::{Fields, Operation};
+use crate::operation::{Fields, Operation, RecordKey};
 use crate::state::{DeviceState, UserRecords};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -45,6 +45,10 @@ pub struct Header {
     /// simulation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub live: bool,
+    /// The client declares that it shows the user the writes a delete from elsewhere
+    /// overtook ([`crate::ClientCapabilities::overtaken_writes`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overtaken_writes_surfaced: bool,
 }
 
 /// A device of the run.
@@ -118,6 +122,10 @@ pub struct ReadView<'a> {
     pub t_ms: u64,
     /// Every visible record.
     pub records: &'a UserRecords,
+    /// How many writes were waiting for the server, when the history says.
+    pub pending: Option<usize>,
+    /// The records with a write failed for good or a conflict shown to the user.
+    pub surfaced: &'a [RecordKey],
 }
 
 impl History {
@@ -132,6 +140,7 @@ impl History {
             strategies,
             push_path: None,
             live: false,
+            overtaken_writes_surfaced: false,
         };
         Self { header, events: Vec::new() }
     }
@@ -205,8 +214,8 @@ impl History {
         self.events
             .iter()
             .filter_map(|event| match &event.kind {
-                EventKind::Read { user, records, .. } => {
-                    Some(ReadView { host: &event.host, user, t_ms: event.t_ms, records })
+                EventKind::Read { user, records, pending, surfaced, .. } => {
+                    Some(ReadView { host: &event.host, user, t_ms: event.t_ms, records, pending: *pending, surfaced })
                 }
                 _ => None,
             })

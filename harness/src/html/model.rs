@@ -5,7 +5,7 @@ use super::fault::{self, Effect, Scope};
 use crate::fault::FaultRecord;
 use crate::history::{Event, EventKind, History, HARNESS};
 use crate::net::SERVER;
-use crate::operation::Operation;
+use crate::operation::{Operation, RecordKey};
 use crate::state::{SyncOutcome, UserRecords};
 use serde::Serialize;
 use serde_json::Value;
@@ -147,6 +147,8 @@ struct Builder {
     /// Each device lane's last round and last read.
     last_round: BTreeMap<usize, usize>,
     last_read: BTreeMap<usize, UserRecords>,
+    /// What each lane's last read showed as failed or in conflict.
+    last_surfaced: BTreeMap<usize, Vec<RecordKey>>,
     /// Hosts down since, by lane.
     down: BTreeMap<usize, u64>,
 }
@@ -167,6 +169,7 @@ impl Builder {
             open_rounds: BTreeMap::new(),
             last_round: BTreeMap::new(),
             last_read: BTreeMap::new(),
+            last_surfaced: BTreeMap::new(),
             down: BTreeMap::new(),
         }
     }
@@ -195,7 +198,7 @@ impl Builder {
             EventKind::SyncOk { round, outcome } => self.end_round(lane, *round, t, "ok", Some(outcome), None),
             EventKind::SyncFail { round, error } => self.end_round(lane, *round, t, "fail", None, Some(error)),
             EventKind::SyncCut { round, reason } => self.end_round(lane, *round, t, "cut", None, Some(reason)),
-            EventKind::Read { records, .. } => self.read(lane, records),
+            EventKind::Read { records, surfaced, .. } => self.read(lane, records, surfaced),
             EventKind::Fault { text, fault } => self.fault(t, text, fault),
             EventKind::Note { text } => self.mark(lane, t, "note", text, String::new()),
             EventKind::Request { path } => self.request(lane, t, path),
@@ -299,10 +302,13 @@ impl Builder {
     }
 
     /// A read after a round: what changed on screen goes to that round.
-    fn read(&mut self, lane: usize, records: &UserRecords) {
+    fn read(&mut self, lane: usize, records: &UserRecords, surfaced: &[RecordKey]) {
         let before = self.last_read.insert(lane, records.clone()).unwrap_or_default();
+        let shown_before = self.last_surfaced.insert(lane, surfaced.to_vec()).unwrap_or_default();
         let Some(&i) = self.last_round.get(&lane) else { return };
-        let lines = changes(&before, records);
+        let mut lines = changes(&before, records);
+        let told = surfaced.iter().filter(|key| !shown_before.contains(key));
+        lines.extend(told.map(|key| format!("! {key} shown as failed or in conflict")));
         let round = &mut self.timeline.rounds[i];
         round.more = lines.len().saturating_sub(CHANGES_KEPT);
         round.changes = lines.into_iter().take(CHANGES_KEPT).collect();
@@ -488,6 +494,27 @@ mod tests {
         assert_eq!(round.requests.get("/api/sync/push"), Some(&1));
         let conflict = timeline.marks.iter().find(|m| m.kind == "conflict").expect("a conflict is marked");
         assert_eq!((conflict.t, conflict.label.as_str(), conflict.round), (300, "1 conflict", Some(0)));
+    }
+
+    #[test]
+    fn a_round_lists_the_records_it_newly_shows_as_failed_or_in_conflict() {
+        let told = |keys: &[&str]| crate::DeviceState {
+            conflicts: keys.iter().map(|id| task(id)).collect(),
+            ..crate::DeviceState::default()
+        };
+        let history = Fixture::new(&[ALICE])
+            .at(100)
+            .sync_start(DEVICE0, 1)
+            .at(200)
+            .synced(DEVICE0, 1, told(&["t1"]))
+            .at(300)
+            .sync_start(DEVICE0, 2)
+            .at(400)
+            .synced(DEVICE0, 2, told(&["t1", "t2"]))
+            .build();
+        let timeline = Timeline::of(&history);
+        assert_eq!(timeline.rounds[0].changes, ["! task/t1 shown as failed or in conflict"]);
+        assert_eq!(timeline.rounds[1].changes, ["! task/t2 shown as failed or in conflict"], "t1 was shown already");
     }
 
     #[test]

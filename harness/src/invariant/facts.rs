@@ -96,6 +96,50 @@ impl<'a> Facts<'a> {
         self.snapshots.get(host).is_some_and(|(_, state)| state.surfaced(key))
     }
 
+    /// Whether device `host` showed a failed or conflicting write to `key` at some read from
+    /// `since_ms` on, or shows one in its final state.
+    pub(crate) fn surfaced_since(&self, host: &str, key: &RecordKey, since_ms: u64) -> bool {
+        self.surfaced(host, key)
+            || self.history.events.iter().any(|e| {
+                e.host == host
+                    && e.t_ms >= since_ms
+                    && matches!(&e.kind, EventKind::Read { surfaced, .. } if surfaced.contains(key))
+            })
+    }
+
+    /// When `op` was surely answered by the server: the read that followed the first sync
+    /// round its device started after confirming it and ended with nothing pending and
+    /// nothing surfaced for its record (the device neither killed nor upgraded meanwhile: a
+    /// write confirmed before it was durable is lost with the app). None when no round did,
+    /// or when the history does not say what was pending.
+    pub(crate) fn settled_ms(&self, op: &OpView<'_>) -> Option<u64> {
+        let Completion::Ok(confirmed_ms) = op.completion else { return None };
+        let key = op.operation.key();
+        let (mut started, mut ended) = (BTreeSet::new(), false);
+        for event in self.history.events.iter().filter(|e| e.host == op.host && e.t_ms > confirmed_ms) {
+            match &event.kind {
+                EventKind::SyncStart { round } => {
+                    started.insert(*round);
+                }
+                EventKind::SyncOk { round, .. } if started.contains(round) => ended = true,
+                EventKind::Read { pending: Some(0), surfaced, .. } if ended && !surfaced.contains(&key) => {
+                    return Some(event.t_ms)
+                }
+                EventKind::Read { .. } => ended = false,
+                EventKind::Kill { .. } | EventKind::Upgrade { .. } => return None,
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// When the first request of device `host` from `since_ms` on reached the server's edge:
+    /// the earliest a write the device made at `since_ms` can have reached the server.
+    pub(crate) fn first_request_ms(&self, host: &str, since_ms: u64) -> Option<u64> {
+        let request = |e: &&Event| e.host == host && e.t_ms >= since_ms && matches!(e.kind, EventKind::Request { .. });
+        self.history.events.iter().find(request).map(|e| e.t_ms)
+    }
+
     /// Whether device `host` shows a write to `key` failed for good in its final state.
     pub(crate) fn failed(&self, host: &str, key: &RecordKey) -> bool {
         self.snapshots.get(host).is_some_and(|(_, state)| state.failed.contains(key))

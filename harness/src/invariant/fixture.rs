@@ -54,6 +54,12 @@ impl Timeline {
         self
     }
 
+    /// The client declares that it shows the writes a delete from elsewhere overtook.
+    pub(crate) fn overtaken_writes_surfaced(mut self) -> Self {
+        self.history.header.overtaken_writes_surfaced = true;
+        self
+    }
+
     /// Moves the clock: the next events happen at `t_ms`.
     pub(crate) fn at(mut self, t_ms: u64) -> Self {
         self.now_ms = t_ms;
@@ -105,7 +111,23 @@ impl Timeline {
     /// Device `host` shows `records`.
     pub(crate) fn read(self, host: &str, records: UserRecords) -> Self {
         let user = self.user(host);
-        self.event(host, EventKind::Read { user, protocol: protocol::PROTOCOL_VERSION, records })
+        let (protocol, pending, surfaced) = (protocol::PROTOCOL_VERSION, None, Vec::new());
+        self.event(host, EventKind::Read { user, protocol, records, pending, surfaced })
+    }
+
+    /// Device `host` starts sync round `round`.
+    pub(crate) fn sync_start(self, host: &str, round: u64) -> Self {
+        self.event(host, EventKind::SyncStart { round })
+    }
+
+    /// Device `host` ends sync round `round` and shows `state` (its records, what is
+    /// pending and what is surfaced).
+    pub(crate) fn synced(self, host: &str, round: u64, state: DeviceState) -> Self {
+        let user = self.user(host);
+        let surfaced = state.failed.iter().chain(&state.conflicts).cloned().collect();
+        let (protocol, records, pending) = (state.protocol, state.records, Some(state.pending));
+        self.event(host, EventKind::SyncOk { round, outcome: crate::SyncOutcome::default() })
+            .event(host, EventKind::Read { user, protocol, records, pending, surfaced })
     }
 
     /// Device `host` reports its final state.

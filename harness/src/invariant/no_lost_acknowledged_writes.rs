@@ -17,6 +17,14 @@ use std::collections::BTreeSet;
 /// another write that may have taken effect set the same field and its value is the one the
 /// server kept (the declared strategy ordered it later). Booleans are not judged: their
 /// values are not unique, so the history cannot tell whose write survived.
+///
+/// A delete excuses an edit only where it may have come after it. When the client declares
+/// that it shows the writes a delete overtook ([`crate::ClientCapabilities::overtaken_writes`]),
+/// an edit whose device made no request between the edit and the moment another device's
+/// delete of the record was surely on the server (that device ended a round with nothing
+/// pending) reached the server after the delete or never: it is lost unless the device
+/// showed it as failed or in conflict at some read after the edit. A client that drops its
+/// pending edits in silence when it pulls the tombstone is caught here.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoLostAcknowledgedWrites;
 
@@ -53,6 +61,8 @@ impl Invariant for NoLostAcknowledgedWrites {
             }
             let lost: Vec<Details> = match server.get(&key) {
                 Some(fields) => lost_values(&facts, op, &key, fields),
+                // Each write on its own: a delete may have overridden one and overtaken another.
+                None if facts.deletes(&key).next().is_some() => overtaken(&facts, op, &key).into_iter().collect(),
                 // Once per record: every later write to it is lost with it.
                 None if missing.insert(key.clone()) => missing_record(&facts, op, &key).into_iter().collect(),
                 None => Vec::new(),
@@ -72,12 +82,9 @@ fn lost_values(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey, fields: &Fie
         .collect()
 }
 
-/// What to report when the record acknowledged `op` wrote is not on the server, unless a
+/// What to report when the record acknowledged `op` wrote is not on the server, and no
 /// delete of it may have run.
 fn missing_record(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey) -> Option<Details> {
-    if facts.deletes(key).next().is_some() {
-        return None;
-    }
     let what = match op.operation {
         Operation::Create { .. } => "created",
         _ => "wrote to",
@@ -88,6 +95,45 @@ fn missing_record(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey) -> Option
         facts.lost_with_device(op)
     );
     Some(Details::from(text).op(op.op).record(key))
+}
+
+/// What to report when acknowledged `op` is lost to a delete that overtook it, on a client
+/// that declares it shows such writes ([`crate::ClientCapabilities::overtaken_writes`]) and
+/// did not: a delete of `key` by another device was surely on the server before the first
+/// request `op`'s device made after the write, so the write can only have arrived after it
+/// (the server kept the record deleted) or never, and the user was not told. A delete that
+/// may have come after the write overrides it, as any later write may.
+fn overtaken(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey) -> Option<Details> {
+    // A create was on the server before another device could delete its record.
+    let judged = matches!(op.operation, Operation::Update { .. });
+    if !facts.history.header.overtaken_writes_surfaced || !judged {
+        return None;
+    }
+    let carried_ms = facts.first_request_ms(op.host, op.invoked_ms)?;
+    let (delete, settled_ms) = facts
+        .deletes(key)
+        .filter(|delete| delete.host != op.host)
+        .filter_map(|delete| Some((delete, facts.settled_ms(delete)?)))
+        .filter(|(_, settled_ms)| *settled_ms < carried_ms)
+        .min_by_key(|(_, settled_ms)| *settled_ms)?;
+    if facts.surfaced_since(op.host, key, op.invoked_ms) {
+        return None;
+    }
+    let text = format!(
+        "{} wrote to {key} and was acknowledged; {} was on the server by {:.3}s ({} had synced with nothing \
+         pending), before the first request of {} after the write ({:.3}s): the write reached the server after the \
+         delete or never, {key} is not on the server, and {} never showed the user that its write was lost, though \
+         its client declares it does{}",
+        cite(op),
+        cite(delete),
+        settled_ms as f64 / 1000.0,
+        delete.host,
+        op.host,
+        carried_ms as f64 / 1000.0,
+        op.host,
+        facts.lost_with_device(op)
+    );
+    Some(Details::from(text).op(op.op).ops([delete.op]).record(key))
 }
 
 /// What to report when `field` of `key` does not hold `value`, which `op` wrote, unless
@@ -233,6 +279,60 @@ mod tests {
             .snapshot(DEVICE1, conflicted)
             .build();
         assert_eq!(NoLostAcknowledgedWrites.check(&history), Check::ok());
+    }
+
+    /// device1 creates t1 and device0 edits it (op 2, at 20 ms) while device1 deletes it
+    /// (op 3, at 30 ms) and ends a round with nothing pending at 200 ms. device0's first
+    /// request after its edit reaches the server at `first_request_ms`; the run ends with
+    /// t1 gone, device0 showing what `device0` says.
+    fn edited_while_deleted(first_request_ms: u64, device0: DeviceState) -> Timeline {
+        let t1 = task("t1");
+        Timeline::new(&[ALICE, ALICE])
+            .overtaken_writes_surfaced()
+            .at(10)
+            .acked(DEVICE1, 1, create(&t1, json!({"title": "title #1"})))
+            .at(20)
+            .acked(DEVICE0, 2, update(&t1, Changes::new().set("notes", "notes #2")))
+            .at(30)
+            .acked(DEVICE1, 3, delete(&t1))
+            .at(100)
+            .sync_start(DEVICE1, 1)
+            .at(200)
+            .synced(DEVICE1, 1, DeviceState::default())
+            .at(first_request_ms)
+            .sync_start(DEVICE0, 1)
+            .request(DEVICE0, protocol::PULL_PATH)
+            .request(DEVICE0, protocol::PUSH_PATH)
+            .at(first_request_ms + 50)
+            .synced(DEVICE0, 1, device0)
+            .at(900)
+            .settle(&[(ALICE, records(&[]))])
+    }
+
+    #[test]
+    fn a_write_a_delete_overtook_is_lost_unless_the_user_is_told() {
+        let check = NoLostAcknowledgedWrites.check(&edited_while_deleted(300, DeviceState::default()).build());
+        assert_eq!(check.violations.len(), 1, "{check:?}");
+        let details = &check.violations[0].details;
+        assert!(details.contains("op 2 (update task/t1 on device0)"), "{details}");
+        assert!(details.contains("op 3 (delete task/t1 on device1) was on the server by 0.200s"), "{details}");
+        assert!(details.contains("never showed the user"), "{details}");
+        let told = DeviceState { conflicts: vec![task("t1")], ..DeviceState::default() };
+        let check = NoLostAcknowledgedWrites.check(&edited_while_deleted(300, told).build());
+        assert_eq!(check, Check::ok(), "device0 showed the conflict after the round");
+    }
+
+    #[test]
+    fn a_write_that_may_have_reached_the_server_before_the_delete_may_lose_to_it() {
+        let check = NoLostAcknowledgedWrites.check(&edited_while_deleted(150, DeviceState::default()).build());
+        assert_eq!(check, Check::ok(), "device0 pushed at 150 ms, before the delete was surely applied");
+    }
+
+    #[test]
+    fn a_write_a_delete_overtook_may_lose_in_silence_when_the_client_does_not_declare_otherwise() {
+        let mut history = edited_while_deleted(300, DeviceState::default()).build();
+        history.header.overtaken_writes_surfaced = false;
+        assert_eq!(NoLostAcknowledgedWrites.check(&history), Check::ok(), "the delete wins, as before");
     }
 
     #[test]

@@ -273,7 +273,16 @@ mod tests {
             .at(100)
             .acked(DEVICE0, 1, create(&t1, json!({ "title": "a", "due_on": "2026-12-01" })))
             .at(200)
-            .event(DEVICE1, EventKind::Read { user: ALICE.into(), protocol: old_protocol, records: records(&[]) })
+            .event(
+                DEVICE1,
+                EventKind::Read {
+                    user: ALICE.into(),
+                    protocol: old_protocol,
+                    records: records(&[]),
+                    pending: None,
+                    surfaced: Vec::new(),
+                },
+            )
             .at(300)
             .acked(DEVICE1, 2, update(&t1, Changes::new().set("title", "b")));
         history.settle(&[(ALICE, records(&[(&t1, json!({ "title": "b" }))]))]).build()
@@ -299,7 +308,16 @@ mod tests {
             .at(100)
             .acked(DEVICE0, 1, create(&t1, json!({ "title": "a", "due_on": "2026-12-01" })))
             .at(200)
-            .event(DEVICE1, EventKind::Read { user: ALICE.into(), protocol: 1, records: records(&[]) })
+            .event(
+                DEVICE1,
+                EventKind::Read {
+                    user: ALICE.into(),
+                    protocol: 1,
+                    records: records(&[]),
+                    pending: None,
+                    surfaced: Vec::new(),
+                },
+            )
             .acked(DEVICE0, 2, update(&t1, Changes::new().set("due_on", Value::Null)))
             .at(300)
             .acked(DEVICE1, 3, update(&t1, Changes::new().set("title", "b")))

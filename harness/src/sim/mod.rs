@@ -69,6 +69,7 @@ pub(crate) fn setup(scenario: &Scenario, capabilities: &Capabilities, seed: u64)
         devices: devices.collect(),
         strategies: declared,
         tombstone_horizon: scenario.tombstone_horizon,
+        overtaken_writes: capabilities.client.overtaken_writes,
         paths: Paths { push: capabilities.server.push_path, pull: capabilities.server.pull_path },
         sync: scenario.sync,
         workload: scenario.workload.clone().within(capabilities),

@@ -37,6 +37,9 @@ pub(crate) struct Setup {
     pub(crate) devices: Vec<DeviceSetup>,
     pub(crate) strategies: Strategies,
     pub(crate) tombstone_horizon: Option<Duration>,
+    /// The client shows the writes a delete from elsewhere overtook
+    /// ([`crate::ClientCapabilities::overtaken_writes`]), for the history's header.
+    pub(crate) overtaken_writes: bool,
     /// The server's push and pull paths, for HTTP faults and the history's header.
     pub(crate) paths: Paths,
     pub(crate) sync: SyncPolicy,
@@ -69,6 +72,7 @@ impl Ground {
         let strategies = declared.into_iter().map(|(e, s)| (e.to_owned(), s.name().to_owned())).collect();
         let mut history = History::new(&setup.name, setup.seed, infos.clone(), strategies);
         history.header.push_path = setup.paths.push.map(str::to_owned);
+        history.header.overtaken_writes_surfaced = setup.overtaken_writes;
         let run = Rc::new(Run::new(history, setup.seed, setup.sync, setup.workload.clone(), setup.paths));
         let devices: Vec<Rc<DeviceShared>> = setup
             .devices

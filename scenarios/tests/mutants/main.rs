@@ -105,6 +105,7 @@ mod is_caught {
     mutant!(view_restored_at_open);
     mutant!(rounds_overlap);
     mutant!(refused_push_retried);
+    mutant!(tombstone_drops_pending_edits);
 }
 
 /// What catches `view_restored_at_open` is the read the harness records as an app comes
@@ -216,4 +217,31 @@ fn rounds_overlap_is_caught_only_by_two_rounds_at_once() {
 #[test]
 fn refused_push_retried_is_caught_only_when_the_server_refuses_a_field() {
     passes_without("refused_push_retried", |fault| matches!(fault, syncsim::Fault::RefuseField(_)));
+}
+
+/// What catches `tombstone_drops_pending_edits` is "no lost acknowledged writes" holding a
+/// client to its declaration that it shows the edits a delete overtook: the same history
+/// judged as before (the declaration left out) holds every invariant of the scenario.
+#[test]
+fn tombstone_drops_pending_edits_is_caught_only_by_the_declared_overtaken_writes() {
+    let mutant = mutant::by_name("tombstone_drops_pending_edits").expect("in the catalog");
+    let scenario = suite::by_name(mutant.scenario).expect("in the suite");
+    for seed in syncsim::seed::sweep(SEEDS) {
+        let report = scenario.run(&mutant.client(), &mutant.server(), seed);
+        if report.finding(mutant.caught_by).is_none_or(|f| f.violations.is_empty()) {
+            continue;
+        }
+        let mut history = report.history.clone();
+        history.header.overtaken_writes_surfaced = false;
+        for invariant in scenario.invariants() {
+            let check = invariant.check(&history);
+            assert!(
+                check.violations.is_empty(),
+                "seed {seed}: {} without the declaration: {check:?}",
+                invariant.name()
+            );
+        }
+        return;
+    }
+    panic!("tombstone_drops_pending_edits was not caught by {} in {SEEDS} seeds", mutant.caught_by);
 }
