@@ -58,7 +58,7 @@ mod version;
 
 pub use changes::Changes;
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use crdt::{OrSet, PnCounter, Tag};
+pub use crdt::{OrSet, PnCounter, Tag, EVERY_ELEMENT};
 pub use error::{ErrorBody, ErrorCode};
 pub use hlc::{implausible, Hlc, HlcClock, MAX_AHEAD_MS};
 pub use pull::{Cursor, PullQuery, PullResponse};
@@ -70,6 +70,6 @@ pub use validate::{
     check_register, validate_mutation, validate_mutation_in, MAX_ELEMENT_LEN, MAX_INCREMENT, MAX_KEY_LEN,
 };
 pub use version::{
-    GZIP_THRESHOLD, MAX_BATCH, MAX_BODY_BYTES, MAX_PAGE, PROTOCOL_VERSION, PULL_PATH, PUSH_PATH, SUPPORTED_VERSIONS,
-    VERSION_HEADER,
+    GZIP_THRESHOLD, MAX_BATCH, MAX_BODY_BYTES, MAX_PAGE, PROTOCOL_VERSION, PULL_PATH, PUSH_PATH,
+    REMOVED_PER_ELEMENT_SINCE, SUPPORTED_VERSIONS, VERSION_HEADER,
 };

@@ -3,6 +3,7 @@
 use crate::crdt::{OrSet, PnCounter};
 use crate::hlc::Hlc;
 use crate::schema::{Entity, FieldKind};
+use crate::version::REMOVED_PER_ELEMENT_SINCE;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -84,7 +85,8 @@ impl Record {
     }
 
     /// The record as a client speaking protocol `version` receives it: without the fields
-    /// (and their stamps) of later versions.
+    /// (and their stamps) of later versions, and before version 3 with its sets' removed
+    /// tags cancelled for every element ([`OrSet::cancel_everywhere`]).
     pub fn restrict_to(&mut self, version: u32) {
         let entity = self.entity;
         let known = |name: &String| entity.field_in(name, version).is_some();
@@ -92,6 +94,9 @@ impl Record {
         self.counters.retain(|name, _| known(name));
         self.sets.retain(|name, _| known(name));
         self.stamps.retain(|name, _| known(name));
+        if version < REMOVED_PER_ELEMENT_SINCE {
+            self.sets.values_mut().for_each(OrSet::cancel_everywhere);
+        }
     }
 
     /// The greatest write stamp on the record, if any: what a reader must observe so that

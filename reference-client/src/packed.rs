@@ -406,9 +406,17 @@ struct Stamp(u64, i64, u32, usize, Vec<FieldKey>);
 #[derive(Serialize, Deserialize)]
 struct Part(usize, u64, u64, Option<usize>);
 
-/// A set: `(field, [(element, [tag word, ...]), ...], [removed tag word, ...])`.
+/// A set: `(field, [(element, [tag word, ...]), ...], [tag word removed from every element,
+/// ...], [(element, [removed tag word, ...]), ...])`. Sets stored before protocol 3 have no
+/// fourth part (nor does a set with no removal per element): their removed tags read as
+/// removed from every element, as they were.
 #[derive(Serialize, Deserialize)]
-struct Set(FieldKey, Vec<(String, Vec<usize>)>, Vec<usize>);
+struct Set(
+    FieldKey,
+    Vec<(String, Vec<usize>)>,
+    Vec<usize>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")] Vec<(String, Vec<usize>)>,
+);
 
 /// The `crdt` column: `(version, updated_at_ms, created_at_ms, words, stamps, counters,
 /// sets, registers)`; `created_at_ms` as an offset from `updated_at_ms` (times near each
@@ -478,8 +486,16 @@ fn encode_crdt<'r>(record: &Record, registers: &'r BTreeMap<String, Value>) -> C
                 .iter()
                 .map(|(element, tags)| (element.clone(), tags.iter().map(|t| words.of(t)).collect()))
                 .collect();
-            let removed = set.removed.iter().map(|t| words.of(t)).collect();
-            Set(FieldKey::of(entity, field), adds, removed)
+            let mut per_element = Vec::new();
+            let mut everywhere = Vec::new();
+            for (element, tags) in &set.removed {
+                let tags = tags.iter().map(|t| words.of(t)).collect();
+                match element.as_str() {
+                    protocol::EVERY_ELEMENT => everywhere = tags,
+                    _ => per_element.push((element.clone(), tags)),
+                }
+            }
+            Set(FieldKey::of(entity, field), adds, everywhere, per_element)
         })
         .collect();
     Crdt(
@@ -563,12 +579,15 @@ impl<'de> Visitor<'de> for CrdtIn {
             counters.insert(name(field)?, counter);
         }
         let mut sets = BTreeMap::new();
-        for Set(field, adds, removed) in raw_sets {
+        for Set(field, adds, everywhere, per_element) in raw_sets {
             let mut set = OrSet::default();
             for (element, tags) in adds {
                 set.adds.insert(element, tags.into_iter().map(word).collect::<Result<_, _>>()?);
             }
-            set.removed = removed.into_iter().map(word).collect::<Result<_, _>>()?;
+            let everywhere = (!everywhere.is_empty()).then(|| (protocol::EVERY_ELEMENT.to_owned(), everywhere));
+            for (element, tags) in per_element.into_iter().chain(everywhere) {
+                set.removed.insert(element, tags.into_iter().map(word).collect::<Result<_, _>>()?);
+            }
             sets.insert(name(field)?, set);
         }
         Ok(Decoded { version, created_at_ms, updated_at_ms, registers, stamps, counters, sets })
@@ -860,7 +879,7 @@ mod tests {
         let labels = record.sets.entry("labels".into()).or_default();
         labels.add("home", key);
         labels.add("work", "a-key-that-is-no-uuid");
-        labels.removed.insert("0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9".into());
+        labels.remove("errands", &["0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9".to_owned()].into());
         record
     }
 
@@ -880,6 +899,20 @@ mod tests {
         record.fields.clear();
         assert_eq!(round_trip(&record), record);
         assert_eq!(round_trip(&Record::empty(Entity::Project, "p")), Record::empty(Entity::Project, "p"));
+        record.sets.values_mut().for_each(protocol::OrSet::cancel_everywhere);
+        assert_eq!(round_trip(&record), record, "tags removed from every element (protocol 2)");
+    }
+
+    /// A set stored before protocol 3, `(field, adds, removed)`, reads with its removed tags
+    /// removed from every element.
+    #[test]
+    fn a_set_stored_before_removals_per_element_reads_them_as_removed_everywhere() {
+        #[derive(Serialize)]
+        struct Before(FieldKey, Vec<(String, Vec<usize>)>, Vec<usize>);
+        let labels = FieldKey::of(Entity::Task, "labels");
+        let bytes = rmp_serde::to_vec(&Before(labels, vec![("home".into(), vec![0])], vec![1])).unwrap();
+        let Set(_, adds, everywhere, per_element) = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!((adds, everywhere, per_element), (vec![("home".into(), vec![0])], vec![1], vec![]));
     }
 
     #[test]

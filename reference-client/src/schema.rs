@@ -330,6 +330,14 @@ pub const MIGRATIONS: &[Migration] = &[
             Change::Rewrite { what: "the ids a re-sync has seen, as keys", run: packed::rewrite_resync_seen },
         ],
     },
+    Migration {
+        version: 8,
+        description: "the app speaks protocol 3: a set's removed tags are kept per element",
+        // Nothing to rebuild: a stored set without removals per element reads its removed
+        // tags as removed from every element (`packed::Set`), which is what they meant, and
+        // the new protocol starts a full re-sync that brings every set per element.
+        changes: &[],
+    },
 ];
 
 /// The schema version this build writes.

@@ -1,9 +1,10 @@
 //! Scenarios about app upgrades: local schema migrations under a full queue and under
 //! kills, skipped versions, and fleets whose apps speak different protocol versions.
 //!
-//! The reference app's version N runs local schema version N (1 to 7); versions 3 and
-//! later speak protocol version 2, which adds the task field `due_on`. Version 7 rebuilds
-//! the records and the queue in a packed form, the largest migration of all.
+//! The reference app's version N runs local schema version N (1 to 8); versions 3 to 7
+//! speak protocol version 2, which adds the task field `due_on`, and version 8 protocol 3,
+//! which keeps a set's removed tags per element. Version 7 rebuilds the records and the
+//! queue in a packed form, the largest migration of all.
 
 use super::secs;
 use crate::{Fault, Profile, Scenario, Step, Workload};
@@ -71,19 +72,22 @@ pub fn upgrade_from_v1_straight_to_v5() -> Scenario {
         .build()
 }
 
-/// Four app versions edit the same records; one device upgrades midway.
+/// Five app versions, speaking protocols 1, 2 and 3, edit the same records (their labels
+/// and tags among them); one device upgrades midway.
 pub fn mixed_versions_editing_the_same_records() -> Scenario {
     Scenario::builder("mixed_versions_editing_the_same_records")
         .description(
-            "device0..3 run app versions 1, 2, 3 and 5 and edit the same two projects and six tasks; versions 3 and \
-             5 also set due dates, which versions 1 and 2 do not know; device1 is upgraded to 4 at 12 s",
+            "device0..4 run app versions 1, 2, 3, 5 and 8 and edit the same two projects and six tasks; versions 3 \
+             and later also set due dates, which versions 1 and 2 do not know, and version 8 gets set removals per \
+             element; device1 is upgraded to 4 at 12 s",
         )
-        .devices(4)
+        .devices(5)
         .profile(Profile::LTE)
         .app_version_on(0, 1)
         .app_version_on(1, 2)
         .app_version_on(2, 3)
         .app_version_on(3, 5)
+        .app_version_on(4, 8)
         .workload(Workload::edit_same_records(16).every(secs(1)))
         .at(secs(12), Fault::Upgrade(1.into(), 4))
         .duration(secs(30))

@@ -3,5 +3,5 @@
 mod or_set;
 mod pn_counter;
 
-pub use or_set::{OrSet, Tag};
+pub use or_set::{OrSet, Tag, EVERY_ELEMENT};
 pub use pn_counter::PnCounter;

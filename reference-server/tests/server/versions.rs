@@ -1,5 +1,7 @@
-//! One server, two protocol versions: version 2 added the task field `due_on`. A version 1
-//! client never sees it, cannot write it, and its writes leave it as it is.
+//! One server, three protocol versions: version 2 added the task field `due_on`. A version 1
+//! client never sees it, cannot write it, and its writes leave it as it is. Version 3 keeps
+//! a set's removed tags per element; older clients get them as one list, cancelled for
+//! every element, as they always did.
 
 use crate::support::{
     id, project_with_task, pull_uri, push_body, request, Device, Edit, Server, ALICE_TOKEN, START_MS,
@@ -36,6 +38,26 @@ async fn task_with_a_due_date() -> (Server, Device) {
     let base = server.record("alice", &id(2)).version;
     server.push_one(&phone, phone.update(Entity::Task, &id(2), base).field("due_on", DUE)).await;
     (server, phone)
+}
+
+#[tokio::test]
+async fn a_version_3_pull_carries_removed_tags_per_element_and_older_ones_one_list() {
+    let server = Server::new();
+    let phone = Device::alice("phone");
+    let create = phone.create_task(&id(2), &id(1), "plan").add("labels", "work").add("labels", "urgent");
+    server.push(&phone, vec![phone.create_project(&id(1), "home"), create.clone()]).await;
+    let seen = server.record("alice", &id(2));
+    let observed = seen.sets["labels"].tags("work");
+    server.push_one(&phone, phone.update(Entity::Task, &id(2), seen.version).remove("labels", "work", observed)).await;
+
+    let new = pull_task_as(&server, 3).await;
+    let old = pull_task_as(&server, 2).await;
+
+    let tags = || std::collections::BTreeSet::from([create.key.clone()]);
+    assert_eq!(new.sets["labels"].removed, [("work".to_owned(), tags())].into());
+    assert_eq!(old.sets["labels"].removed, [(protocol::EVERY_ELEMENT.to_owned(), tags())].into());
+    assert_eq!(old.sets["labels"].elements(), ["urgent"], "the element still added under the key shows");
+    assert_eq!(new.sets["labels"].elements(), ["urgent"]);
 }
 
 #[tokio::test]

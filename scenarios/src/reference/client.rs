@@ -54,12 +54,13 @@ pub struct ReferenceApp {
 
 /// The sync protocol version the reference app's version `app_version` speaks: 2 from
 /// version 3, whose local schema records the protocol each cursor was pulled with (so that
-/// the upgraded app knows to pull everything again for the fields it did not know).
+/// the upgraded app knows to pull everything again for the fields it did not know), and 3
+/// (a set's removed tags per element) from version 8.
 pub(crate) fn protocol_of(app_version: u32) -> u32 {
-    if app_version >= 3 {
-        2
-    } else {
-        1
+    match app_version {
+        ..=2 => 1,
+        3..=7 => 2,
+        _ => 3,
     }
 }
 
