@@ -41,6 +41,10 @@ pub struct ClientCapabilities {
     /// excused as the delete winning (WatermelonDB documents that its pull destroys a record
     /// deleted elsewhere with the edits it had not pushed).
     pub overtaken_writes: bool,
+    /// The app can be logged out of its user and logged in as another on the same device
+    /// ([`crate::Fault::SwitchUser`]): it shows each user only that user's data, and the
+    /// writes of a user logged out still reach the server, as that user's.
+    pub user_switch: bool,
 }
 
 impl ClientCapabilities {
@@ -48,7 +52,7 @@ impl ClientCapabilities {
     pub fn all() -> Self {
         let mut steps = Step::ALL.to_vec();
         steps.push(Step::Migrating);
-        Self { counters: true, sets: true, steps, conflicts: true, overtaken_writes: true }
+        Self { counters: true, sets: true, steps, conflicts: true, overtaken_writes: true, user_switch: true }
     }
 }
 
@@ -177,6 +181,9 @@ impl Capabilities {
                 missing("server", &format!("the step {}", step.name()))
             }
             Requirement::ServerRules if !self.server.rules => missing("server", "validation rules a scenario changes"),
+            Requirement::UserSwitch if !self.client.user_switch => {
+                missing("client", "that another user can log in on the same app")
+            }
             _ => None,
         }
     }
@@ -205,6 +212,8 @@ pub enum Requirement {
     ServerStep(Step),
     /// Validation rules the scenario changes while the server runs.
     ServerRules,
+    /// Another user logging in on a device.
+    UserSwitch,
 }
 
 impl fmt::Display for Requirement {
@@ -220,6 +229,7 @@ impl fmt::Display for Requirement {
             Requirement::PullPath => f.write_str("faults on pulls alone"),
             Requirement::ServerStep(step) => write!(f, "the server step {}", step.name()),
             Requirement::ServerRules => f.write_str("validation rules changed while the server runs"),
+            Requirement::UserSwitch => f.write_str("another user logging in on a device"),
         }
     }
 }

@@ -26,8 +26,8 @@ use tokio::sync::Notify;
 pub(crate) struct DeviceShared {
     pub(crate) index: usize,
     pub(crate) host: String,
-    pub(crate) user: String,
-    pub(crate) token: String,
+    /// The user logged in: a user switch changes it between boots.
+    user: RefCell<String>,
     pub(crate) data_dir: PathBuf,
     pub(crate) clock: DeviceClock,
     pub(crate) link: Rc<Link>,
@@ -85,8 +85,7 @@ impl DeviceShared {
         DeviceShared {
             index,
             host: info.host.clone(),
-            user: info.user.clone(),
-            token: format!("{}-{}", info.user, info.host),
+            user: RefCell::new(info.user.clone()),
             data_dir: dir.join(&info.host),
             clock,
             link: Rc::new(link),
@@ -112,6 +111,27 @@ impl DeviceShared {
         }
     }
 
+    /// The user logged in on the device.
+    pub(crate) fn user(&self) -> String {
+        self.user.borrow().clone()
+    }
+
+    /// Logs `user` in instead (the app opens as that user at its next boot); returns the
+    /// user logged out.
+    pub(crate) fn switch_user(&self, user: String) -> String {
+        self.user.replace(user)
+    }
+
+    /// The bearer token of `user` on this device.
+    pub(crate) fn token_of(&self, user: &str) -> String {
+        format!("{user}-{}", self.host)
+    }
+
+    /// The bearer token of the user logged in.
+    pub(crate) fn token(&self) -> String {
+        self.token_of(&self.user.borrow())
+    }
+
     /// What the open app holds now: `None` when no app is open (or it could not say).
     pub(crate) fn probe(&self) -> Option<DeviceState> {
         self.probe.borrow().as_ref().and_then(|probe| probe()).and_then(Result::ok)
@@ -135,8 +155,8 @@ impl DeviceShared {
         DeviceEnv {
             host: self.host.clone(),
             index: self.index,
-            user: self.user.clone(),
-            token: self.token.clone(),
+            user: self.user(),
+            token: self.token(),
             data_dir: self.data_dir.clone(),
             clock: self.clock.clone(),
             seed: crate::seed::derive(self.seed, &format!("boot {boot}")),
@@ -297,7 +317,7 @@ async fn perform_numbered<H: Handle>(
     operation: crate::operation::Operation,
     observed: crate::operation::Fields,
 ) {
-    let invoke = EventKind::Invoke { op, user: device.user.clone(), operation: operation.clone(), observed };
+    let invoke = EventKind::Invoke { op, user: device.user(), operation: operation.clone(), observed };
     run.record(&device.host, invoke);
     device.open_op.set(Some(op));
     let outcome = app.perform(&operation).await;
@@ -332,7 +352,7 @@ async fn final_sync<H: Handle>(app: Rc<H>, device: Rc<DeviceShared>, run: Rc<Run
     loop {
         if run.phase.get() == Phase::Snapshot {
             let kind = match app.state().await {
-                Ok(state) => EventKind::Snapshot { user: device.user.clone(), state },
+                Ok(state) => EventKind::Snapshot { user: device.user(), state },
                 Err(e) => EventKind::OpenFailed { error: format!("the app could not report its state: {e}") },
             };
             run.record(&device.host, kind);
@@ -401,8 +421,8 @@ async fn recorded_round<H: Handle>(app: &H, device: &DeviceShared, run: &Run) ->
 /// Records what the device shows now, when the app can say.
 async fn read<H: Handle>(app: &H, device: &DeviceShared, run: &Run) {
     if let Ok(state) = app.state().await {
-        let (user, protocol, pending) = (device.user.clone(), state.protocol, Some(state.pending));
-        let surfaced = state.failed.into_iter().chain(state.conflicts).collect();
-        run.record(&device.host, EventKind::Read { user, protocol, records: state.records, pending, surfaced });
+        let (user, protocol, pending) = (device.user(), state.protocol, Some(state.pending));
+        let (records, failed, conflicts) = (state.records, state.failed, state.conflicts);
+        run.record(&device.host, EventKind::Read { user, protocol, records, pending, failed, conflicts });
     }
 }

@@ -119,6 +119,7 @@ impl Rig {
             name: name.clone(),
             seed: self.seed,
             devices: (0..=timed).map(device).collect(),
+            users: vec![user(0)],
             strategies: server.capabilities().strategies,
             tombstone_horizon: None,
             overtaken_writes: false,

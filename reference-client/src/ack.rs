@@ -228,7 +228,17 @@ fn apply_result(
         MutationOutcome::Accepted { record, concurrent: false } => Some(record.version),
         _ => None,
     };
-    tx.rebase_after(&entry.key, clean_version)?;
+    match outcome {
+        // Applied (a delete of a record already gone too): what was chained after it is free.
+        MutationOutcome::Accepted { .. } | MutationOutcome::Conflict { .. } => {
+            tx.rebase_after(&entry.key, clean_version)?
+        }
+        MutationOutcome::Rejected { code: RejectCode::NotFound, .. } if entry.action == Action::Delete => {
+            tx.rebase_after(&entry.key, None)?
+        }
+        // Never applied: what was chained after it waits for what it waited for.
+        MutationOutcome::Rejected { .. } => tx.unchain_failed(&entry.key)?,
+    }
     match record {
         Some(r) if !config.bugged(Bug::ReplayedAnswerTrusted) && gone_since(tx, r)? => {
             tx.recompute(entry.entity, &entry.record_id, None, now_ms)

@@ -71,4 +71,12 @@ pub enum Bug {
     /// them: the delete wins on the device and nobody is told that the edits are lost (what
     /// WatermelonDB does by design; this client declares that it shows such edits).
     TombstoneDropsPendingEdits,
+    /// The app keeps one local database whoever logs in (planted by the app around the
+    /// replica, `scenarios`' reference adapter): the next user sees the previous one's
+    /// records, pulls from their cursors, and pushes their queued writes as their own.
+    StoreSharedAcrossUsers,
+    /// Logging out deletes the local database of the user who leaves (planted by the app
+    /// around the replica, as [`Bug::StoreSharedAcrossUsers`]): the writes they had not
+    /// synced yet are gone, and nobody is told.
+    LogoutWipesTheStore,
 }

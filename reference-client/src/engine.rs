@@ -206,8 +206,8 @@ fn fail(inner: &Inner, entry: &QueueEntry, message: &str) -> Result<()> {
     } else {
         tx.set_status(&entry.key, QueueStatus::Failed, Some(message))?;
     }
-    // The server will never apply it: what was chained after it goes on its own.
-    tx.rebase_after(&entry.key, None)?;
+    // The server will never apply it: what was chained after it waits for what it waited for.
+    tx.unchain_failed(&entry.key)?;
     let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
     tx.recompute(entry.entity, &entry.record_id, server, inner.config.clock.now_ms())?;
     tx.commit()
@@ -218,7 +218,7 @@ fn count_retries(inner: &Inner, batch: &[QueueEntry], message: &str) -> Result<(
     let tx = store.transaction()?;
     for entry in batch {
         if tx.count_retry(&entry.key, message, inner.config.max_retries)? {
-            tx.rebase_after(&entry.key, None)?;
+            tx.unchain_failed(&entry.key)?;
             let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
             tx.recompute(entry.entity, &entry.record_id, server, inner.config.clock.now_ms())?;
         }

@@ -710,6 +710,19 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Takes entry `key` out of its chain once it failed for good (the server will never
+    /// apply it): the entries chained after it wait for what it waited for, if anything,
+    /// and keep their base.
+    pub(crate) fn unchain_failed(&self, key: &str) -> Result<()> {
+        let l = self.layout();
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "UPDATE {queue} SET after_key = (SELECT after_key FROM {queue} WHERE key = ?1) WHERE after_key = ?1",
+            queue = l.queue()
+        ))?;
+        stmt.execute(params![l.id(key)])?;
+        Ok(())
+    }
+
     /// Drops entry `key` from the queue.
     pub(crate) fn delete_entry(&self, key: &str) -> Result<()> {
         let l = self.layout();

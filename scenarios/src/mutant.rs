@@ -357,6 +357,25 @@ pub const ALL: &[Mutant] = &[
         scenario: "delete_on_one_device_while_another_edits",
         plant: Plant::Client(ClientBug::TombstoneDropsPendingEdits),
     },
+    Mutant {
+        name: "store_shared_across_users",
+        change: "the app keeps one local database whoever logs in: the next user opens the previous one's store \
+                 with their own token",
+        imitates: "a logout that forgets to clear or partition the local store: the next user of a shared tablet \
+                   sees the previous one's records, and their queued writes are pushed into the new user's account",
+        caught_by: "isolation",
+        scenario: "another_user_logs_in_on_the_same_device",
+        plant: Plant::Client(ClientBug::StoreSharedAcrossUsers),
+    },
+    Mutant {
+        name: "logout_wipes_the_store",
+        change: "logging out deletes the local database of the user who leaves, writes not yet synced included",
+        imitates: "a logout that clears the device for the next user: what the first user wrote offline never \
+                   reaches the server, and nobody is told",
+        caught_by: "no lost acknowledged writes",
+        scenario: "another_user_logs_in_on_the_same_device",
+        plant: Plant::Client(ClientBug::LogoutWipesTheStore),
+    },
 ];
 
 /// A bug planted in one of the reference server's dialects for a third-party client: caught

@@ -68,6 +68,7 @@ impl syncsim::Client for JsonClient {
             steps: Step::ALL.to_vec(),
             conflicts: false,
             overtaken_writes: false,
+            user_switch: false,
         }
     }
 }

@@ -41,6 +41,10 @@ pub const VOCABULARY: &[(&str, &str)] = &[
     ("battery_low, metered, background, foreground", "change a device's OS conditions"),
     ("second_round", "start a second sync round on a device beside its next one, both under way at once"),
     ("upgrade", "install a later app version, which migrates the local database on its next open"),
+    (
+        "switch_user",
+        "log a device's user out and another user in on the same app and data (a shared tablet, a second account)",
+    ),
     ("skip", "let idle days pass at once on every wall clock (simulation only)"),
 ];
 
@@ -212,6 +216,13 @@ pub enum Fault {
     /// restarted 1 s later on the same data directory, where it migrates its local
     /// database (the new version reaches the app as [`crate::DeviceEnv::app_version`]).
     Upgrade(Target, u32),
+    /// Log devices' user out and user `n` of the run ([`crate::sim::user`]) in, on the same
+    /// app and data directory: the app is stopped and opened again 500 ms later as that user
+    /// (the new user and token reach it as [`crate::DeviceEnv::user`] and
+    /// [`crate::DeviceEnv::token`]). It must show the new user nothing of the previous one's,
+    /// and keep the previous user's writes on their way to the server, under that user. Needs
+    /// a client that declares [`crate::ClientCapabilities::user_switch`].
+    SwitchUser(Target, usize),
     /// Idle time passes at once: every wall clock (each device's and the server's) and the
     /// timeline jump ahead by this span, without stepping through it, so that days offline
     /// cost one event instead of millions of steps.
@@ -313,6 +324,7 @@ impl fmt::Display for Fault {
             Fault::ServerCrashAt(s, d) => write!(f, "crash {SERVER} at {s}, restart after {} ms", d.as_millis()),
             Fault::ServerStallAt(s, d) => write!(f, "stall {SERVER} at {s} for {} ms", d.as_millis()),
             Fault::Upgrade(t, version) => write!(f, "upgrade {t} to app version {version}"),
+            Fault::SwitchUser(t, user) => write!(f, "switch {t} to user {}", crate::sim::user(*user)),
             Fault::RandomKills(t, every, d) => {
                 write!(f, "random kills of {t} every ~{} ms, restart after {} ms", every.as_millis(), d.as_millis())
             }

@@ -160,6 +160,13 @@ pub enum FaultRecord {
         /// The version installed.
         version: u32,
     },
+    /// Another user logs in on the app.
+    SwitchUser {
+        /// Whose app.
+        target: String,
+        /// The user who logs in.
+        user: String,
+    },
     /// Idle time skipped at once.
     Skip {
         /// How much, ms.
@@ -209,6 +216,7 @@ impl From<&Fault> for FaultRecord {
             Fault::Condition(t, ConditionChange::Foreground) => FaultRecord::Foreground { target: target(t) },
             Fault::SecondRound(t, after) => FaultRecord::SecondRound { target: target(t), after_ms: ms(after) },
             Fault::Upgrade(t, version) => FaultRecord::Upgrade { target: target(t), version: *version },
+            Fault::SwitchUser(t, user) => FaultRecord::SwitchUser { target: target(t), user: crate::sim::user(*user) },
             Fault::Skip(span) => FaultRecord::Skip { ms: ms(span) },
         }
     }
@@ -263,6 +271,7 @@ mod tests {
             Fault::SecondRound(Target::All, Duration::ZERO),
             Fault::RefuseField("notes"),
             Fault::Upgrade(0.into(), 2),
+            Fault::SwitchUser(0.into(), 1),
             Fault::skip(Duration::from_secs(1)),
         ];
         let listed: Vec<&str> = crate::fault::VOCABULARY.iter().flat_map(|(kinds, _)| kinds.split(", ")).collect();

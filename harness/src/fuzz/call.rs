@@ -170,6 +170,7 @@ fn fault_rust(fault: &Fault, uses: &mut BTreeSet<&'static str>) -> String {
             format!("Fault::SecondRound({i}.into(), {})", duration_rust(*after))
         }
         Fault::Upgrade(Target::Device(i), version) => format!("Fault::Upgrade({i}.into(), {version})"),
+        Fault::SwitchUser(Target::Device(i), user) => format!("Fault::SwitchUser({i}.into(), {user})"),
         Fault::Profile(Target::Device(i), profile) => {
             format!("Fault::Profile({i}.into(), {})", profile_rust(profile, uses))
         }

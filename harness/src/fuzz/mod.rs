@@ -92,6 +92,10 @@ pub enum Event {
     SecondRounds { device: usize, after_ms: u64, for_ms: u64 },
     /// Device `device`'s app is upgraded to the next version, if it is not the latest.
     Upgrade { device: usize },
+    /// Another user logs in on device `device` (the device's user's neighbour, or a user of
+    /// no device of the run's), and the device's own user logs back in after `for_ms`, unless
+    /// that is past the fault phase: then the device ends as the other user's.
+    SwitchUser { device: usize, for_ms: u64 },
 }
 
 /// A generated run: what [`plan`] draws and proptest shrinks.
@@ -216,7 +220,8 @@ fn event(devices: usize) -> impl Strategy<Value = Event> {
         1 => (device.clone(), 0u64..=500, 2_000u64..=15_000)
             .prop_map(|(device, after_ms, for_ms)| Event::SecondRounds { device, after_ms, for_ms }),
         1 => Just(Event::RefuseNotes),
-        1 => device.prop_map(|device| Event::Upgrade { device }),
+        1 => device.clone().prop_map(|device| Event::Upgrade { device }),
+        1 => (device, 2_000u64..=40_000).prop_map(|(device, for_ms)| Event::SwitchUser { device, for_ms }),
     ]
 }
 
@@ -254,10 +259,11 @@ impl Plan {
         let devices = self.versions.len();
         let end = FAULT_PHASE.as_millis() as u64 - 1;
         let ms = Duration::from_millis;
+        // An absent device's user goes on writing on the other devices.
+        let users = if self.away.is_some() { 1 } else { self.users };
         let mut calls = vec![
             Call::Description(self.to_string()),
-            // An absent device's user goes on writing on the other devices.
-            Call::Users(if self.away.is_some() { 1 } else { self.users }),
+            Call::Users(users),
             Call::Devices(devices),
             Call::Profile(self.profile),
         ];
@@ -331,6 +337,16 @@ impl Plan {
                     vec![(at, Fault::Upgrade(device.into(), running[device]))]
                 }
                 Event::Upgrade { .. } => Vec::new(),
+                Event::SwitchUser { device, for_ms } if capabilities.client.user_switch => {
+                    let own = device % users;
+                    let other = (own + 1) % users.max(2);
+                    let mut faults = vec![(at, Fault::SwitchUser(device.into(), other))];
+                    if at + ms(for_ms) < ms(end) {
+                        faults.push((at + ms(for_ms), Fault::SwitchUser(device.into(), own)));
+                    }
+                    faults
+                }
+                Event::SwitchUser { .. } => Vec::new(),
             };
             calls.extend(faults.into_iter().map(|(at, fault)| Call::At(at, fault)));
         }
@@ -478,7 +494,8 @@ impl Event {
             | Event::Kill { device, .. }
             | Event::ClockJump { device, .. }
             | Event::SecondRounds { device, .. }
-            | Event::Upgrade { device } => Some(device),
+            | Event::Upgrade { device }
+            | Event::SwitchUser { device, .. } => Some(device),
             Event::ServerRestart { .. }
             | Event::ServerCrashAfterCommit
             | Event::ServerStall { .. }
@@ -519,6 +536,9 @@ impl fmt::Display for Event {
                 "for {for_ms} ms, every second, a second sync round starts on device{device} {after_ms} ms into its next one"
             ),
             Event::Upgrade { device } => write!(f, "device{device}'s app is upgraded to its next version"),
+            Event::SwitchUser { device, for_ms } => {
+                write!(f, "another user logs in on device{device}, its own back after {for_ms} ms")
+            }
         }
     }
 }

@@ -104,10 +104,13 @@ pub enum EventKind {
         /// written before it was recorded).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pending: Option<usize>,
-        /// The records with a write failed for good or a conflict shown to the user then
-        /// ([`DeviceState::surfaced`]).
+        /// The records with a write failed for good shown to the user then
+        /// ([`DeviceState::failed`]).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        surfaced: Vec<RecordKey>,
+        failed: Vec<RecordKey>,
+        /// The records with a conflict shown to the user then ([`DeviceState::conflicts`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        conflicts: Vec<RecordKey>,
     },
     /// A fault or condition change took effect.
     Fault {
@@ -144,6 +147,15 @@ pub enum EventKind {
         /// not open (then there is nothing to compare).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         before: Option<DeviceState>,
+    },
+    /// The device's user logged out and `to` logged in: from here on the device is `to`'s
+    /// (its operations, reads and final state are that user's) until the next switch. The
+    /// app is stopped now and opens as `to` shortly after.
+    SwitchUser {
+        /// The user logged out.
+        from: String,
+        /// The user logged in.
+        to: String,
     },
     /// The upgraded app opened (its migration done) and reported what it holds, before any
     /// user operation or sync.
@@ -218,6 +230,8 @@ pub enum KillCause {
     AtStep,
     /// An app upgrade: the old version is killed before the new one opens.
     Upgrade,
+    /// Another user logs in: the app is stopped before it opens as that user.
+    SwitchUser,
     /// The restart that opens the final phase.
     FinalPhase,
 }
@@ -230,6 +244,7 @@ impl KillCause {
             KillCause::Random => "random",
             KillCause::AtStep => "at a sync step",
             KillCause::Upgrade => "upgrade",
+            KillCause::SwitchUser => "user switch",
             KillCause::FinalPhase => "final phase",
         }
     }

@@ -124,8 +124,17 @@ pub struct ReadView<'a> {
     pub records: &'a UserRecords,
     /// How many writes were waiting for the server, when the history says.
     pub pending: Option<usize>,
-    /// The records with a write failed for good or a conflict shown to the user.
-    pub surfaced: &'a [RecordKey],
+    /// The records with a write failed for good shown to the user.
+    pub failed: &'a [RecordKey],
+    /// The records with a conflict shown to the user.
+    pub conflicts: &'a [RecordKey],
+}
+
+impl ReadView<'_> {
+    /// Whether the read showed a failed or conflicting write to `key`.
+    pub fn surfaced(&self, key: &RecordKey) -> bool {
+        self.failed.contains(key) || self.conflicts.contains(key)
+    }
 }
 
 impl History {
@@ -214,9 +223,15 @@ impl History {
         self.events
             .iter()
             .filter_map(|event| match &event.kind {
-                EventKind::Read { user, records, pending, surfaced, .. } => {
-                    Some(ReadView { host: &event.host, user, t_ms: event.t_ms, records, pending: *pending, surfaced })
-                }
+                EventKind::Read { user, records, pending, failed, conflicts, .. } => Some(ReadView {
+                    host: &event.host,
+                    user,
+                    t_ms: event.t_ms,
+                    records,
+                    pending: *pending,
+                    failed,
+                    conflicts,
+                }),
                 _ => None,
             })
             .collect()

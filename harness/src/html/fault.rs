@@ -84,10 +84,12 @@ pub(super) fn classify(fault: &FaultRecord) -> (Scope, Effect) {
             (scope(target), start("background", "background", format!("sync budget {budget_ms} ms")))
         }
         FaultRecord::Foreground { target } => (scope(target), Effect::End("background".into())),
-        // Crashes and bounces show as `kill` and `restart` events, upgrades as `upgrade`.
-        FaultRecord::Crash { .. } | FaultRecord::Bounce { .. } | FaultRecord::Upgrade { .. } => {
-            (Scope::Run, Effect::Nothing)
-        }
+        // Crashes and bounces show as `kill` and `restart` events, upgrades as `upgrade`,
+        // user switches as `switch_user`.
+        FaultRecord::Crash { .. }
+        | FaultRecord::Bounce { .. }
+        | FaultRecord::Upgrade { .. }
+        | FaultRecord::SwitchUser { .. } => (Scope::Run, Effect::Nothing),
         FaultRecord::Skip { ms } => (Scope::Run, Effect::Skip(*ms)),
     }
 }
@@ -197,6 +199,7 @@ mod tests {
             ),
             (Fault::Condition(Target::Device(1), ConditionChange::Foreground), device1(), "background"),
             (Fault::Upgrade(Target::Device(1), 3), Scope::Run, "nothing"),
+            (Fault::SwitchUser(Target::Device(1), 0), Scope::Run, "nothing"),
             (Fault::skip(Duration::from_secs(2 * 86_400)), Scope::Run, "skip"),
         ];
         for (fault, scope, expected) in cases {

@@ -198,7 +198,10 @@ impl Builder {
             EventKind::SyncOk { round, outcome } => self.end_round(lane, *round, t, "ok", Some(outcome), None),
             EventKind::SyncFail { round, error } => self.end_round(lane, *round, t, "fail", None, Some(error)),
             EventKind::SyncCut { round, reason } => self.end_round(lane, *round, t, "cut", None, Some(reason)),
-            EventKind::Read { records, surfaced, .. } => self.read(lane, records, surfaced),
+            EventKind::Read { records, failed, conflicts, .. } => {
+                let surfaced: Vec<RecordKey> = failed.iter().chain(conflicts).cloned().collect();
+                self.read(lane, records, &surfaced)
+            }
             EventKind::Fault { text, fault } => self.fault(t, text, fault),
             EventKind::Note { text } => self.mark(lane, t, "note", text, String::new()),
             EventKind::Request { path } => self.request(lane, t, path),
@@ -221,6 +224,10 @@ impl Builder {
             }
             EventKind::Upgrade { from, to, .. } => {
                 self.mark(lane, t, "upgrade", &format!("upgrade app {from} \u{2192} {to}"), String::new())
+            }
+            EventKind::SwitchUser { from, to } => {
+                let detail = format!("{from} logged out; the device is {to}'s from here on");
+                self.mark(lane, t, "switch_user", &format!("{to} logs in"), detail)
             }
             EventKind::Upgraded { version, state } => {
                 let detail = format!("{} records, {} pending writes", state.records.len(), state.pending);

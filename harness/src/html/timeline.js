@@ -272,7 +272,7 @@
       if (!visible(px - 8, px + 8)) return;
       var lane = lanes[m.lane], g = laneGroup(m.lane);
       var cy = lane.kind === 'device' ? lane.top + ROW.marks : lane.top + lane.height / 2;
-      if (m.kind === 'kill' || m.kind === 'upgrade') {
+      if (m.kind === 'kill' || m.kind === 'upgrade' || m.kind === 'switch_user') {
         el('line', { 'class': 'mark-line ' + m.kind, x1: px, x2: px, y1: lane.top + 3, y2: lane.top + lane.height - 3 }, g);
       }
       var node = glyph(m.kind, px, cy, g);
@@ -291,6 +291,7 @@
       case 'restart': return el('path', { d: 'M' + (px - 5) + ' ' + (cy + 6) + 'L' + px + ' ' + (cy - 6) + 'L' + (px + 5) + ' ' + (cy + 6) + 'Z' }, g);
       case 'clock': return el('path', { d: circlePath(px, cy, 6) + 'M' + px + ' ' + cy + 'L' + px + ' ' + (cy - 4) + 'M' + px + ' ' + cy + 'L' + (px + 3) + ' ' + cy }, g);
       case 'upgrade': return el('path', { d: 'M' + px + ' ' + (cy - 8) + 'L' + (px + 6) + ' ' + (cy - 1) + 'L' + (px + 2) + ' ' + (cy - 1) + 'L' + (px + 2) + ' ' + (cy + 7) + 'L' + (px - 2) + ' ' + (cy + 7) + 'L' + (px - 2) + ' ' + (cy - 1) + 'L' + (px - 6) + ' ' + (cy - 1) + 'Z' }, g);
+      case 'switch_user': return el('path', { d: circlePath(px, cy - 3, 3) + 'M' + (px - 6) + ' ' + (cy + 7) + 'Q' + px + ' ' + (cy - 3) + ' ' + (px + 6) + ' ' + (cy + 7) + 'Z' }, g);
       case 'lost_response': case 'conflict': return el('path', { d: 'M' + px + ' ' + (cy - 7) + 'L' + (px + 7) + ' ' + cy + 'L' + px + ' ' + (cy + 7) + 'L' + (px - 7) + ' ' + cy + 'Z' }, g);
       case 'edge': return el('rect', { x: px - 4, y: cy - 4, width: 8, height: 8 }, g);
       case 'open_failed': return el('rect', { x: px - 5, y: cy - 5, width: 10, height: 10 }, g);
@@ -557,7 +558,7 @@
       ['partition / offline', 'repeating-linear-gradient(45deg,#ff8787 0 2px,#fff0f0 2px 5px)'],
       ['blackhole', 'rgba(33,37,41,0.4)'], ['profile', 'rgba(250,176,5,0.35)'],
       ['HTTP fault', 'rgba(253,126,20,0.35)'], ['host down', 'repeating-linear-gradient(45deg,#adb5bd 0 2px,#f1f3f5 2px 5px)'],
-      ['kill \u2716', 'var(--kill)'], ['restart \u25b2', 'var(--restart)'], ['clock', 'var(--clock)'], ['upgrade', 'var(--upgrade)'],
+      ['kill \u2716', 'var(--kill)'], ['restart \u25b2', 'var(--restart)'], ['clock', 'var(--clock)'], ['upgrade', 'var(--upgrade)'], ['user switch', 'var(--user)'],
       ['lost response \u25c6', 'var(--fault)'], ['conflict \u25c6', '#ffd43b'], ['violation', 'var(--violation)']
     ];
     var box = document.getElementById('legend');

@@ -14,7 +14,7 @@ const WRITES_KEPT: usize = 24;
 /// Disruptions listed at most.
 const DISRUPTIONS_KEPT: usize = 16;
 /// Marks and spans that can explain a violation; a kill that opens the final phase cannot.
-const DISRUPTIVE_MARKS: [&str; 6] = ["kill", "lost_response", "edge", "open_failed", "clock", "upgrade"];
+const DISRUPTIVE_MARKS: [&str; 7] = ["kill", "lost_response", "edge", "open_failed", "clock", "upgrade", "switch_user"];
 const DISRUPTIVE_SPANS: [&str; 7] = ["partition", "hold", "offline", "blackhole", "down", "http", "lose_response"];
 
 /// One violation, ready to draw.

@@ -36,7 +36,9 @@ impl Invariant for Convergence {
         let mut violations: Vec<Violation> =
             verdict(history).into_iter().map(|d| Violation::new(NAME, end, None, d)).collect();
         for device in &history.header.devices {
-            if let Some(details) = divergence(&facts, &device.host, &device.user) {
+            // Its user at the end: a device changes hands at a user switch.
+            let user = facts.snapshots.get(device.host.as_str()).map_or(device.user.as_str(), |(user, _)| user);
+            if let Some(details) = divergence(&facts, &device.host, user) {
                 violations.push(Violation::new(NAME, end, Some(&device.host), details));
             }
         }

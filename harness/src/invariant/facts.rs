@@ -85,9 +85,14 @@ impl<'a> Facts<'a> {
         }
     }
 
-    /// The users of the run's devices, each once.
+    /// The users of the run's devices, each once: those they started with and those a
+    /// user switch logged in.
     pub(crate) fn users(&self) -> BTreeSet<&'a str> {
-        self.history.header.devices.iter().map(|d| d.user.as_str()).collect()
+        let switched = self.history.events.iter().filter_map(|e| match &e.kind {
+            EventKind::SwitchUser { to, .. } => Some(to.as_str()),
+            _ => None,
+        });
+        self.history.header.devices.iter().map(|d| d.user.as_str()).chain(switched).collect()
     }
 
     /// Whether device `host` shows a failed or conflicting write to `key` in its final state:
@@ -96,14 +101,19 @@ impl<'a> Facts<'a> {
         self.snapshots.get(host).is_some_and(|(_, state)| state.surfaced(key))
     }
 
-    /// Whether device `host` showed a failed or conflicting write to `key` at some read from
-    /// `since_ms` on, or shows one in its final state.
-    pub(crate) fn surfaced_since(&self, host: &str, key: &RecordKey, since_ms: u64) -> bool {
-        self.surfaced(host, key)
+    /// Whether `op`'s device showed its user a failed or conflicting write to `op`'s record:
+    /// at a read of that user from `op` on, or in its final state with that user logged in
+    /// (a write of a user logged out fails where only that user sees it).
+    pub(crate) fn surfaced_for(&self, op: &OpView<'_>) -> bool {
+        let key = op.operation.key();
+        let at_the_end =
+            self.snapshots.get(op.host).is_some_and(|(user, state)| *user == op.user && state.surfaced(&key));
+        at_the_end
             || self.history.events.iter().any(|e| {
-                e.host == host
-                    && e.t_ms >= since_ms
-                    && matches!(&e.kind, EventKind::Read { surfaced, .. } if surfaced.contains(key))
+                e.host == op.host
+                    && e.t_ms >= op.invoked_ms
+                    && matches!(&e.kind, EventKind::Read { user, failed, conflicts, .. }
+                        if user == op.user && (failed.contains(&key) || conflicts.contains(&key)))
             })
     }
 
@@ -122,7 +132,9 @@ impl<'a> Facts<'a> {
                     started.insert(*round);
                 }
                 EventKind::SyncOk { round, .. } if started.contains(round) => ended = true,
-                EventKind::Read { pending: Some(0), surfaced, .. } if ended && !surfaced.contains(&key) => {
+                EventKind::Read { pending: Some(0), failed, conflicts, .. }
+                    if ended && !failed.contains(&key) && !conflicts.contains(&key) =>
+                {
                     return Some(event.t_ms)
                 }
                 EventKind::Read { .. } => ended = false,
@@ -140,9 +152,17 @@ impl<'a> Facts<'a> {
         self.history.events.iter().find(request).map(|e| e.t_ms)
     }
 
-    /// Whether device `host` shows a write to `key` failed for good in its final state.
-    pub(crate) fn failed(&self, host: &str, key: &RecordKey) -> bool {
-        self.snapshots.get(host).is_some_and(|(_, state)| state.failed.contains(key))
+    /// Whether `op`'s device showed its user a write to `op`'s record failed for good: at a
+    /// read of that user from `op` on, or in its final state with that user logged in.
+    pub(crate) fn failed_for(&self, op: &OpView<'_>) -> bool {
+        let key = op.operation.key();
+        let at_the_end =
+            self.snapshots.get(op.host).is_some_and(|(user, state)| *user == op.user && state.failed.contains(&key));
+        at_the_end || self.history.events.iter().any(|e| {
+            e.host == op.host
+                && e.t_ms >= op.invoked_ms
+                && matches!(&e.kind, EventKind::Read { user, failed, .. } if user == op.user && failed.contains(&key))
+        })
     }
 
     /// The conflict strategy the run declared for `entity`, if the header names a known one.
@@ -152,7 +172,7 @@ impl<'a> Facts<'a> {
 
     /// Whether some device that may have written `key` surfaced it.
     pub(crate) fn surfaced_by_a_writer(&self, key: &RecordKey) -> bool {
-        self.on(key).any(|op| op.maybe_applied() && self.surfaced(op.host, key))
+        self.on(key).any(|op| op.maybe_applied() && self.surfaced_for(op))
     }
 
     /// Every operation on `key`, in invocation order.

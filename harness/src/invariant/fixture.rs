@@ -111,8 +111,14 @@ impl Timeline {
     /// Device `host` shows `records`.
     pub(crate) fn read(self, host: &str, records: UserRecords) -> Self {
         let user = self.user(host);
-        let (protocol, pending, surfaced) = (protocol::PROTOCOL_VERSION, None, Vec::new());
-        self.event(host, EventKind::Read { user, protocol, records, pending, surfaced })
+        let (protocol, pending, failed, conflicts) = (protocol::PROTOCOL_VERSION, None, Vec::new(), Vec::new());
+        self.event(host, EventKind::Read { user, protocol, records, pending, failed, conflicts })
+    }
+
+    /// `to` logs in on device `host` instead of its user.
+    pub(crate) fn switch_user(self, host: &str, to: &str) -> Self {
+        let from = self.user(host);
+        self.event(host, EventKind::SwitchUser { from, to: to.to_owned() })
     }
 
     /// Device `host` starts sync round `round`.
@@ -124,10 +130,10 @@ impl Timeline {
     /// pending and what is surfaced).
     pub(crate) fn synced(self, host: &str, round: u64, state: DeviceState) -> Self {
         let user = self.user(host);
-        let surfaced = state.failed.iter().chain(&state.conflicts).cloned().collect();
         let (protocol, records, pending) = (state.protocol, state.records, Some(state.pending));
+        let (failed, conflicts) = (state.failed, state.conflicts);
         self.event(host, EventKind::SyncOk { round, outcome: crate::SyncOutcome::default() })
-            .event(host, EventKind::Read { user, protocol, records, pending, surfaced })
+            .event(host, EventKind::Read { user, protocol, records, pending, failed, conflicts })
     }
 
     /// Device `host` reports its final state.
@@ -157,7 +163,8 @@ impl Timeline {
         let mut timeline =
             self.event(HARNESS, EventKind::FinalPhase).event(HARNESS, EventKind::Converged { after_ms: 0 });
         for d in &devices {
-            let records = by_user.get(d.user.as_str()).map(|r| (*r).clone()).unwrap_or_default();
+            let user = timeline.user(&d.host);
+            let records = by_user.get(user.as_str()).map(|r| (*r).clone()).unwrap_or_default();
             timeline = timeline.snapshot(&d.host, showing(records));
         }
         finals.iter().fold(timeline, |t, (user, records)| t.server(user, records.clone()))
@@ -168,7 +175,15 @@ impl Timeline {
         self.history
     }
 
+    /// The user logged in on `host` now: the last user switch's, else its first.
     fn user(&self, host: &str) -> String {
+        let switched = self.history.events.iter().rev().find_map(|e| match &e.kind {
+            EventKind::SwitchUser { to, .. } if e.host == host => Some(to.clone()),
+            _ => None,
+        });
+        if let Some(user) = switched {
+            return user;
+        }
         let user = self.history.user_of(host);
         user.unwrap_or_else(|| panic!("{host} is not a device of this timeline: list its user in Timeline::new")).into()
     }

@@ -36,7 +36,8 @@ impl Invariant for Isolation {
         let mut reported = BTreeSet::new();
         let mut violations = Vec::new();
         for read in history.reads() {
-            let user = history.user_of(read.host).unwrap_or(read.user);
+            // The user logged in when it read: a device changes hands at a user switch.
+            let user = read.user;
             let place = format!("{} (user {user})", read.host);
             for (key, details) in foreign(&facts, user, read.records, &place) {
                 if reported.insert((read.host, key)) {
@@ -113,5 +114,19 @@ mod tests {
         let at: Vec<(u64, Option<&str>)> = check.violations.iter().map(|v| (v.t_ms, v.host.as_deref())).collect();
         assert_eq!(at, [(20, Some(DEVICE1)), (900, Some(DEVICE1)), (900, None)], "one read reported, then the end");
         assert!(check.violations[0].details.contains("task/t1, created by op 1 (create task/t1 on device0)"));
+    }
+
+    /// device0 is alice's until bob logs in on it: what it shows from then on is bob's.
+    #[test]
+    fn a_device_shows_the_user_logged_in_only_their_records() {
+        let switched = || created().at(20).read(DEVICE0, alices_task()).at(30).switch_user(DEVICE0, BOB).at(40);
+        let clean =
+            switched().read(DEVICE0, records(&[])).at(900).settle(&[(ALICE, alices_task()), (BOB, records(&[]))]);
+        assert_eq!(Isolation.check(&clean.build()), Check::ok(), "alice's task went with alice");
+        let leak =
+            switched().read(DEVICE0, alices_task()).at(900).settle(&[(ALICE, alices_task()), (BOB, records(&[]))]);
+        let check = Isolation.check(&leak.build());
+        assert_eq!(check.violations.len(), 1, "{check:?}");
+        assert!(check.violations[0].details.contains("device0 (user bob) holds task/t1"), "{check:?}");
     }
 }

@@ -35,7 +35,8 @@ impl Invariant for MonotonicReads {
     fn check(&self, history: &History) -> Check {
         let facts = Facts::of(history);
         let decremented = decremented(&facts);
-        let mut last: BTreeMap<(&str, &RecordKey, &str), (u64, i64)> = BTreeMap::new();
+        // Per device and user: another user logged in on the device sees other records.
+        let mut last: BTreeMap<(&str, &str, &RecordKey, &str), (u64, i64)> = BTreeMap::new();
         let mut reported = BTreeSet::new();
         let mut violations = Vec::new();
         for read in history.reads() {
@@ -45,7 +46,7 @@ impl Invariant for MonotonicReads {
                         continue;
                     }
                     let value = counter(fields, field);
-                    let before = last.insert((read.host, key, field), (read.t_ms, value));
+                    let before = last.insert((read.host, read.user, key, field), (read.t_ms, value));
                     let Some((before_ms, before_value)) = before.filter(|(_, v)| *v > value) else { continue };
                     if reported.insert((read.host, key, field)) {
                         let details = format!(

@@ -56,7 +56,7 @@ impl Invariant for NoLostAcknowledgedWrites {
         for op in facts.operations.iter().filter(|op| op.acknowledged()) {
             let Some(server) = facts.servers.get(op.user) else { continue };
             let key = op.operation.key();
-            if facts.surfaced(op.host, &key) {
+            if facts.surfaced_for(op) {
                 continue;
             }
             let lost: Vec<Details> = match server.get(&key) {
@@ -116,7 +116,7 @@ fn overtaken(facts: &Facts<'_>, op: &OpView<'_>, key: &RecordKey) -> Option<Deta
         .filter_map(|delete| Some((delete, facts.settled_ms(delete)?)))
         .filter(|(_, settled_ms)| *settled_ms < carried_ms)
         .min_by_key(|(_, settled_ms)| *settled_ms)?;
-    if facts.surfaced_since(op.host, key, op.invoked_ms) {
+    if facts.surfaced_for(op) {
         return None;
     }
     let text = format!(

@@ -81,7 +81,8 @@ fn shown_by_deleter(
     seen: &mut BTreeSet<(String, RecordKey)>,
 ) -> Option<Violation> {
     let key = delete.operation.key();
-    let read = reads.iter().find(|r| r.host == delete.host && r.t_ms > deleted_ms && r.records.contains_key(&key))?;
+    let by_deleter = |r: &&ReadView<'_>| r.host == delete.host && r.user == delete.user;
+    let read = reads.iter().filter(by_deleter).find(|r| r.t_ms > deleted_ms && r.records.contains_key(&key))?;
     seen.insert((read.host.to_owned(), key.clone())).then(|| {
         let details = format!(
             "{} still shows {key} after {} was acknowledged at {deleted_ms} ms{}",
@@ -94,18 +95,18 @@ fn shown_by_deleter(
 }
 
 /// On each device, records shown, then gone after a delete of them was invoked, then shown
-/// again.
+/// again, while the same user is logged in (another user sees other records).
 fn shown_after_gone(
     facts: &Facts<'_>,
     reads: &[ReadView<'_>],
     seen: &mut BTreeSet<(String, RecordKey)>,
 ) -> Vec<Violation> {
-    let mut gone: BTreeMap<(&str, &RecordKey), (u64, u64)> = BTreeMap::new();
-    let mut shown: BTreeSet<(&str, &RecordKey)> = BTreeSet::new();
+    let mut gone: BTreeMap<(&str, &str, &RecordKey), (u64, u64)> = BTreeMap::new();
+    let mut shown: BTreeSet<(&str, &str, &RecordKey)> = BTreeSet::new();
     let mut violations = Vec::new();
     for read in reads {
         for key in read.records.keys() {
-            if let Some((gone_ms, op)) = gone.remove(&(read.host, key)) {
+            if let Some((gone_ms, op)) = gone.remove(&(read.host, read.user, key)) {
                 if seen.insert((read.host.to_owned(), key.clone())) {
                     let details = format!(
                         "{} shows {key} again; it had gone at {gone_ms} ms after op {op} (a delete of it)",
@@ -115,15 +116,16 @@ fn shown_after_gone(
                     violations.push(Violation::new(NAME, read.t_ms, Some(read.host), details));
                 }
             }
-            shown.insert((read.host, key));
+            shown.insert((read.host, read.user, key));
         }
-        let vanished: Vec<_> =
-            shown.iter().filter(|(h, k)| *h == read.host && !read.records.contains_key(k)).copied().collect();
-        for (host, key) in vanished {
+        let here =
+            |(h, u, k): &&(&str, &str, &RecordKey)| *h == read.host && *u == read.user && !read.records.contains_key(k);
+        let vanished: Vec<_> = shown.iter().filter(here).copied().collect();
+        for (host, user, key) in vanished {
             let deleted = facts.deletes(key).find(|d| d.invoked_ms <= read.t_ms);
             if let Some(delete) = deleted {
-                shown.remove(&(host, key));
-                gone.insert((host, key), (read.t_ms, delete.op));
+                shown.remove(&(host, user, key));
+                gone.insert((host, user, key), (read.t_ms, delete.op));
             }
         }
     }
@@ -133,7 +135,7 @@ fn shown_after_gone(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invariant::fixture::{create, delete, records, task, Timeline, ALICE, DEVICE0, DEVICE1};
+    use crate::invariant::fixture::{create, delete, records, task, Timeline, ALICE, BOB, DEVICE0, DEVICE1};
     use crate::state::UserRecords;
     use serde_json::json;
 
@@ -199,5 +201,26 @@ mod tests {
         let v = &check.violations[0];
         assert_eq!((v.t_ms, v.host.as_deref()), (40, Some(DEVICE1)));
         assert!(v.details.contains("gone at 30 ms after op 2"), "{}", v.details);
+    }
+
+    /// device1 shows t1, bob logs in on it (t1 is not his), device0 deletes t1, alice logs
+    /// back in and device1 shows t1 until it syncs: t1 never went while alice was logged in.
+    #[test]
+    fn a_record_another_user_did_not_see_is_not_resurrected_when_its_user_comes_back() {
+        let history = deleted()
+            .at(30)
+            .switch_user(DEVICE1, BOB)
+            .read(DEVICE1, records(&[]))
+            .at(40)
+            .read(DEVICE0, records(&[]))
+            .switch_user(DEVICE1, ALICE)
+            .read(DEVICE1, with_t1())
+            .at(50)
+            .read(DEVICE1, records(&[]))
+            .at(900)
+            .settle(&[(ALICE, records(&[])), (BOB, records(&[]))])
+            .build();
+        let check = NoResurrection.check(&history);
+        assert_eq!(check, Check::ok(), "judged per device and host, t1 went at bob's read and came back at alice's");
     }
 }

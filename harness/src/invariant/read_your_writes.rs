@@ -37,11 +37,14 @@ impl Invariant for ReadYourWrites {
         let mut violations = Vec::new();
         for write in &facts.operations {
             let Completion::Ok(confirmed_ms) = write.completion else { continue };
-            if facts.surfaced(write.host, &write.operation.key()) {
+            if facts.surfaced_for(write) {
                 continue;
             }
-            let later: Vec<&ReadView<'_>> =
-                reads.iter().filter(|r| r.host == write.host && r.t_ms > confirmed_ms).collect();
+            // The same device, while the same user is logged in on it.
+            let later: Vec<&ReadView<'_>> = reads
+                .iter()
+                .filter(|r| r.host == write.host && r.user == write.user && r.t_ms > confirmed_ms)
+                .collect();
             violations.extend(record_missing(&facts, write, &later));
             violations.extend(values_missing(&facts, write, &later));
         }
@@ -95,14 +98,16 @@ fn values_missing(facts: &Facts<'_>, write: &OpView<'_>, later: &[&ReadView<'_>]
 /// Whether a write other than `write` and its own device's earlier ones, that may have
 /// run, set `field` of `key` before `t_ms`.
 fn rewritten_before(facts: &Facts<'_>, write: &OpView<'_>, key: &RecordKey, field: &str, t_ms: u64) -> bool {
-    let earlier_here = |op: &OpView<'_>| op.host == write.host && (op.invoked_ms, op.op) < (write.invoked_ms, write.op);
+    let earlier_here = |op: &OpView<'_>| {
+        op.host == write.host && op.user == write.user && (op.invoked_ms, op.op) < (write.invoked_ms, write.op)
+    };
     facts.writers(key, field).any(|(op, _)| op.op != write.op && !earlier_here(op) && op.invoked_ms <= t_ms)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invariant::fixture::{create, delete, records, task, update, Timeline, ALICE, DEVICE0, DEVICE1};
+    use crate::invariant::fixture::{create, delete, records, task, update, Timeline, ALICE, BOB, DEVICE0, DEVICE1};
     use protocol::Changes;
     use serde_json::json;
 
@@ -162,5 +167,25 @@ mod tests {
             .read(DEVICE0, records(&[]))
             .build();
         assert_eq!(ReadYourWrites.check(&history), Check::ok());
+    }
+
+    /// Alice retitles t1 on device0 and bob logs in on it: bob's reads are not alice's, so
+    /// not showing her write is no violation; alice's, once she is back, must show it.
+    #[test]
+    fn a_write_is_read_back_by_its_user_on_the_device_not_by_the_next_user() {
+        let switched = || {
+            Timeline::new(&[ALICE, BOB])
+                .at(10)
+                .acked(DEVICE0, 1, create(&task("t1"), json!({"title": "title #1"})))
+                .at(20)
+                .switch_user(DEVICE0, BOB)
+                .read(DEVICE0, records(&[]))
+                .at(30)
+                .switch_user(DEVICE0, ALICE)
+        };
+        assert_eq!(ReadYourWrites.check(&switched().read(DEVICE0, titled("title #1")).build()), Check::ok());
+        let forgotten = ReadYourWrites.check(&switched().read(DEVICE0, records(&[])).build());
+        assert_eq!(forgotten.violations.len(), 1, "alice is back and t1 is gone: {forgotten:?}");
+        assert_eq!(forgotten.violations[0].t_ms, 30);
     }
 }

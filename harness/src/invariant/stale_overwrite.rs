@@ -20,7 +20,8 @@ pub(super) fn silent_stale_overwrites<'a>(facts: &Facts<'a>) -> Vec<(&'a str, De
     let mut found = Vec::new();
     for records in facts.servers.values() {
         for (key, fields) in records.iter().filter(|(key, _)| refuses_stale(facts, key.entity)) {
-            if facts.snapshots.values().any(|(_, state)| state.surfaced(key)) {
+            // Told at the end, or to a writer's user (who may have handed the device on).
+            if facts.snapshots.values().any(|(_, state)| state.surfaced(key)) || facts.surfaced_by_a_writer(key) {
                 continue;
             }
             for field in text_fields(key.entity) {
@@ -69,7 +70,8 @@ fn seen_by(writers: &[&OpView<'_>], winner: &OpView<'_>, field: &str) -> BTreeSe
     while let Some(op) = frontier.pop() {
         let shown = op.observed.get(field);
         for other in writers {
-            let same_device_before = other.host == op.host && other.invoked_ms <= op.invoked_ms;
+            let same_device_before =
+                other.host == op.host && other.user == op.user && other.invoked_ms <= op.invoked_ms;
             let saw = same_device_before || (shown.is_some() && written(other, field) == shown);
             if saw && seen.insert(other.op) {
                 frontier.push(other);

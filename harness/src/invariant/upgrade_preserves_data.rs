@@ -66,6 +66,13 @@ fn across_upgrades(history: &History) -> Vec<Violation> {
                 let entry = waiting.entry(host).or_insert(first);
                 entry.to = *to;
             }
+            EventKind::SwitchUser { .. } => {
+                // Another user logs in before the upgraded app opened: it opens with that
+                // user's data, not comparable with what it held before.
+                if let Some(upgrade) = waiting.get_mut(host) {
+                    upgrade.before = None;
+                }
+            }
             EventKind::Upgraded { state, .. } => {
                 let Some(upgrade) = waiting.remove(host) else { continue };
                 let Some(before) = upgrade.before else { continue };
@@ -184,7 +191,7 @@ fn erased(facts: &Facts<'_>, protocols: &Protocols<'_>, key: &RecordKey, field: 
     }
     let (set, value) = facts
         .writers(key, field)
-        .find(|(op, value)| op.acknowledged() && !value.is_null() && !facts.surfaced(op.host, key))?;
+        .find(|(op, value)| op.acknowledged() && !value.is_null() && !facts.surfaced_for(op))?;
     let older = facts.on(key).filter(|op| op.maybe_applied()).find_map(|op| {
         let protocol = protocols.at(op.host, op.invoked_ms)?;
         (protocol < since).then_some((op, protocol))
@@ -280,7 +287,8 @@ mod tests {
                     protocol: old_protocol,
                     records: records(&[]),
                     pending: None,
-                    surfaced: Vec::new(),
+                    failed: Vec::new(),
+                    conflicts: Vec::new(),
                 },
             )
             .at(300)
@@ -315,7 +323,8 @@ mod tests {
                     protocol: 1,
                     records: records(&[]),
                     pending: None,
-                    surfaced: Vec::new(),
+                    failed: Vec::new(),
+                    conflicts: Vec::new(),
                 },
             )
             .acked(DEVICE0, 2, update(&t1, Changes::new().set("due_on", Value::Null)))

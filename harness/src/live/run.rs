@@ -110,14 +110,14 @@ pub(crate) fn execute(
     driver.faults_phase().and_then(|()| driver.final_phase())?;
     let live = driver.into_backend();
     let mut states = Vec::new();
-    for u in 0..scenario.users {
-        let user = crate::sim::user(u);
-        let device = ground.devices.iter().find(|d| d.user == user).expect("every user has a device");
+    for user in scenario.run_users() {
+        // Every device holds a token of every user of the run.
+        let token = ground.devices[0].token_of(&user);
         let reader = Reader {
             context: &context,
             server: addr,
             user: &user,
-            token: &device.token,
+            token: &token,
             app_version: capabilities.latest_app_version,
         };
         let records = live.block_on(async { tokio::time::timeout(READ_SERVER, reader.read()).await });

@@ -129,6 +129,7 @@ impl Scenario {
                 Fault::KillAt(_, step, _) => Some(Requirement::Step(*step)),
                 Fault::ServerCrashAt(step, _) | Fault::ServerStallAt(step, _) => Some(Requirement::ServerStep(*step)),
                 Fault::RefuseField(_) => Some(Requirement::ServerRules),
+                Fault::SwitchUser(..) => Some(Requirement::UserSwitch),
                 Fault::Upgrade(_, version) => Some(Requirement::AppVersion(*version)),
                 Fault::Http(_, Route::Push, _) => Some(Requirement::PushPath),
                 Fault::Http(_, Route::Pull, _) => Some(Requirement::PullPath),
@@ -167,6 +168,17 @@ impl Scenario {
     /// The conflict strategies a run declares: the scenario's, else the server's own.
     pub(crate) fn strategies_for(&self, capabilities: &Capabilities) -> Strategies {
         self.strategies.clone().unwrap_or_else(|| capabilities.server.strategies.clone())
+    }
+
+    /// Every user of a run: the users devices are dealt to, and those a
+    /// [`Fault::SwitchUser`] logs in.
+    pub(crate) fn run_users(&self) -> Vec<String> {
+        let switched = self.schedule.iter().filter_map(|(_, fault)| match fault {
+            Fault::SwitchUser(_, user) => Some(user + 1),
+            _ => None,
+        });
+        let count = switched.fold(self.users, usize::max);
+        (0..count).map(crate::sim::user).collect()
     }
 
     /// The profile of device `i`.
@@ -385,6 +397,7 @@ impl Builder {
                 | Fault::RandomKills(t, ..)
                 | Fault::Clock(t, _)
                 | Fault::Upgrade(t, _)
+                | Fault::SwitchUser(t, _)
                 | Fault::Condition(t, _) => Some(*t),
                 Fault::Crash(Host::Device(i)) | Fault::Bounce(Host::Device(i)) => Some(Target::Device(*i)),
                 _ => None,

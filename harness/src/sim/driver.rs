@@ -166,7 +166,8 @@ impl<'a, B: Backend> Driver<'a, B> {
             | Fault::ServerCrashAt(..)
             | Fault::ServerStallAt(..)
             | Fault::RandomKills(..)
-            | Fault::Upgrade(..) => self.lifecycle(fault),
+            | Fault::Upgrade(..)
+            | Fault::SwitchUser(..) => self.lifecycle(fault),
             Fault::Clock(..)
             | Fault::ServerClock(_)
             | Fault::RefuseField(_)

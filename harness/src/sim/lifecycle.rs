@@ -13,6 +13,9 @@ use std::time::Duration;
 /// How long an upgraded app is down before it starts again (the store installs it).
 const UPGRADE_DOWNTIME: Duration = Duration::from_secs(1);
 
+/// How long a user switch keeps the app closed (logging out, logging in).
+const SWITCH_DOWNTIME: Duration = Duration::from_millis(500);
+
 impl<B: Backend> Driver<'_, B> {
     /// Applies a fault of a host's life.
     pub(super) fn lifecycle(&mut self, fault: &Fault) {
@@ -62,6 +65,19 @@ impl<B: Backend> Driver<'_, B> {
                     self.run.record(&host_name(i), EventKind::Upgrade { from, to: *version, before });
                     if self.kill(i, KillCause::Upgrade) {
                         self.restarts.push((self.now() + UPGRADE_DOWNTIME, Host::Device(i)));
+                    }
+                }
+            }
+            Fault::SwitchUser(target, user) => {
+                let to = crate::sim::user(*user);
+                for i in target.indexes(count) {
+                    let from = self.devices[i].switch_user(to.clone());
+                    if from == to {
+                        continue;
+                    }
+                    self.run.record(&host_name(i), EventKind::SwitchUser { from, to: to.clone() });
+                    if self.kill(i, KillCause::SwitchUser) {
+                        self.restarts.push((self.now() + SWITCH_DOWNTIME, Host::Device(i)));
                     }
                 }
             }

@@ -67,6 +67,7 @@ pub(crate) fn setup(scenario: &Scenario, capabilities: &Capabilities, seed: u64)
         name: scenario.name.clone(),
         seed,
         devices: devices.collect(),
+        users: scenario.run_users(),
         strategies: declared,
         tombstone_horizon: scenario.tombstone_horizon,
         overtaken_writes: capabilities.client.overtaken_writes,
@@ -107,8 +108,7 @@ pub(crate) fn execute<C: Client, S: Server>(scenario: &Scenario, client: &C, ser
     let end = history.events.last().map_or(Duration::ZERO, |e| Duration::from_millis(e.t_ms));
     match states {
         Ok(state) => {
-            for u in 0..scenario.users {
-                let name = user(u);
+            for name in scenario.run_users() {
                 let records = state.users.get(&name).cloned().unwrap_or_default();
                 history.record(end, SERVER, EventKind::ServerState { user: name, records });
             }

@@ -35,6 +35,8 @@ pub(crate) struct Setup {
     pub(crate) name: String,
     pub(crate) seed: u64,
     pub(crate) devices: Vec<DeviceSetup>,
+    /// Every user of the run (each device can log in as any of them).
+    pub(crate) users: Vec<String>,
     pub(crate) strategies: Strategies,
     pub(crate) tombstone_horizon: Option<Duration>,
     /// The client shows the writes a delete from elsewhere overtook
@@ -86,8 +88,14 @@ impl Ground {
                 Rc::new(shared)
             })
             .collect();
-        let mut server_env =
-            server_env(dir.path(), &devices, setup.strategies.clone(), setup.tombstone_horizon, setup.seed);
+        let mut server_env = server_env(
+            dir.path(),
+            &devices,
+            &setup.users,
+            setup.strategies.clone(),
+            setup.tombstone_horizon,
+            setup.seed,
+        );
         server_env.steps = crate::env::ServerSteps::new(run.server_arm.clone());
         server_env.rules = run.server_rules.clone();
         Ground { dir, run, devices, server_env }
@@ -133,13 +141,17 @@ fn simulation<'a>(seed: u64, tick: Duration, duration: Duration) -> turmoil::Sim
 fn server_env(
     dir: &std::path::Path,
     devices: &[Rc<DeviceShared>],
+    users: &[String],
     strategies: Strategies,
     tombstone_horizon: Option<Duration>,
     seed: u64,
 ) -> ServerEnv {
     let env = ServerEnv {
         data_dir: dir.join(SERVER),
-        credentials: devices.iter().map(|d| Credential { user: d.user.clone(), token: d.token.clone() }).collect(),
+        credentials: devices
+            .iter()
+            .flat_map(|d| users.iter().map(|user| Credential { user: user.clone(), token: d.token_of(user) }))
+            .collect(),
         strategies,
         tombstone_horizon,
         clock: crate::clock::ServerClock::default(),

@@ -1,4 +1,5 @@
-//! Scenarios about the device: kills at sync steps, two sync rounds at once, clocks.
+//! Scenarios about the device: kills at sync steps, two sync rounds at once, clocks, OS
+//! conditions, several users and another user logging in on the same device.
 
 use super::secs;
 use crate::fault::ConditionChange;
@@ -93,5 +94,27 @@ pub fn many_devices_of_several_users() -> Scenario {
         .at(secs(18), Fault::repair(4))
         .at(secs(20), Fault::Profile(7.into(), Profile::LTE))
         .duration(secs(30))
+        .build()
+}
+
+/// A tablet changes hands: alice's device0, offline with her writes queued, is logged into
+/// by bob, back by alice, then by bob for good. Each must see only their own records, and
+/// alice's writes left queued must reach the server as hers while bob uses the tablet.
+pub fn another_user_logs_in_on_the_same_device() -> Scenario {
+    Scenario::builder("another_user_logs_in_on_the_same_device")
+        .description(
+            "device0 (alice) is offline from 4 s with writes queued; bob logs in on it at 9 s, online again at 13 s; \
+             alice at 21 s, bob again at 29 s; device1 is bob's, device2 alice's",
+        )
+        .users(2)
+        .devices(3)
+        .profile(Profile::LTE)
+        .workload(Workload::mixed(48).every(Duration::from_millis(700)))
+        .at(secs(4), Fault::partition(0))
+        .at(secs(9), Fault::SwitchUser(0.into(), 1))
+        .at(secs(13), Fault::repair(0))
+        .at(secs(21), Fault::SwitchUser(0.into(), 0))
+        .at(secs(29), Fault::SwitchUser(0.into(), 1))
+        .duration(secs(36))
         .build()
 }

@@ -65,6 +65,7 @@ pub fn all() -> Vec<Scenario> {
         background_budget_cuts_syncs(),
         server_error_and_rate_limit_storms(),
         many_devices_of_several_users(),
+        another_user_logs_in_on_the_same_device(),
         counters_and_sets_edited_everywhere(),
         every_fault_in_turn(),
         long_offline_with_thousands_of_queued_mutations(),

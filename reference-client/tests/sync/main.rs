@@ -298,6 +298,42 @@ async fn a_write_that_fails_at_the_retry_limit_is_no_longer_shown() {
     assert_eq!(phone.visible_state().unwrap(), server.visible("alice"), "the device shows what the server has");
 }
 
+/// A write that fails for good leaves the writes chained after it waiting for what it
+/// waited for. Here a task is created in a project deleted elsewhere and purged (the server
+/// answers "not yet" until the retry limit), then its notes are edited (refused for ever),
+/// then it is deleted: the delete waits for the create, so the task never shows again.
+/// (Fuzz campaign 1, case 181: the delete, unchained when the notes edit failed, went on
+/// its own, was answered "gone", and the task came back while its create was retried.)
+#[tokio::test]
+async fn a_write_that_fails_for_good_leaves_the_writes_after_it_waiting_for_its_predecessors() {
+    struct NoNotes;
+    impl reference_server::Validator for NoNotes {
+        fn refuses(&self, mutation: &protocol::Mutation) -> Option<String> {
+            mutation.changes.fields.contains_key("notes").then(|| "the field notes is no longer accepted".to_owned())
+        }
+    }
+    let config = ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600));
+    let server = TestServer::with_users(config.validator(std::sync::Arc::new(NoNotes))).await;
+    let dir = TempDir::new().unwrap();
+    let mut config = server.config(&dir, "phone", "a1");
+    config.max_retries = 3;
+    let phone = Replica::open(config).unwrap();
+    let laptop = server.device(&dir, "laptop", "a2");
+    let (project, _) = shared_work(&phone, &laptop).await;
+    let task = phone.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", "Orphan")).unwrap();
+    phone.update(TASK, &task, Changes::new().set("notes", "by hand")).unwrap();
+    phone.delete(TASK, &task).unwrap();
+    laptop.delete(PROJECT, &project).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    purge_aged_tombstones(&server, &laptop, Changes::new().set("name", "purge trigger"), None).await;
+    for round in 1..=5 {
+        let _ = phone.sync().await.unwrap();
+        assert!(phone.get(TASK, &task).unwrap().is_none(), "round {round}: the deleted task shows again");
+    }
+    assert_eq!(phone.status().unwrap().pending, 0);
+    assert_eq!(phone.visible_state().unwrap(), server.visible("alice"), "the device shows what the server has");
+}
+
 #[tokio::test]
 async fn an_unreachable_server_leaves_the_device_offline_with_its_queue_intact() {
     let server = TestServer::with_users(ServerConfig::default()).await;

@@ -5,6 +5,7 @@ use reference_client::{
     BoxStream, ClientConfig, Connector, QueueStatus, Replica, SyncHook, SyncReport, SyncStep, Timeouts,
 };
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -45,11 +46,40 @@ impl Default for ReferenceClient {
     }
 }
 
-/// The reference app open on one device.
+/// The reference app open on one device: the replica of the user logged in, and those of
+/// the users logged in on the device before, whose writes it keeps pushing as theirs.
 pub struct ReferenceApp {
     client: Replica,
+    others: Vec<Replica>,
     env: DeviceEnv,
     protocol: u32,
+}
+
+/// The users logged in on a device so far, with their tokens (an app's keychain): a file
+/// of `user token` lines in the data directory.
+const ACCOUNTS_FILE: &str = "accounts";
+
+/// Adds `user` (with `token`) to the accounts of `data_dir`, and returns every account:
+/// the others each get a replica that pushes what they left queued.
+fn accounts(data_dir: &Path, user: &str, token: &str) -> std::io::Result<Vec<(String, String)>> {
+    let path = data_dir.join(ACCOUNTS_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let mut accounts: Vec<(String, String)> =
+        text.lines().filter_map(|line| line.split_once(' ')).map(|(u, t)| (u.to_owned(), t.to_owned())).collect();
+    if !accounts.iter().any(|(u, t)| u == user && t == token) {
+        accounts.retain(|(u, _)| u != user);
+        accounts.push((user.to_owned(), token.to_owned()));
+        std::fs::create_dir_all(data_dir)?;
+        let text: String = accounts.iter().map(|(u, t)| format!("{u} {t}\n")).collect();
+        let written = data_dir.join(format!("{ACCOUNTS_FILE}.new"));
+        std::fs::write(&written, text)?;
+        std::fs::rename(written, path)?;
+    }
+    Ok(accounts)
 }
 
 /// The sync protocol version the reference app's version `app_version` speaks: 2 from
@@ -72,18 +102,44 @@ impl syncsim::Client for ReferenceClient {
         reference_client::schema::LATEST_VERSION
     }
 
-    /// Counters, sets, every sync step and migrations reported, user-prompted conflicts shown.
+    /// Counters, sets, every sync step and migrations reported, user-prompted conflicts and
+    /// edits a delete overtook shown, another user's login on the same app.
     fn capabilities(&self) -> ClientCapabilities {
         ClientCapabilities::all()
     }
 
+    /// Each user logged in on the device has a replica of their own, under `users/<name>` of
+    /// the data directory; the app shows the one of the user logged in and keeps pushing the
+    /// others' queues with their tokens.
     async fn open(&self, env: DeviceEnv) -> Result<ReferenceApp, BoxError> {
-        let mut config = ClientConfig::new(
-            env.data_dir.clone(),
-            &env.host,
-            &env.token,
-            Rc::new(ThroughTheSimulation(env.connector.clone())),
-        );
+        if self.bug == Some(reference_client::Bug::StoreSharedAcrossUsers) {
+            let client = Replica::start(self.config(&env, &env.data_dir, &env.token)).await?;
+            let protocol = protocol_of(env.app_version);
+            return Ok(ReferenceApp { client, others: Vec::new(), env, protocol });
+        }
+        let store_of = |user: &str| env.data_dir.join("users").join(user);
+        let mut accounts = accounts(&env.data_dir, &env.user, &env.token)?;
+        if self.bug == Some(reference_client::Bug::LogoutWipesTheStore) {
+            for (user, _) in accounts.iter().filter(|(user, _)| *user != env.user) {
+                std::fs::remove_dir_all(store_of(user))?;
+            }
+            accounts.retain(|(user, _)| *user == env.user);
+            std::fs::write(env.data_dir.join(ACCOUNTS_FILE), format!("{} {}\n", env.user, env.token))?;
+        }
+        let client = Replica::start(self.config(&env, &store_of(&env.user), &env.token)).await?;
+        let mut others = Vec::new();
+        for (user, token) in accounts.iter().filter(|(user, _)| *user != env.user) {
+            others.push(Replica::start(self.config(&env, &store_of(user), token)).await?);
+        }
+        let protocol = protocol_of(env.app_version);
+        Ok(ReferenceApp { client, others, env, protocol })
+    }
+}
+
+impl ReferenceClient {
+    /// The configuration of a replica on `env`'s device, its store in `dir`, speaking with `token`.
+    fn config(&self, env: &DeviceEnv, dir: &Path, token: &str) -> ClientConfig {
+        let mut config = ClientConfig::new(dir, &env.host, token, Rc::new(ThroughTheSimulation(env.connector.clone())));
         config.clock = Arc::new(env.clock.clone()) as Arc<dyn Clock>;
         config.seed = env.seed;
         config.timeouts = self.timeouts;
@@ -94,9 +150,7 @@ impl syncsim::Client for ReferenceClient {
         config.bug = self.bug;
         config.schema_version = env.app_version;
         config.protocol_version = protocol_of(env.app_version);
-        let protocol = config.protocol_version;
-        let client = Replica::start(config).await?;
-        Ok(ReferenceApp { client, env, protocol })
+        config
     }
 }
 
@@ -110,10 +164,28 @@ impl syncsim::App for ReferenceApp {
         Ok(())
     }
 
+    /// A round of the user logged in, then one of each earlier user with writes still
+    /// queued: theirs reach the server as theirs, with their tokens.
     async fn sync(&self) -> Result<SyncOutcome, BoxError> {
         let metered = self.env.conditions.get().metered;
-        self.client.set_upload_limit(metered.then_some(METERED_UPLOAD));
-        Ok(outcome(&self.client.sync().await?))
+        let limit = metered.then_some(METERED_UPLOAD);
+        self.client.set_upload_limit(limit);
+        let mut total = outcome(&self.client.sync().await?);
+        for other in &self.others {
+            if other.status()?.pending == 0 {
+                continue;
+            }
+            other.set_upload_limit(limit);
+            let round = outcome(&other.sync().await?);
+            total.pulled += round.pulled;
+            total.pushed += round.pushed;
+            total.accepted += round.accepted;
+            total.conflicts += round.conflicts;
+            total.rejected += round.rejected;
+            total.bytes_sent += round.bytes_sent;
+            total.bytes_received += round.bytes_received;
+        }
+        Ok(total)
     }
 
     fn state(&self) -> Result<DeviceState, BoxError> {
@@ -131,7 +203,12 @@ impl syncsim::App for ReferenceApp {
             .map(|entry| RecordKey::new(entry.entity, entry.record_id))
             .collect();
         let conflicts = self.client.conflicts()?.into_iter().map(|c| RecordKey::new(c.entity, c.record_id)).collect();
-        Ok(DeviceState { protocol: self.protocol, records, pending: status.pending, failed, conflicts })
+        // What waits on the device: the earlier users' writes too.
+        let mut pending = status.pending;
+        for other in &self.others {
+            pending += other.status()?.pending;
+        }
+        Ok(DeviceState { protocol: self.protocol, records, pending, failed, conflicts })
     }
 }
 

@@ -106,6 +106,8 @@ mod is_caught {
     mutant!(rounds_overlap);
     mutant!(refused_push_retried);
     mutant!(tombstone_drops_pending_edits);
+    mutant!(store_shared_across_users);
+    mutant!(logout_wipes_the_store);
 }
 
 /// What catches `view_restored_at_open` is the read the harness records as an app comes
@@ -244,4 +246,22 @@ fn tombstone_drops_pending_edits_is_caught_only_by_the_declared_overtaken_writes
         return;
     }
     panic!("tombstone_drops_pending_edits was not caught by {} in {SEEDS} seeds", mutant.caught_by);
+}
+
+/// What catches `store_shared_across_users` is another user logging in on the device: the
+/// same scenario with every device keeping its user passes on every seed that caught it.
+#[test]
+fn store_shared_across_users_is_caught_only_when_another_user_logs_in() {
+    only_with_switches("store_shared_across_users");
+}
+
+/// What catches `logout_wipes_the_store` is another user logging in on the device while
+/// the first user's writes wait on it: without the switches the same seeds pass.
+#[test]
+fn logout_wipes_the_store_is_caught_only_when_another_user_logs_in() {
+    only_with_switches("logout_wipes_the_store");
+}
+
+fn only_with_switches(name: &str) {
+    passes_without(name, |fault| matches!(fault, syncsim::Fault::SwitchUser(..)));
 }

@@ -209,9 +209,32 @@ fn delete_on_one_device_while_another_edits_shows_the_edits_it_overtook() {
     let history = history_of(&scenario);
     assert!(history.header.overtaken_writes_surfaced, "the reference declares that it shows them");
     let server: Vec<_> = history.server_records().into_values().flat_map(|records| records.keys()).collect();
-    let overtaken =
-        history.reads().into_iter().flat_map(|read| read.surfaced).filter(|key| !server.contains(key)).count();
+    let reads = history.reads();
+    let overtaken = reads.iter().flat_map(|read| read.conflicts).filter(|key| !server.contains(key)).count();
     assert!(overtaken > 0, "no device showed an edit of a record deleted on the server");
+}
+
+/// Bob logs in on alice's tablet while her writes wait offline on it: he sees none of
+/// her records, and her writes reach the server as hers while he uses it.
+#[test]
+fn another_user_logs_in_on_the_same_device_sees_nothing_of_the_previous_one() {
+    let scenario = suite::another_user_logs_in_on_the_same_device();
+    sweep(&scenario);
+    let history = history_of(&scenario);
+    let switches: Vec<(&str, &str)> = history
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::SwitchUser { from, to } => Some((from.as_str(), to.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(switches, [("alice", "bob"), ("bob", "alice"), ("alice", "bob")]);
+    let first_of_bob = history.reads().into_iter().find(|r| r.host == "device0" && r.user == "bob").expect("bob reads");
+    assert!(first_of_bob.records.is_empty(), "bob's first read on the tablet shows none of alice's records");
+    assert!(first_of_bob.pending.is_some_and(|n| n > 0), "alice's writes wait on the tablet as bob logs in");
+    let last = history.snapshots()["device0"];
+    assert_eq!(last.0, "bob", "the tablet ends as bob's");
 }
 
 /// Rounds do run two at once on a device, and nothing is lost or shown twice.
