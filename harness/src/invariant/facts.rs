@@ -103,12 +103,15 @@ impl<'a> Facts<'a> {
 
     /// Whether `op`'s device showed its user a failed or conflicting write to `op`'s record:
     /// at a read of that user from `op` on, or in its final state with that user logged in
-    /// (a write of a user logged out fails where only that user sees it).
+    /// (a write of a user logged out fails where only that user sees it). A user who logged
+    /// out after `op` and never read on the device again may be told at a later login: not
+    /// judged.
     pub(crate) fn surfaced_for(&self, op: &OpView<'_>) -> bool {
         let key = op.operation.key();
         let at_the_end =
             self.snapshots.get(op.host).is_some_and(|(user, state)| *user == op.user && state.surfaced(&key));
         at_the_end
+            || self.left_for_good(op)
             || self.history.events.iter().any(|e| {
                 e.host == op.host
                     && e.t_ms >= op.invoked_ms
@@ -158,10 +161,23 @@ impl<'a> Facts<'a> {
         let key = op.operation.key();
         let at_the_end =
             self.snapshots.get(op.host).is_some_and(|(user, state)| *user == op.user && state.failed.contains(&key));
-        at_the_end || self.history.events.iter().any(|e| {
+        at_the_end || self.left_for_good(op) || self.history.events.iter().any(|e| {
             e.host == op.host
                 && e.t_ms >= op.invoked_ms
                 && matches!(&e.kind, EventKind::Read { user, failed, .. } if user == op.user && failed.contains(&key))
+        })
+    }
+
+    /// Whether `op`'s user logged out of its device after `op` and never read on it again:
+    /// what the device has to tell them of `op` waits for a login the run does not have.
+    fn left_for_good(&self, op: &OpView<'_>) -> bool {
+        let on_host = || self.history.events.iter().filter(|e| e.host == op.host && e.t_ms >= op.invoked_ms);
+        let left = on_host().find_map(|e| match &e.kind {
+            EventKind::SwitchUser { from, .. } if from == op.user => Some(e.t_ms),
+            _ => None,
+        });
+        left.is_some_and(|left_ms| {
+            !on_host().any(|e| e.t_ms >= left_ms && matches!(&e.kind, EventKind::Read { user, .. } if user == op.user))
         })
     }
 

@@ -335,6 +335,41 @@ mod tests {
         assert_eq!(NoLostAcknowledgedWrites.check(&history), Check::ok(), "the delete wins, as before");
     }
 
+    /// device0's edit is overtaken while bob uses device0: alice, who made it, is told at
+    /// her next login, which the run may not have; when she does come back, she must be.
+    #[test]
+    fn a_write_whose_user_left_the_device_for_good_waits_for_their_next_login() {
+        use crate::invariant::fixture::BOB;
+        let t1 = task("t1");
+        let away = |back: bool| {
+            let mut timeline = Timeline::new(&[ALICE, ALICE])
+                .overtaken_writes_surfaced()
+                .at(10)
+                .acked(DEVICE1, 1, create(&t1, json!({"title": "title #1"})))
+                .at(20)
+                .acked(DEVICE0, 2, update(&t1, Changes::new().set("notes", "notes #2")))
+                .at(30)
+                .acked(DEVICE1, 3, delete(&t1))
+                .at(100)
+                .sync_start(DEVICE1, 1)
+                .at(200)
+                .synced(DEVICE1, 1, DeviceState::default())
+                .at(250)
+                .switch_user(DEVICE0, BOB)
+                .at(300)
+                .sync_start(DEVICE0, 1)
+                .request(DEVICE0, protocol::PUSH_PATH)
+                .at(350)
+                .synced(DEVICE0, 1, DeviceState::default());
+            if back {
+                timeline = timeline.at(600).switch_user(DEVICE0, ALICE).read(DEVICE0, records(&[]));
+            }
+            timeline.at(900).settle(&[(ALICE, records(&[])), (BOB, records(&[]))]).build()
+        };
+        assert_eq!(NoLostAcknowledgedWrites.check(&away(false)), Check::ok(), "alice never came back");
+        assert_eq!(NoLostAcknowledgedWrites.check(&away(true)).violations.len(), 1, "alice came back, untold");
+    }
+
     #[test]
     fn a_missing_server_state_is_reported_once_per_user() {
         let history = created().build();
