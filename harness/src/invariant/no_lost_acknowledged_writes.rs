@@ -282,10 +282,8 @@ mod tests {
     }
 
     /// device1 creates t1 and device0 edits it (op 2, at 20 ms) while device1 deletes it
-    /// (op 3, at 30 ms) and ends a round with nothing pending at 200 ms. device0's first
-    /// request after its edit reaches the server at `first_request_ms`; the run ends with
-    /// t1 gone, device0 showing what `device0` says.
-    fn edited_while_deleted(first_request_ms: u64, device0: DeviceState) -> Timeline {
+    /// (op 3, at 30 ms) and ends a round with nothing pending at 200 ms.
+    fn deleted_while_edited() -> Timeline {
         let t1 = task("t1");
         Timeline::new(&[ALICE, ALICE])
             .overtaken_writes_surfaced()
@@ -299,6 +297,13 @@ mod tests {
             .sync_start(DEVICE1, 1)
             .at(200)
             .synced(DEVICE1, 1, DeviceState::default())
+    }
+
+    /// [`deleted_while_edited`], then device0's first request after its edit reaches the
+    /// server at `first_request_ms`; the run ends with t1 gone, device0 showing what
+    /// `device0` says.
+    fn edited_while_deleted(first_request_ms: u64, device0: DeviceState) -> Timeline {
+        deleted_while_edited()
             .at(first_request_ms)
             .sync_start(DEVICE0, 1)
             .request(DEVICE0, protocol::PULL_PATH)
@@ -340,20 +345,8 @@ mod tests {
     #[test]
     fn a_write_whose_user_left_the_device_for_good_waits_for_their_next_login() {
         use crate::invariant::fixture::BOB;
-        let t1 = task("t1");
         let away = |back: bool| {
-            let mut timeline = Timeline::new(&[ALICE, ALICE])
-                .overtaken_writes_surfaced()
-                .at(10)
-                .acked(DEVICE1, 1, create(&t1, json!({"title": "title #1"})))
-                .at(20)
-                .acked(DEVICE0, 2, update(&t1, Changes::new().set("notes", "notes #2")))
-                .at(30)
-                .acked(DEVICE1, 3, delete(&t1))
-                .at(100)
-                .sync_start(DEVICE1, 1)
-                .at(200)
-                .synced(DEVICE1, 1, DeviceState::default())
+            let mut timeline = deleted_while_edited()
                 .at(250)
                 .switch_user(DEVICE0, BOB)
                 .at(300)

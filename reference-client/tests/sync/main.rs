@@ -242,18 +242,22 @@ async fn a_round_asked_for_during_another_waits_for_it_and_for_its_backoff() {
     assert!(took >= Duration::from_millis(400), "the second round waited out the first's backoff: {took:?}");
 }
 
+/// A server that no longer accepts the task field `notes` (a deploy that dropped it).
+struct NoNotes;
+
+impl reference_server::Validator for NoNotes {
+    fn refuses(&self, mutation: &protocol::Mutation) -> Option<String> {
+        mutation.changes.fields.contains_key("notes").then(|| "the field notes is no longer accepted".to_owned())
+    }
+}
+
 /// A write the server refuses outright (a 4xx for its push: a field it no longer accepts)
-/// fails alone: the writes chained after it on the same record go on without it. Before the
+/// fails alone: the writes chained after it on the same record go on without it (they wait
+/// only for what it waited for, here nothing). Before the
 /// fix they kept waiting for it, were refused as waiting for a predecessor until they failed
 /// at the retry limit, and a delete among them left the record shown for good.
 #[tokio::test]
 async fn a_write_refused_for_ever_does_not_hold_up_the_writes_chained_after_it() {
-    struct NoNotes;
-    impl reference_server::Validator for NoNotes {
-        fn refuses(&self, mutation: &protocol::Mutation) -> Option<String> {
-            mutation.changes.fields.contains_key("notes").then(|| "the field notes is no longer accepted".to_owned())
-        }
-    }
     let server = TestServer::with_users(ServerConfig::default().validator(std::sync::Arc::new(NoNotes))).await;
     let dir = TempDir::new().unwrap();
     let phone = server.device(&dir, "phone", "a1");
@@ -270,23 +274,30 @@ async fn a_write_refused_for_ever_does_not_hold_up_the_writes_chained_after_it()
     assert_eq!(phone.visible_state().unwrap(), server.visible("alice"), "the device shows what the server has");
 }
 
+/// A phone (3 retries at most) with a task created, not yet pushed, in a project the laptop
+/// has since deleted, the tombstone purged: the server answers the create "not yet" (its
+/// parent may still be on its way) until the phone gives up.
+async fn orphaned_task(server: &TestServer, dir: &TempDir) -> (Replica, String) {
+    let mut config = server.config(dir, "phone", "a1");
+    config.max_retries = 3;
+    let phone = Replica::open(config).unwrap();
+    let laptop = server.device(dir, "laptop", "a2");
+    let (project, _) = shared_work(&phone, &laptop).await;
+    let task = phone.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", "Orphan")).unwrap();
+    laptop.delete(PROJECT, &project).unwrap();
+    sync_until_idle(&laptop, 3).await;
+    purge_aged_tombstones(server, &laptop, Changes::new().set("name", "purge trigger"), None).await;
+    (phone, task)
+}
+
 /// A write the server keeps answering "not yet" fails at the retry limit, and from then on
 /// is not shown, like a write the server refused outright. Here its parent project never
 /// arrives: another device deleted it and the purge forgot it.
 #[tokio::test]
 async fn a_write_that_fails_at_the_retry_limit_is_no_longer_shown() {
-    let config = ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600));
-    let server = TestServer::with_users(config).await;
+    let server = TestServer::with_users(ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600))).await;
     let dir = TempDir::new().unwrap();
-    let mut config = server.config(&dir, "phone", "a1");
-    config.max_retries = 3;
-    let phone = Replica::open(config).unwrap();
-    let laptop = server.device(&dir, "laptop", "a2");
-    let (project, _) = shared_work(&phone, &laptop).await;
-    let task = phone.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", "Orphan")).unwrap();
-    laptop.delete(PROJECT, &project).unwrap();
-    sync_until_idle(&laptop, 3).await;
-    purge_aged_tombstones(&server, &laptop, Changes::new().set("name", "purge trigger"), None).await;
+    let (phone, task) = orphaned_task(&server, &dir).await;
     for round in 1..=3 {
         let report = phone.sync().await.unwrap();
         assert_eq!((report.pushed, report.tally.rejected), (1, 0), "round {round}: retried, not refused");
@@ -306,26 +317,12 @@ async fn a_write_that_fails_at_the_retry_limit_is_no_longer_shown() {
 /// its own, was answered "gone", and the task came back while its create was retried.)
 #[tokio::test]
 async fn a_write_that_fails_for_good_leaves_the_writes_after_it_waiting_for_its_predecessors() {
-    struct NoNotes;
-    impl reference_server::Validator for NoNotes {
-        fn refuses(&self, mutation: &protocol::Mutation) -> Option<String> {
-            mutation.changes.fields.contains_key("notes").then(|| "the field notes is no longer accepted".to_owned())
-        }
-    }
     let config = ServerConfig::default().tombstone_horizon(Duration::from_secs(3_600));
     let server = TestServer::with_users(config.validator(std::sync::Arc::new(NoNotes))).await;
     let dir = TempDir::new().unwrap();
-    let mut config = server.config(&dir, "phone", "a1");
-    config.max_retries = 3;
-    let phone = Replica::open(config).unwrap();
-    let laptop = server.device(&dir, "laptop", "a2");
-    let (project, _) = shared_work(&phone, &laptop).await;
-    let task = phone.create(TASK, Changes::new().set("project_id", project.as_str()).set("title", "Orphan")).unwrap();
+    let (phone, task) = orphaned_task(&server, &dir).await;
     phone.update(TASK, &task, Changes::new().set("notes", "by hand")).unwrap();
     phone.delete(TASK, &task).unwrap();
-    laptop.delete(PROJECT, &project).unwrap();
-    sync_until_idle(&laptop, 3).await;
-    purge_aged_tombstones(&server, &laptop, Changes::new().set("name", "purge trigger"), None).await;
     for round in 1..=5 {
         let _ = phone.sync().await.unwrap();
         assert!(phone.get(TASK, &task).unwrap().is_none(), "round {round}: the deleted task shows again");
