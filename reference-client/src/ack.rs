@@ -214,6 +214,7 @@ fn apply_result(
         }
         MutationOutcome::Rejected { message, .. } if config.bugged(Bug::FailedMutationDropped) => {
             tally.rejected += 1;
+            tx.unchain_failed(&entry.key)?;
             tx.delete_entry(&entry.key)?;
             tracing::warn!(key = %entry.key, %message, "mutation rejected");
         }

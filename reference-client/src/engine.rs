@@ -201,13 +201,13 @@ fn mark(inner: &Inner, batch: &[QueueEntry], status: QueueStatus) -> Result<()> 
 fn fail(inner: &Inner, entry: &QueueEntry, message: &str) -> Result<()> {
     let mut store = inner.store.borrow_mut();
     let tx = store.transaction()?;
+    // The server will never apply it: what was chained after it waits for what it waited for.
+    tx.unchain_failed(&entry.key)?;
     if inner.config.bugged(Bug::FailedMutationDropped) {
         tx.delete_entry(&entry.key)?;
     } else {
         tx.set_status(&entry.key, QueueStatus::Failed, Some(message))?;
     }
-    // The server will never apply it: what was chained after it waits for what it waited for.
-    tx.unchain_failed(&entry.key)?;
     let server = tx.row(entry.entity, &entry.record_id)?.and_then(|r| r.server);
     tx.recompute(entry.entity, &entry.record_id, server, inner.config.clock.now_ms())?;
     tx.commit()

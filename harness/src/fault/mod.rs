@@ -216,7 +216,7 @@ pub enum Fault {
     /// restarted 1 s later on the same data directory, where it migrates its local
     /// database (the new version reaches the app as [`crate::DeviceEnv::app_version`]).
     Upgrade(Target, u32),
-    /// Log devices' user out and user `n` of the run ([`crate::sim::user`]) in, on the same
+    /// Log devices' user out and user `n` of the run ([`crate::net::user`]) in, on the same
     /// app and data directory: the app is stopped and opened again 500 ms later as that user
     /// (the new user and token reach it as [`crate::DeviceEnv::user`] and
     /// [`crate::DeviceEnv::token`]). It must show the new user nothing of the previous one's,
@@ -324,7 +324,7 @@ impl fmt::Display for Fault {
             Fault::ServerCrashAt(s, d) => write!(f, "crash {SERVER} at {s}, restart after {} ms", d.as_millis()),
             Fault::ServerStallAt(s, d) => write!(f, "stall {SERVER} at {s} for {} ms", d.as_millis()),
             Fault::Upgrade(t, version) => write!(f, "upgrade {t} to app version {version}"),
-            Fault::SwitchUser(t, user) => write!(f, "switch {t} to user {}", crate::sim::user(*user)),
+            Fault::SwitchUser(t, user) => write!(f, "switch {t} to user {}", crate::net::user(*user)),
             Fault::RandomKills(t, every, d) => {
                 write!(f, "random kills of {t} every ~{} ms, restart after {} ms", every.as_millis(), d.as_millis())
             }

@@ -216,7 +216,7 @@ impl From<&Fault> for FaultRecord {
             Fault::Condition(t, ConditionChange::Foreground) => FaultRecord::Foreground { target: target(t) },
             Fault::SecondRound(t, after) => FaultRecord::SecondRound { target: target(t), after_ms: ms(after) },
             Fault::Upgrade(t, version) => FaultRecord::Upgrade { target: target(t), version: *version },
-            Fault::SwitchUser(t, user) => FaultRecord::SwitchUser { target: target(t), user: crate::sim::user(*user) },
+            Fault::SwitchUser(t, user) => FaultRecord::SwitchUser { target: target(t), user: crate::net::user(*user) },
             Fault::Skip(span) => FaultRecord::Skip { ms: ms(span) },
         }
     }

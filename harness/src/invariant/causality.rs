@@ -45,7 +45,10 @@ impl Invariant for Causality {
         for later in facts.operations.iter().filter(|op| is_acknowledged_update(op)) {
             let key = later.operation.key();
             let Some(kept) = facts.servers.get(later.user).and_then(|records| records.get(&key)) else { continue };
-            if !later_write_must_win(facts.strategy(key.entity)) || facts.failed_for(later) {
+            if !later_write_must_win(facts.strategy(key.entity))
+                || facts.failed_for(later)
+                || facts.left_for_good(later)
+            {
                 continue;
             }
             for (field, seen) in later.observed.iter().filter(|(f, v)| v.is_string() && is_register(key.entity, f)) {

@@ -2,7 +2,7 @@
 //! may have been deleted, what each device surfaced to its user, and when the final states
 //! were reported.
 
-use crate::history::{Completion, Event, EventKind, History, OpView};
+use crate::history::{Completion, Event, EventKind, History, OpView, ReadView};
 use crate::operation::{Operation, RecordKey};
 use crate::state::{DeviceState, UserRecords};
 use protocol::{Entity, FieldKind, Strategy};
@@ -18,6 +18,8 @@ pub(crate) struct Facts<'a> {
     pub(crate) snapshots: BTreeMap<&'a str, (&'a str, &'a DeviceState)>,
     /// The server's final records, by user.
     pub(crate) servers: BTreeMap<&'a str, &'a UserRecords>,
+    /// Every read, in time order.
+    pub(crate) reads: Vec<ReadView<'a>>,
     by_record: BTreeMap<RecordKey, Vec<usize>>,
 }
 
@@ -29,7 +31,8 @@ impl<'a> Facts<'a> {
         for (i, op) in operations.iter().enumerate() {
             by_record.entry(op.operation.key()).or_default().push(i);
         }
-        Self { history, operations, snapshots: history.snapshots(), servers: history.server_records(), by_record }
+        let (snapshots, servers, reads) = (history.snapshots(), history.server_records(), history.reads());
+        Self { history, operations, snapshots, servers, reads, by_record }
     }
 
     /// When the run ended: the last event's time, where Eventually invariants report.
@@ -95,29 +98,11 @@ impl<'a> Facts<'a> {
         self.history.header.devices.iter().map(|d| d.user.as_str()).chain(switched).collect()
     }
 
-    /// Whether device `host` shows a failed or conflicting write to `key` in its final state:
-    /// the user was told, so what the server kept instead is not a silent loss.
-    pub(crate) fn surfaced(&self, host: &str, key: &RecordKey) -> bool {
-        self.snapshots.get(host).is_some_and(|(_, state)| state.surfaced(key))
-    }
-
     /// Whether `op`'s device showed its user a failed or conflicting write to `op`'s record:
     /// at a read of that user from `op` on, or in its final state with that user logged in
-    /// (a write of a user logged out fails where only that user sees it). A user who logged
-    /// out after `op` and never read on the device again may be told at a later login: not
-    /// judged.
+    /// (a write of a user logged out fails where only that user sees it).
     pub(crate) fn surfaced_for(&self, op: &OpView<'_>) -> bool {
-        let key = op.operation.key();
-        let at_the_end =
-            self.snapshots.get(op.host).is_some_and(|(user, state)| *user == op.user && state.surfaced(&key));
-        at_the_end
-            || self.left_for_good(op)
-            || self.history.events.iter().any(|e| {
-                e.host == op.host
-                    && e.t_ms >= op.invoked_ms
-                    && matches!(&e.kind, EventKind::Read { user, failed, conflicts, .. }
-                        if user == op.user && (failed.contains(&key) || conflicts.contains(&key)))
-            })
+        self.shown_to_writer(op, |state| state.surfaced(&op.operation.key()), |read| read.surfaced(&op.operation.key()))
     }
 
     /// When `op` was surely answered by the server: the read that followed the first sync
@@ -135,13 +120,13 @@ impl<'a> Facts<'a> {
                     started.insert(*round);
                 }
                 EventKind::SyncOk { round, .. } if started.contains(round) => ended = true,
-                EventKind::Read { pending: Some(0), failed, conflicts, .. }
-                    if ended && !failed.contains(&key) && !conflicts.contains(&key) =>
+                EventKind::Read { user, pending: Some(0), failed, conflicts, .. }
+                    if ended && user == op.user && !failed.contains(&key) && !conflicts.contains(&key) =>
                 {
                     return Some(event.t_ms)
                 }
                 EventKind::Read { .. } => ended = false,
-                EventKind::Kill { .. } | EventKind::Upgrade { .. } => return None,
+                EventKind::Kill { .. } | EventKind::Upgrade { .. } | EventKind::SwitchUser { .. } => return None,
                 _ => {}
             }
         }
@@ -159,25 +144,33 @@ impl<'a> Facts<'a> {
     /// read of that user from `op` on, or in its final state with that user logged in.
     pub(crate) fn failed_for(&self, op: &OpView<'_>) -> bool {
         let key = op.operation.key();
-        let at_the_end =
-            self.snapshots.get(op.host).is_some_and(|(user, state)| *user == op.user && state.failed.contains(&key));
-        at_the_end || self.left_for_good(op) || self.history.events.iter().any(|e| {
-            e.host == op.host
-                && e.t_ms >= op.invoked_ms
-                && matches!(&e.kind, EventKind::Read { user, failed, .. } if user == op.user && failed.contains(&key))
-        })
+        self.shown_to_writer(op, |state| state.failed.contains(&key), |read| read.failed.contains(&key))
     }
 
-    /// Whether `op`'s user logged out of its device after `op` and never read on it again:
-    /// what the device has to tell them of `op` waits for a login the run does not have.
-    fn left_for_good(&self, op: &OpView<'_>) -> bool {
+    /// Whether `op`'s device showed `op`'s user what `final_state` or `read` looks for.
+    fn shown_to_writer(
+        &self,
+        op: &OpView<'_>,
+        final_state: impl Fn(&DeviceState) -> bool,
+        read: impl Fn(&ReadView<'_>) -> bool,
+    ) -> bool {
+        let at_the_end =
+            self.snapshots.get(op.host).is_some_and(|(user, state)| *user == op.user && final_state(state));
+        at_the_end
+            || self.reads.iter().any(|r| r.host == op.host && r.user == op.user && r.t_ms >= op.invoked_ms && read(r))
+    }
+
+    /// Whether `op`'s user logged out of its device after `op` and never read on it again
+    /// (after the last time they left it): what the device has to tell them of `op` waits
+    /// for a login the run does not have, so whether they were told cannot be judged.
+    pub(crate) fn left_for_good(&self, op: &OpView<'_>) -> bool {
         let on_host = || self.history.events.iter().filter(|e| e.host == op.host && e.t_ms >= op.invoked_ms);
-        let left = on_host().find_map(|e| match &e.kind {
+        let last_left = on_host().rev().find_map(|e| match &e.kind {
             EventKind::SwitchUser { from, .. } if from == op.user => Some(e.t_ms),
             _ => None,
         });
-        left.is_some_and(|left_ms| {
-            !on_host().any(|e| e.t_ms >= left_ms && matches!(&e.kind, EventKind::Read { user, .. } if user == op.user))
+        last_left.is_some_and(|left_ms| {
+            !on_host().any(|e| e.t_ms > left_ms && matches!(&e.kind, EventKind::Read { user, .. } if user == op.user))
         })
     }
 
@@ -186,9 +179,10 @@ impl<'a> Facts<'a> {
         self.history.header.strategies.get(entity.name()).and_then(|name| Strategy::parse(name))
     }
 
-    /// Whether some device that may have written `key` surfaced it.
+    /// Whether some device that may have written `key` surfaced it to the writer's user (or
+    /// may yet: see [`Facts::left_for_good`]).
     pub(crate) fn surfaced_by_a_writer(&self, key: &RecordKey) -> bool {
-        self.on(key).any(|op| op.maybe_applied() && self.surfaced_for(op))
+        self.on(key).any(|op| op.maybe_applied() && (self.surfaced_for(op) || self.left_for_good(op)))
     }
 
     /// Every operation on `key`, in invocation order.

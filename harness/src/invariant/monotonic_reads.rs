@@ -40,7 +40,11 @@ impl Invariant for MonotonicReads {
         let mut reported = BTreeSet::new();
         let mut violations = Vec::new();
         for read in history.reads() {
-            for (key, fields) in read.records.iter().filter(|(key, _)| !facts.surfaced(read.host, key)) {
+            let told = |key: &RecordKey| {
+                read.surfaced(key)
+                    || facts.snapshots.get(read.host).is_some_and(|(u, s)| *u == read.user && s.surfaced(key))
+            };
+            for (key, fields) in read.records.iter().filter(|(key, _)| !told(key)) {
                 for field in fields_of(key.entity, FieldKind::Counter) {
                     if decremented.get(key).is_some_and(|fields| fields.contains(field)) {
                         continue;

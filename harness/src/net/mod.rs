@@ -28,6 +28,14 @@ pub fn device(index: usize) -> String {
     format!("device{index}")
 }
 
+/// Users of a scenario, in order; more than these are named `user8`, `user9`, ...
+const USERS: [&str; 8] = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"];
+
+/// The name of user `index` (also `syncsim::sim::user`).
+pub fn user(index: usize) -> String {
+    USERS.get(index).map_or_else(|| format!("user{index}"), |u| (*u).to_owned())
+}
+
 /// A connection to the server as a device sees it: in the simulation, turmoil TCP paced by
 /// the device's link; in live mode (the `drive` command), real TCP to the device's port of
 /// the fault proxy, which paces it.

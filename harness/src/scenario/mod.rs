@@ -178,7 +178,7 @@ impl Scenario {
             _ => None,
         });
         let count = switched.fold(self.users, usize::max);
-        (0..count).map(crate::sim::user).collect()
+        (0..count).map(crate::net::user).collect()
     }
 
     /// The profile of device `i`.

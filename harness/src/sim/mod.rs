@@ -36,13 +36,7 @@ use world::{DeviceSetup, Setup, World};
 /// The simulation's wall-clock start: 2023-11-14T22:13:20Z. Fixed, so runs repeat.
 pub const EPOCH_SECS: u64 = 1_700_000_000;
 
-/// Users of a scenario, in order; more than these are named `user8`, `user9`, ...
-const USERS: [&str; 8] = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"];
-
-/// The name of user `index`.
-pub fn user(index: usize) -> String {
-    USERS.get(index).map_or_else(|| format!("user{index}"), |u| (*u).to_owned())
-}
+pub use crate::net::user;
 
 /// What `scenario`'s run with `seed` is made of, on an implementation that declares
 /// `capabilities`. Panics when the scenario does not apply to it.

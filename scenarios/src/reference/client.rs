@@ -73,13 +73,18 @@ fn accounts(data_dir: &Path, user: &str, token: &str) -> std::io::Result<Vec<(St
     if !accounts.iter().any(|(u, t)| u == user && t == token) {
         accounts.retain(|(u, _)| u != user);
         accounts.push((user.to_owned(), token.to_owned()));
-        std::fs::create_dir_all(data_dir)?;
-        let text: String = accounts.iter().map(|(u, t)| format!("{u} {t}\n")).collect();
-        let written = data_dir.join(format!("{ACCOUNTS_FILE}.new"));
-        std::fs::write(&written, text)?;
-        std::fs::rename(written, path)?;
+        save_accounts(data_dir, &accounts)?;
     }
     Ok(accounts)
+}
+
+/// Replaces the accounts file of `data_dir` at once (a kill leaves the old one or the new).
+fn save_accounts(data_dir: &Path, accounts: &[(String, String)]) -> std::io::Result<()> {
+    std::fs::create_dir_all(data_dir)?;
+    let text: String = accounts.iter().map(|(u, t)| format!("{u} {t}\n")).collect();
+    let written = data_dir.join(format!("{ACCOUNTS_FILE}.new"));
+    std::fs::write(&written, text)?;
+    std::fs::rename(written, data_dir.join(ACCOUNTS_FILE))
 }
 
 /// The sync protocol version the reference app's version `app_version` speaks: 2 from
@@ -121,15 +126,21 @@ impl syncsim::Client for ReferenceClient {
         let mut accounts = accounts(&env.data_dir, &env.user, &env.token)?;
         if self.bug == Some(reference_client::Bug::LogoutWipesTheStore) {
             for (user, _) in accounts.iter().filter(|(user, _)| *user != env.user) {
-                std::fs::remove_dir_all(store_of(user))?;
+                match std::fs::remove_dir_all(store_of(user)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
             }
             accounts.retain(|(user, _)| *user == env.user);
-            std::fs::write(env.data_dir.join(ACCOUNTS_FILE), format!("{} {}\n", env.user, env.token))?;
+            save_accounts(&env.data_dir, &accounts)?;
         }
         let client = Replica::start(self.config(&env, &store_of(&env.user), &env.token)).await?;
         let mut others = Vec::new();
         for (user, token) in accounts.iter().filter(|(user, _)| *user != env.user) {
-            others.push(Replica::start(self.config(&env, &store_of(user), token)).await?);
+            let mut config = self.config(&env, &store_of(user), token);
+            // Its own mutation keys: the same boot of two users' replicas draws apart.
+            config.seed = syncsim::seed::derive(env.seed, user);
+            others.push(Replica::start(config).await?);
         }
         let protocol = protocol_of(env.app_version);
         Ok(ReferenceApp { client, others, env, protocol })
@@ -165,7 +176,8 @@ impl syncsim::App for ReferenceApp {
     }
 
     /// A round of the user logged in, then one of each earlier user with writes still
-    /// queued: theirs reach the server as theirs, with their tokens.
+    /// queued: theirs reach the server as theirs, with their tokens. Those are the app's
+    /// background work: one that fails is retried at the next round, and fails nothing.
     async fn sync(&self) -> Result<SyncOutcome, BoxError> {
         let metered = self.env.conditions.get().metered;
         let limit = metered.then_some(METERED_UPLOAD);
@@ -176,7 +188,9 @@ impl syncsim::App for ReferenceApp {
                 continue;
             }
             other.set_upload_limit(limit);
-            let round = outcome(&other.sync().await?);
+            // The replica logs why a round failed; its queue waits for the next one.
+            let Ok(report) = other.sync().await else { continue };
+            let round = outcome(&report);
             total.pulled += round.pulled;
             total.pushed += round.pushed;
             total.accepted += round.accepted;
