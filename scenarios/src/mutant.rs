@@ -371,8 +371,8 @@ pub const ALL: &[Mutant] = &[
         name: "logout_wipes_the_store",
         change: "logging out deletes the local database of the user who leaves, writes not yet synced included",
         imitates: "a logout that clears the device for the next user: what the first user wrote offline never \
-                   reaches the server, and nobody is told",
-        caught_by: "no lost acknowledged writes",
+                   reaches the server, and is gone from their screen when they log back in",
+        caught_by: "read your writes",
         scenario: "another_user_logs_in_on_the_same_device",
         plant: Plant::Client(ClientBug::LogoutWipesTheStore),
     },
