@@ -536,9 +536,10 @@ impl fmt::Display for Event {
                 "for {for_ms} ms, every second, a second sync round starts on device{device} {after_ms} ms into its next one"
             ),
             Event::Upgrade { device } => write!(f, "device{device}'s app is upgraded to its next version"),
-            Event::SwitchUser { device, for_ms } => {
-                write!(f, "another user logs in on device{device}, its own back after {for_ms} ms")
-            }
+            Event::SwitchUser { device, for_ms } => write!(
+                f,
+                "another user logs in on device{device}, its own back after {for_ms} ms if the faults still run then"
+            ),
         }
     }
 }
